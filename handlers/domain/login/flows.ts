@@ -1,0 +1,66 @@
+import { ObjectId } from 'mongodb';
+import type { Database } from '../../store/database.ts';
+import type { FlowDoc, FlowKind } from '../../store/documents.ts';
+import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
+import { addSeconds, type Clock } from '../clock.ts';
+
+export const maxFlowFailures = 5;
+
+/**
+ * Short-lived login flows (identify → authenticate, and the MFA step). The token is returned once
+ * and stored hashed. A flow is consumed by one atomic conditional update, so it works exactly once;
+ * wrong answers are counted on it and end it after `maxFlowFailures`.
+ */
+export class Flows {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(kind: FlowKind, ttlSeconds: number, fields: Partial<Omit<FlowDoc, '_id' | 'token_hash' | 'kind'>>): Promise<{ token: string; flow: FlowDoc }> {
+    const now = this.clock.now();
+    const token = newOpaqueToken(kind === 'mfa' ? 'mfa' : 'ft');
+    const flow: FlowDoc = {
+      _id: new ObjectId(),
+      token_hash: hashToken(token),
+      kind,
+      email_normalized: null,
+      user_id: null,
+      tenant_id: null,
+      channel: 'portal',
+      remember_me: false,
+      redirect_uri: null,
+      failed_attempts: 0,
+      created_at: now,
+      expires_at: addSeconds(now, ttlSeconds),
+      consumed_at: null,
+      ...fields,
+    };
+    await this.database.flows.insertOne(flow);
+    return { token, flow };
+  }
+
+  /** A live flow of this kind, or null: unknown, expired, consumed and exhausted look the same. */
+  findLive(kind: FlowKind, token: string): Promise<FlowDoc | null> {
+    return this.database.flows.findOne({
+      token_hash: hashToken(token),
+      kind,
+      consumed_at: null,
+      expires_at: { $gt: this.clock.now() },
+      failed_attempts: { $lt: maxFlowFailures },
+    });
+  }
+
+  /** Exactly one caller wins. */
+  async consume(flow: FlowDoc): Promise<boolean> {
+    const result = await this.database.flows.updateOne(
+      { _id: flow._id, consumed_at: null, expires_at: { $gt: this.clock.now() }, failed_attempts: { $lt: maxFlowFailures } },
+      { $set: { consumed_at: this.clock.now() } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  async recordFailure(flow: FlowDoc): Promise<void> {
+    await this.database.flows.updateOne({ _id: flow._id, consumed_at: null }, { $inc: { failed_attempts: 1 } });
+  }
+}

@@ -1,0 +1,196 @@
+import { ObjectId } from 'mongodb';
+import type { TenantDoc, UserDoc } from '../../store/documents.ts';
+import { ApiError } from '../../server/errors.ts';
+import type { Principal } from '../../server/request-context.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+import type { PasswordHasher } from '../passwords/hasher.ts';
+import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import type { Tenants } from '../tenants/tenants.ts';
+import { availableMfaMethods, normaliseEmail, portalUser, type Users } from '../users/users.ts';
+import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Flows } from './flows.ts';
+
+export interface ClientInfo {
+  clientIp: string;
+  userAgent: string;
+}
+
+export interface PortalAuthSettings {
+  flowTtlSeconds: number;
+  mfaTtlSeconds: number;
+}
+
+export type PortalUser = ReturnType<typeof portalUser>;
+
+export interface IssuedTokens {
+  access_token: string;
+  refresh_token: string;
+  user: PortalUser;
+}
+
+export type AuthenticateOutcome =
+  | ({ status: 'SUCCESS' } & IssuedTokens)
+  | { status: 'MFA_REQUIRED'; mfa_token: string; user_id: string; available_methods: string[] };
+
+interface Deps {
+  users: Users;
+  tenants: Tenants;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  flows: Flows;
+  sessions: Sessions;
+  accessTokens: AccessTokens;
+  mfa: MfaVerifier;
+  audit: AuditLog;
+}
+
+/**
+ * The portal's sign-in: identify → authenticate (→ MFA), one-step login, refresh and logout.
+ * Unknown email, wrong password, wrong tenant and a disabled account all end in the same
+ * `invalidCredentials` after the same amount of hashing work.
+ */
+export class PortalAuth {
+  constructor(
+    private readonly deps: Deps,
+    private readonly settings: PortalAuthSettings,
+  ) {}
+
+  async identify(email: string): Promise<{ flow_token: string; tenants: Array<{ id: string; slug: string; name: string }>; requires_tenant_selection: boolean }> {
+    const normalised = normaliseEmail(email);
+    const accounts = await this.deps.users.findAllByEmail(normalised);
+    const tenants = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));
+    const { token } = await this.deps.flows.start('identify', this.settings.flowTtlSeconds, { email_normalized: normalised, channel: 'portal' });
+    return {
+      flow_token: token,
+      tenants: tenants.map((t) => ({ id: t._id.toHexString(), slug: t.slug, name: t.name })),
+      requires_tenant_selection: tenants.length > 1,
+    };
+  }
+
+  async authenticate(input: { flowToken: string; tenantId: string | null | undefined; password: string }, client: ClientInfo): Promise<AuthenticateOutcome> {
+    const flow = await this.deps.flows.findLive('identify', input.flowToken);
+    if (!flow?.email_normalized) throw new ApiError('flowExpired');
+    const email = flow.email_normalized;
+    const outcome = await this.passwordStep(email, input.tenantId, input.password, client, () => this.deps.flows.recordFailure(flow));
+    if (!(await this.deps.flows.consume(flow))) throw new ApiError('flowExpired', { internal: 'flow consumed concurrently' });
+    return this.finish(outcome.user, outcome.tenant, client);
+  }
+
+  async login(input: { email: string; password: string; tenantId: string | null | undefined }, client: ClientInfo): Promise<AuthenticateOutcome> {
+    const outcome = await this.passwordStep(normaliseEmail(input.email), input.tenantId, input.password, client);
+    return this.finish(outcome.user, outcome.tenant, client);
+  }
+
+  async verifyMfa(input: { mfaToken: string; userId: string; method: string; code: string | null | undefined }, client: ClientInfo): Promise<IssuedTokens> {
+    const flow = await this.deps.flows.findLive('mfa', input.mfaToken);
+    if (!flow?.user_id || !flow.tenant_id || flow.user_id.toHexString() !== input.userId) {
+      throw new ApiError('invalidCode', { internal: 'unknown, expired or mismatched mfa token' });
+    }
+    const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
+    if (!user || !tenant || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user or tenant gone' });
+    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, this.throttlePolicy(tenant));
+    let amr: string;
+    try {
+      amr = await this.deps.mfa.verify(user, tenant, { method: input.method, code: input.code });
+    } catch (error) {
+      await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
+      await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+      throw error;
+    }
+    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidCode', { internal: 'mfa flow consumed concurrently' });
+    await ticket.succeeded();
+    await this.deps.audit.record({ type: 'mfa.verify', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+    return this.issue(user, tenant, ['pwd', amr], flow.remember_me, client);
+  }
+
+  async refresh(refreshToken: string): Promise<{ access_token: string; refresh_token: string }> {
+    const outcome = await this.deps.sessions.refresh(refreshToken);
+    if (outcome.kind === 'reuse-detected') {
+      await this.deps.audit.record({ type: 'token.reuse_detected', outcome: 'failure', details: { session_id: outcome.sessionId.toHexString() } });
+      throw new ApiError('invalidRefreshToken', { internal: 'refresh token reuse: family revoked' });
+    }
+    const { session } = outcome;
+    const user = await this.deps.users.findById(session.user_id);
+    if (!user || user.status !== 'active') {
+      await this.deps.sessions.revoke(session._id, 'user not active');
+      throw new ApiError('invalidRefreshToken', { internal: 'user not active' });
+    }
+    const tenant = await this.deps.tenants.findActiveById(session.tenant_id);
+    if (!tenant) throw new ApiError('invalidRefreshToken', { internal: 'tenant not active' });
+    const access = await this.deps.accessTokens.issue(
+      { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },
+      tenant.settings.access_token_ttl ?? undefined,
+    );
+    return { access_token: access.token, refresh_token: outcome.refreshToken };
+  }
+
+  async logout(principal: Principal, client: ClientInfo): Promise<void> {
+    await this.deps.sessions.revoke(new ObjectId(principal.sessionId), 'logout');
+    await this.deps.audit.record({ type: 'logout', outcome: 'success', tenantId: new ObjectId(principal.tenantId), userId: new ObjectId(principal.userId), ...client });
+  }
+
+  /** Finds the account, applies brute-force limits and checks the password. */
+  private async passwordStep(
+    email: string,
+    tenantId: string | null | undefined,
+    password: string,
+    client: ClientInfo,
+    onFailure?: () => Promise<void>,
+  ): Promise<{ user: UserDoc; tenant: TenantDoc }> {
+    const accounts = await this.deps.users.findAllByEmail(email);
+    const candidates = tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === tenantId) : accounts;
+    const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
+    const live = candidates.filter((c) => tenants.some((t) => t._id.equals(c.tenant_id)));
+    const ticket = await this.deps.throttle.beginAttempt('portal', `${tenantId ?? '*'}:${email}`, client.clientIp);
+    const target = live[0];
+    const ok = await this.deps.hasher.verify(password, target?.password_hash);
+    if (!ok || !target) {
+      await Promise.all([ticket.failed(), onFailure?.()]);
+      await this.deps.audit.record({ type: 'login', outcome: 'failure', tenantId: target?.tenant_id ?? null, userId: target?._id ?? null, ...client, details: { reason: target ? 'bad_password' : 'unknown_account' } });
+      throw new ApiError('invalidCredentials');
+    }
+    // The password was right, so the caller knows the account: asking which tenant reveals nothing more.
+    if (live.length > 1) throw new ApiError('tenantSelectionRequired');
+    const tenant = tenants.find((t) => t._id.equals(target.tenant_id))!;
+    if (target.status !== 'active' && target.status !== 'pending') {
+      await ticket.failed();
+      throw new ApiError('invalidCredentials', { internal: `account ${target.status}` });
+    }
+    if (tenant.settings.require_email_verification && !target.email_verified) throw new ApiError('emailNotVerified');
+    if (target.status === 'pending') throw new ApiError('emailNotVerified');
+    await ticket.succeeded();
+    void this.deps.users.upgradeHash(target, password).catch(() => undefined);
+    return { user: target, tenant };
+  }
+
+  private async finish(user: UserDoc, tenant: TenantDoc, client: ClientInfo, rememberMe = false): Promise<AuthenticateOutcome> {
+    const methods = availableMfaMethods(user, tenant);
+    if (methods.length > 0 || tenant.settings.mfa_required) {
+      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'tenant requires MFA but the user has no factor' });
+      const { token } = await this.deps.flows.start('mfa', this.settings.mfaTtlSeconds, {
+        user_id: user._id,
+        tenant_id: tenant._id,
+        channel: 'portal',
+        remember_me: rememberMe,
+      });
+      return { status: 'MFA_REQUIRED', mfa_token: token, user_id: user._id.toHexString(), available_methods: methods };
+    }
+    return { status: 'SUCCESS', ...(await this.issue(user, tenant, ['pwd'], rememberMe, client)) };
+  }
+
+  private async issue(user: UserDoc, tenant: TenantDoc, amr: string[], rememberMe: boolean, client: ClientInfo): Promise<IssuedTokens> {
+    const { session, refreshToken } = await this.deps.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe, amr, ...client });
+    const access = await this.deps.accessTokens.issue(
+      { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },
+      tenant.settings.access_token_ttl ?? undefined,
+    );
+    await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr } });
+    return { access_token: access.token, refresh_token: refreshToken, user: portalUser(user, tenant) };
+  }
+
+  private throttlePolicy(tenant: TenantDoc) {
+    return tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
+  }
+}

@@ -1,0 +1,68 @@
+import type { Database } from '../../store/database.ts';
+import { addSeconds, type Clock } from '../clock.ts';
+
+export interface CounterState {
+  count: number;
+  /** Seconds until the window (or lockout) ends. */
+  retryAfter: number;
+}
+
+/**
+ * Fixed-window counters in MongoDB shared by every replica. Each step is a single atomic
+ * operation (conditional $inc, conditional window reset, insert guarded by the unique _id), so
+ * concurrent requests can never both see "under the limit" past it. TTL only tidies up; expiry is
+ * checked in every filter.
+ */
+export class AttemptCounter {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Counts one attempt and returns the new count. */
+  async hit(key: string, windowSeconds: number): Promise<CounterState> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = this.clock.now();
+      const live = await this.database.counters.findOneAndUpdate(
+        { _id: key, expires_at: { $gt: now } },
+        { $inc: { count: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (live) return { count: live.count, retryAfter: secondsUntil(live.expires_at, now) };
+      const restarted = await this.database.counters.findOneAndUpdate(
+        { _id: key, expires_at: { $lte: now } },
+        { $set: { count: 1, window_started_at: now, expires_at: addSeconds(now, windowSeconds) } },
+        { returnDocument: 'after' },
+      );
+      if (restarted) return { count: 1, retryAfter: windowSeconds };
+      try {
+        await this.database.counters.insertOne({ _id: key, count: 1, window_started_at: now, expires_at: addSeconds(now, windowSeconds) });
+        return { count: 1, retryAfter: windowSeconds };
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+        // Someone else created the window between our steps: count against theirs.
+      }
+    }
+    throw new Error(`attempt counter ${key} kept changing under contention`);
+  }
+
+  async peek(key: string): Promise<CounterState> {
+    const now = this.clock.now();
+    const doc = await this.database.counters.findOne({ _id: key, expires_at: { $gt: now } });
+    return doc ? { count: doc.count, retryAfter: secondsUntil(doc.expires_at, now) } : { count: 0, retryAfter: 0 };
+  }
+
+  /** Holds the window open for `seconds` from now: a temporary lockout. */
+  async extend(key: string, seconds: number): Promise<void> {
+    const now = this.clock.now();
+    await this.database.counters.updateOne({ _id: key, expires_at: { $gt: now } }, { $max: { expires_at: addSeconds(now, seconds) } });
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.database.counters.deleteOne({ _id: key });
+  }
+}
+
+function secondsUntil(date: Date, now: Date): number {
+  return Math.max(1, Math.ceil((date.getTime() - now.getTime()) / 1000));
+}

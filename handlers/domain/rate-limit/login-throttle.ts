@@ -1,0 +1,52 @@
+import { ApiError } from '../../server/errors.ts';
+import type { AttemptCounter } from './attempt-counter.ts';
+
+export interface ThrottlePolicy {
+  accountThreshold: number;
+  lockoutSeconds: number;
+  ipLimit: number;
+  ipWindowSeconds: number;
+}
+
+/**
+ * Brute-force defence for anything that checks a secret. An attempt is counted *before* the secret
+ * is evaluated, so parallel guesses cannot exceed the limit; success clears the account counter.
+ * Keys use the normalised email, not the user id, so unknown and known accounts lock alike.
+ */
+export class LoginThrottle {
+  constructor(
+    private readonly counter: AttemptCounter,
+    private readonly policy: ThrottlePolicy,
+  ) {}
+
+  async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
+    const p = { ...this.policy, ...policy };
+    const ipKey = `ip:${scope}:${clientIp}`;
+    const account = `acct:${scope}:${accountKey}`;
+    const ip = await this.counter.hit(ipKey, p.ipWindowSeconds);
+    if (ip.count > p.ipLimit) throw new ApiError('tooManyRequests', { retryAfter: ip.retryAfter, internal: `ip limit ${clientIp}` });
+    const acct = await this.counter.hit(account, p.lockoutSeconds);
+    if (acct.count > p.accountThreshold) {
+      throw new ApiError('tooManyRequests', { retryAfter: acct.retryAfter, internal: `account locked ${scope}` });
+    }
+    return new AttemptTicket(this.counter, account, acct.count >= p.accountThreshold, p.lockoutSeconds);
+  }
+}
+
+export class AttemptTicket {
+  constructor(
+    private readonly counter: AttemptCounter,
+    private readonly accountKey: string,
+    private readonly lastAllowed: boolean,
+    private readonly lockoutSeconds: number,
+  ) {}
+
+  async succeeded(): Promise<void> {
+    await this.counter.reset(this.accountKey);
+  }
+
+  /** The attempt already counted; reaching the threshold starts a full lockout period from now. */
+  async failed(): Promise<void> {
+    if (this.lastAllowed) await this.counter.extend(this.accountKey, this.lockoutSeconds);
+  }
+}

@@ -1,0 +1,99 @@
+import { ObjectId } from 'mongodb';
+import type { Logger } from 'pino';
+import type { Config } from '../server/config.ts';
+import { decodeKey } from '../server/config.ts';
+import { ApiError } from '../server/errors.ts';
+import type { Principal } from '../server/request-context.ts';
+import type { Database } from '../store/database.ts';
+import { SecretBox, developmentKey } from './crypto/secrets.ts';
+import { createHmac } from 'node:crypto';
+import { systemClock, type Clock } from './clock.ts';
+import { PasswordHasher } from './passwords/hasher.ts';
+import { SigningKeys } from './tokens/signing-keys.ts';
+import { AccessTokens } from './tokens/access-tokens.ts';
+import { Sessions } from './sessions/sessions.ts';
+import { AttemptCounter } from './rate-limit/attempt-counter.ts';
+import { LoginThrottle } from './rate-limit/login-throttle.ts';
+import { Tenants } from './tenants/tenants.ts';
+import { Users } from './users/users.ts';
+import { Flows } from './login/flows.ts';
+import { PortalAuth } from './login/portal-auth.ts';
+import { Totp } from './mfa/totp.ts';
+import { BackupCodes } from './mfa/backup-codes.ts';
+import { MfaVerifier } from './mfa/mfa-verifier.ts';
+import { AuditLog } from './audit/audit-log.ts';
+
+export type ServiceConfig = Pick<
+  Config,
+  | 'SCAIKEY_ENCRYPTION_KEY'
+  | 'BCRYPT_COST'
+  | 'ACCESS_TOKEN_TTL'
+  | 'REFRESH_IDLE_TTL'
+  | 'REFRESH_ABSOLUTE_TTL'
+  | 'REMEMBER_ME_IDLE_TTL'
+  | 'REMEMBER_ME_ABSOLUTE_TTL'
+  | 'REFRESH_REUSE_GRACE'
+  | 'FLOW_TOKEN_TTL'
+  | 'MFA_TOKEN_TTL'
+  | 'LOCKOUT_THRESHOLD'
+  | 'LOCKOUT_DURATION'
+  | 'IP_RATE_LIMIT'
+  | 'IP_RATE_WINDOW'
+  | 'PUBLIC_BASE_URL'
+  | 'JWT_AUDIENCE'
+>;
+
+/** The composition root of the domain: every service built once, wired explicitly, no globals. */
+export function createServices(database: Database, config: ServiceConfig, logger: Logger, clock: Clock = systemClock) {
+  const masterKey = config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey();
+  const box = new SecretBox(createHmac('sha256', masterKey).update('secret-box').digest());
+  const pepper = createHmac('sha256', masterKey).update('backup-code-pepper').digest();
+  const hasher = new PasswordHasher(config.BCRYPT_COST);
+  const signingKeys = new SigningKeys(database, box, clock, config.ACCESS_TOKEN_TTL);
+  const accessTokens = new AccessTokens(signingKeys, clock, {
+    issuer: config.PUBLIC_BASE_URL,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL,
+  });
+  const sessions = new Sessions(database, box, clock, {
+    normal: { idleSeconds: config.REFRESH_IDLE_TTL, absoluteSeconds: config.REFRESH_ABSOLUTE_TTL },
+    rememberMe: { idleSeconds: config.REMEMBER_ME_IDLE_TTL, absoluteSeconds: config.REMEMBER_ME_ABSOLUTE_TTL },
+    reuseGraceSeconds: config.REFRESH_REUSE_GRACE,
+  });
+  const counter = new AttemptCounter(database, clock);
+  const throttle = new LoginThrottle(counter, {
+    accountThreshold: config.LOCKOUT_THRESHOLD,
+    lockoutSeconds: config.LOCKOUT_DURATION,
+    ipLimit: config.IP_RATE_LIMIT,
+    ipWindowSeconds: config.IP_RATE_WINDOW,
+  });
+  const tenants = new Tenants(database, clock);
+  const users = new Users(database, clock, hasher);
+  const flows = new Flows(database, clock);
+  const totp = new Totp(database, box, clock);
+  const backupCodes = new BackupCodes(database, clock, pepper);
+  const mfa = new MfaVerifier(totp, backupCodes);
+  const audit = new AuditLog(database, clock, logger);
+  const portalAuth = new PortalAuth(
+    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfa, audit },
+    { flowTtlSeconds: config.FLOW_TOKEN_TTL, mfaTtlSeconds: config.MFA_TOKEN_TTL },
+  );
+
+  /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
+  async function authenticate(token: string): Promise<Principal> {
+    const claims = await accessTokens.verify(token);
+    const session = await sessions.findActive(claims.sid);
+    if (!session || session.user_id.toHexString() !== claims.sub) {
+      throw new ApiError('invalidToken', { internal: 'session revoked or expired', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    }
+    const user = await database.users.findOne({ _id: new ObjectId(claims.sub) }, { projection: { status: 1 } });
+    if (!user || (user.status !== 'active' && user.status !== 'pending')) {
+      throw new ApiError('invalidToken', { internal: 'user not active', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    }
+    return { userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp, token };
+  }
+
+  return { database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows, totp, backupCodes, mfa, audit, portalAuth, authenticate };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,167 @@
+import { ObjectId } from 'mongodb';
+import type { Database } from '../../store/database.ts';
+import type { SessionDoc } from '../../store/documents.ts';
+import { ApiError } from '../../server/errors.ts';
+import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
+import { addSeconds, type Clock } from '../clock.ts';
+
+export interface SessionLifetimes {
+  idleSeconds: number;
+  absoluteSeconds: number;
+}
+
+export interface SessionPolicy {
+  normal: SessionLifetimes;
+  rememberMe: SessionLifetimes;
+  /** Seconds during which the immediate predecessor of a refresh token still yields its successor. */
+  reuseGraceSeconds: number;
+}
+
+export interface NewSession {
+  session: SessionDoc;
+  refreshToken: string;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; session: SessionDoc; refreshToken: string }
+  | { kind: 'reuse-detected'; sessionId: ObjectId };
+
+const invalidRefresh = (internal: string) => new ApiError('invalidRefreshToken', { internal });
+
+/**
+ * Sessions and their refresh-token families. A refresh token is single-use: rotation is one atomic
+ * conditional update on the presented token (`rotated_at: null` in the filter), so of two concurrent
+ * refreshes exactly one wins. A token presented after rotation is reuse: within the grace window
+ * the loser gets the same successor (two tabs); after it, the whole family is revoked.
+ */
+export class Sessions {
+  constructor(
+    private readonly database: Database,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    private readonly policy: SessionPolicy,
+  ) {}
+
+  async create(input: { tenantId: ObjectId; userId: ObjectId; rememberMe: boolean; amr: string[]; clientIp: string; userAgent: string; lifetimes?: SessionLifetimes }): Promise<NewSession> {
+    const now = this.clock.now();
+    const lifetimes = input.lifetimes ?? (input.rememberMe ? this.policy.rememberMe : this.policy.normal);
+    const session: SessionDoc = {
+      _id: new ObjectId(),
+      tenant_id: input.tenantId,
+      user_id: input.userId,
+      remember_me: input.rememberMe,
+      amr: input.amr,
+      client_ip: input.clientIp,
+      user_agent: input.userAgent.slice(0, 512),
+      created_at: now,
+      last_seen_at: now,
+      idle_expires_at: addSeconds(now, lifetimes.idleSeconds),
+      absolute_expires_at: addSeconds(now, lifetimes.absoluteSeconds),
+      revoked_at: null,
+      revoked_reason: null,
+    };
+    await this.database.sessions.insertOne(session);
+    const refreshToken = await this.insertRefreshToken(session, now);
+    return { session, refreshToken };
+  }
+
+  /** The session if it is live: not revoked and within both lifetimes. */
+  async findActive(sessionId: string): Promise<SessionDoc | null> {
+    if (!ObjectId.isValid(sessionId)) return null;
+    const now = this.clock.now();
+    return this.database.sessions.findOne({
+      _id: new ObjectId(sessionId),
+      revoked_at: null,
+      idle_expires_at: { $gt: now },
+      absolute_expires_at: { $gt: now },
+    });
+  }
+
+  async refresh(presented: string): Promise<RefreshOutcome> {
+    const now = this.clock.now();
+    const tokenHash = hashToken(presented);
+    const successor = newOpaqueToken('rt');
+    const claimed = await this.database.refreshTokens.findOneAndUpdate(
+      { token_hash: tokenHash, rotated_at: null, revoked_at: null, expires_at: { $gt: now } },
+      { $set: { rotated_at: now, successor_enc: this.box.seal(successor, `refresh:${tokenHash}`) } },
+      { returnDocument: 'after' },
+    );
+    if (claimed) {
+      const session = await this.touchSession(claimed.session_id, now);
+      if (!session) {
+        await this.revokeFamily(claimed.session_id, 'session expired');
+        throw invalidRefresh('session expired or revoked');
+      }
+      await this.insertRefreshToken(session, now, successor);
+      return { kind: 'rotated', session, refreshToken: successor };
+    }
+
+    const existing = await this.database.refreshTokens.findOne({ token_hash: tokenHash });
+    if (!existing) throw invalidRefresh('unknown refresh token');
+    if (existing.revoked_at) throw invalidRefresh('revoked refresh token');
+    if (existing.expires_at <= now) throw invalidRefresh('expired refresh token');
+    const withinGrace = existing.rotated_at !== null && now.getTime() - existing.rotated_at.getTime() <= this.policy.reuseGraceSeconds * 1000;
+    if (withinGrace && existing.successor_enc) {
+      // Only the immediate predecessor qualifies: its successor must itself still be unused.
+      const previousSuccessor = this.box.open(existing.successor_enc, `refresh:${tokenHash}`);
+      const successorDoc = await this.database.refreshTokens.findOne({ token_hash: hashToken(previousSuccessor), rotated_at: null, revoked_at: null });
+      const session = successorDoc ? await this.findActive(existing.session_id.toHexString()) : null;
+      if (successorDoc && session) return { kind: 'rotated', session, refreshToken: previousSuccessor };
+    }
+    await this.revokeFamily(existing.session_id, 'refresh token reuse');
+    return { kind: 'reuse-detected', sessionId: existing.session_id };
+  }
+
+  async revoke(sessionId: ObjectId, reason: string): Promise<void> {
+    await this.revokeFamily(sessionId, reason);
+  }
+
+  /** Ends every session of a user (password change, disable), optionally sparing one. */
+  async revokeAllForUser(userId: ObjectId, reason: string, except?: ObjectId): Promise<number> {
+    const now = this.clock.now();
+    const filter = { user_id: userId, revoked_at: null, ...(except ? { _id: { $ne: except } } : {}) };
+    const sessions = await this.database.sessions.find(filter, { projection: { _id: 1 } }).toArray();
+    if (sessions.length === 0) return 0;
+    const ids = sessions.map((s) => s._id);
+    await this.database.sessions.updateMany({ _id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
+    await this.database.refreshTokens.updateMany({ session_id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: now, successor_enc: null } });
+    return ids.length;
+  }
+
+  private async revokeFamily(sessionId: ObjectId, reason: string): Promise<void> {
+    const now = this.clock.now();
+    await this.database.sessions.updateOne({ _id: sessionId, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
+    await this.database.refreshTokens.updateMany({ session_id: sessionId, revoked_at: null }, { $set: { revoked_at: now, successor_enc: null } });
+  }
+
+  private async touchSession(sessionId: ObjectId, now: Date): Promise<SessionDoc | null> {
+    const current = await this.findActive(sessionId.toHexString());
+    if (!current) return null;
+    const lifetimes = current.remember_me ? this.policy.rememberMe : this.policy.normal;
+    const idle = addSeconds(now, lifetimes.idleSeconds);
+    const idleExpires = idle < current.absolute_expires_at ? idle : current.absolute_expires_at;
+    return this.database.sessions.findOneAndUpdate(
+      { _id: sessionId, revoked_at: null },
+      { $set: { last_seen_at: now, idle_expires_at: idleExpires } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  private async insertRefreshToken(session: SessionDoc, now: Date, token = newOpaqueToken('rt')): Promise<string> {
+    const lifetimes = session.remember_me ? this.policy.rememberMe : this.policy.normal;
+    const idle = addSeconds(now, lifetimes.idleSeconds);
+    await this.database.refreshTokens.insertOne({
+      _id: new ObjectId(),
+      token_hash: hashToken(token),
+      tenant_id: session.tenant_id,
+      user_id: session.user_id,
+      session_id: session._id,
+      created_at: now,
+      expires_at: idle < session.absolute_expires_at ? idle : session.absolute_expires_at,
+      rotated_at: null,
+      successor_enc: null,
+      revoked_at: null,
+    });
+    return token;
+  }
+}

@@ -1,0 +1,96 @@
+import { ObjectId } from 'mongodb';
+import type { Database } from '../../store/database.ts';
+import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/documents.ts';
+import { ApiError } from '../../server/errors.ts';
+import type { Clock } from '../clock.ts';
+
+export const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const allMfaMethods: MfaMethod[] = ['totp', 'email', 'webauthn', 'backup_code'];
+
+export function defaultTenantSettings(): TenantSettings {
+  return {
+    self_registration: false,
+    require_email_verification: true,
+    mfa_required: false,
+    mfa_methods: ['totp', 'webauthn', 'backup_code'],
+    // NIST SP 800-63B: 15 when the password is the only factor; at least 64 must be allowed.
+    password_policy: { min_length: 15, max_length: 128, block_common: true },
+    allowed_redirect_uris: [],
+    access_token_ttl: null,
+    refresh_idle_ttl: null,
+    refresh_absolute_ttl: null,
+    lockout: null,
+  };
+}
+
+export class Tenants {
+  private readonly cache = new Map<string, { tenant: TenantDoc | null; at: number }>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: { slug: string; name: string; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
+    if (!slugPattern.test(input.slug)) throw new Error(`Invalid slug "${input.slug}": lower-case letters, digits and dashes`);
+    const now = this.clock.now();
+    const tenant: TenantDoc = {
+      _id: new ObjectId(),
+      slug: input.slug,
+      name: input.name,
+      status: 'active',
+      settings: { ...defaultTenantSettings(), ...input.settings },
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.database.tenants.insertOne(tenant);
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) throw new Error(`A tenant with slug "${input.slug}" already exists`);
+      throw error;
+    }
+    return tenant;
+  }
+
+  async update(slug: string, changes: { name?: string; status?: TenantDoc['status']; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
+    const set: Record<string, unknown> = { updated_at: this.clock.now() };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.status !== undefined) set.status = changes.status;
+    for (const [key, value] of Object.entries(changes.settings ?? {})) set[`settings.${key}`] = value;
+    const updated = await this.database.tenants.findOneAndUpdate({ slug }, { $set: set }, { returnDocument: 'after' });
+    if (!updated) throw new Error(`No tenant with slug "${slug}"`);
+    this.cache.clear();
+    return updated;
+  }
+
+  async list(): Promise<TenantDoc[]> {
+    return this.database.tenants.find({}).sort({ slug: 1 }).toArray();
+  }
+
+  /** An active tenant by slug; a short cache keeps hot login paths off the database. */
+  async requireActiveBySlug(slug: string): Promise<TenantDoc> {
+    const tenant = slugPattern.test(slug) ? await this.cached(`slug:${slug}`, () => this.database.tenants.findOne({ slug })) : null;
+    if (!tenant || tenant.status !== 'active') throw new ApiError('tenantNotFound');
+    return tenant;
+  }
+
+  async findActiveById(id: ObjectId | string): Promise<TenantDoc | null> {
+    const key = typeof id === 'string' ? id : id.toHexString();
+    if (!ObjectId.isValid(key)) return null;
+    const tenant = await this.cached(`id:${key}`, () => this.database.tenants.findOne({ _id: new ObjectId(key) }));
+    return tenant && tenant.status === 'active' ? tenant : null;
+  }
+
+  async findActiveByIds(ids: ObjectId[]): Promise<TenantDoc[]> {
+    if (ids.length === 0) return [];
+    return this.database.tenants.find({ _id: { $in: ids }, status: 'active' }).sort({ name: 1 }).toArray();
+  }
+
+  private async cached(key: string, load: () => Promise<TenantDoc | null>): Promise<TenantDoc | null> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < 5_000) return hit.tenant;
+    const tenant = await load();
+    this.cache.set(key, { tenant, at: Date.now() });
+    return tenant;
+  }
+}

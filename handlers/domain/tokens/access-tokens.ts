@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { ApiError } from '../../server/errors.ts';
+import type { Clock } from '../clock.ts';
+import type { SigningKeys } from './signing-keys.ts';
+
+export interface AccessTokenClaims {
+  sub: string;
+  tid: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+const invalid = (internal: string) =>
+  new ApiError('invalidToken', { internal, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+
+/** Short-lived ES256 JWTs (RFC 9068 profile). Only ES256 is accepted, which rules out `none` and HMAC. */
+export class AccessTokens {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly clock: Clock,
+    private readonly settings: AccessTokenSettings,
+  ) {}
+
+  async issue(subject: { userId: string; tenantId: string; sessionId: string }, ttlSeconds = this.settings.ttlSeconds): Promise<{ token: string; expiresAt: number }> {
+    const { kid, key } = await this.keys.signingKey();
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({ tid: subject.tenantId, sid: subject.sessionId })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setSubject(subject.userId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(key);
+    return { token, expiresAt: exp };
+  }
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    let kid: string | undefined;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg !== 'ES256') throw invalid(`unexpected alg ${String(header.alg)}`);
+      kid = header.kid;
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw invalid('malformed token');
+    }
+    if (!kid) throw invalid('no kid');
+    const key = await this.keys.verificationKey(kid);
+    if (!key) throw invalid('unknown kid');
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        currentDate: this.clock.now(),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      });
+      const { sub, tid, sid, jti, iat, exp } = payload as Partial<AccessTokenClaims>;
+      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
+        throw invalid('missing claims');
+      }
+      return { sub, tid, sid, jti, iat, exp };
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      const reason = error instanceof joseErrors.JOSEError ? error.code : 'verification failed';
+      throw invalid(reason);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Database } from '../../store/database.ts';
+import type { SigningKeyDoc } from '../../store/documents.ts';
+import type { SecretBox } from '../crypto/secrets.ts';
+import { addSeconds, type Clock } from '../clock.ts';
+
+const alg = 'ES256';
+const cacheSeconds = 60;
+
+interface LoadedKey {
+  kid: string;
+  status: 'active' | 'retired';
+  createdAt: Date;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+  privateKey: CryptoKey | undefined;
+}
+
+/**
+ * Signing keys live in MongoDB so every replica signs and verifies alike. The private half is sealed
+ * with the configured encryption key. Replicas cache the set briefly and reload when they meet an
+ * unknown `kid`, which is how a rotation done elsewhere reaches them.
+ */
+export class SigningKeys {
+  private keys = new Map<string, LoadedKey>();
+  private loadedAt = 0;
+  private loading: Promise<void> | undefined;
+  private lastForcedReload = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    /** Longest access-token lifetime: a retired key stays published at least this long. */
+    private readonly maxTokenLifetimeSeconds: number,
+  ) {}
+
+  /** Makes sure an active key exists (first start generates one). */
+  async ensureActiveKey(): Promise<void> {
+    await this.reload();
+    if (this.activeKey()) return;
+    await this.insertNewKey();
+    await this.reload();
+  }
+
+  /** Adds a new active key and retires the others, keeping them published until their tokens expire. */
+  async rotate(): Promise<string> {
+    const kid = await this.insertNewKey();
+    const now = this.clock.now();
+    await this.database.signingKeys.updateMany(
+      { _id: { $ne: kid }, status: 'active' },
+      { $set: { status: 'retired', publish_until: addSeconds(now, this.maxTokenLifetimeSeconds + 300) } },
+    );
+    await this.reload();
+    return kid;
+  }
+
+  async signingKey(): Promise<{ kid: string; key: CryptoKey }> {
+    await this.freshen();
+    let active = this.activeKey();
+    if (!active) {
+      await this.ensureActiveKey();
+      active = this.activeKey();
+    }
+    if (!active?.privateKey) throw new Error('No active signing key');
+    return { kid: active.kid, key: active.privateKey };
+  }
+
+  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+    await this.freshen();
+    let key = this.keys.get(kid);
+    const now = Date.now();
+    if (!key && now - this.lastForcedReload > 1000) {
+      // Unknown kid: maybe rotated by another replica. Reload at most once a second.
+      this.lastForcedReload = now;
+      await this.reload();
+      key = this.keys.get(kid);
+    }
+    return key?.publicKey;
+  }
+
+  async jwks(): Promise<{ keys: JWK[] }> {
+    await this.freshen();
+    const keys = [...this.keys.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    return { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, use: 'sig', alg })) };
+  }
+
+  private activeKey(): LoadedKey | undefined {
+    return [...this.keys.values()]
+      .filter((k) => k.status === 'active' && k.privateKey)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  }
+
+  private async freshen(): Promise<void> {
+    if (Date.now() - this.loadedAt > cacheSeconds * 1000) await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const now = this.clock.now();
+        const docs = await this.database.signingKeys
+          .find({ $or: [{ status: 'active' }, { status: 'retired', publish_until: { $gt: now } }] })
+          .toArray();
+        const next = new Map<string, LoadedKey>();
+        for (const doc of docs) next.set(doc._id, await this.load(doc));
+        this.keys = next;
+        this.loadedAt = Date.now();
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private async load(doc: SigningKeyDoc): Promise<LoadedKey> {
+    const cached = this.keys.get(doc._id);
+    const publicKey = cached?.publicKey ?? ((await importJWK(doc.public_jwk as JWK, alg)) as CryptoKey);
+    let privateKey = cached?.privateKey;
+    if (!privateKey && doc.status === 'active') {
+      const jwk = JSON.parse(this.box.open(doc.private_jwk_enc, `signing-key:${doc._id}`)) as JWK;
+      privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+    }
+    return { kid: doc._id, status: doc.status, createdAt: doc.created_at, publicKey, publicJwk: doc.public_jwk as JWK, privateKey };
+  }
+
+  private async insertNewKey(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+    const now = this.clock.now();
+    const kid = `${now.toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
+    const publicJwk = await exportJWK(publicKey);
+    const privateJwk = await exportJWK(privateKey);
+    await this.database.signingKeys.insertOne({
+      _id: kid,
+      alg,
+      public_jwk: publicJwk as Record<string, unknown>,
+      private_jwk_enc: this.box.seal(JSON.stringify(privateJwk), `signing-key:${kid}`),
+      status: 'active',
+      created_at: now,
+      publish_until: null,
+    });
+    return kid;
+  }
+}

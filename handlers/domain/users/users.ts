@@ -1,0 +1,130 @@
+import { ObjectId } from 'mongodb';
+import type { Database } from '../../store/database.ts';
+import type { TenantDoc, UserDoc, UserStatus } from '../../store/documents.ts';
+import type { Clock } from '../clock.ts';
+import type { PasswordHasher } from '../passwords/hasher.ts';
+
+/** Emails compare case-insensitively after Unicode normalisation; the address as typed is kept for display. */
+export function normaliseEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase();
+}
+
+export interface NewUser {
+  tenant: TenantDoc;
+  email: string;
+  password: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  status?: UserStatus;
+  emailVerified?: boolean;
+  customData?: Record<string, unknown> | null;
+}
+
+export class DuplicateEmailError extends Error {
+  override name = 'DuplicateEmailError';
+}
+
+export class Users {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  async create(input: NewUser): Promise<UserDoc> {
+    const now = this.clock.now();
+    const user: UserDoc = {
+      _id: new ObjectId(),
+      tenant_id: input.tenant._id,
+      email: input.email.trim(),
+      email_normalized: normaliseEmail(input.email),
+      email_verified: input.emailVerified ?? false,
+      password_hash: input.password === null ? null : await this.hasher.hash(input.password),
+      status: input.status ?? 'active',
+      first_name: input.firstName ?? null,
+      last_name: input.lastName ?? null,
+      display_name: null,
+      phone: null,
+      locale: null,
+      timezone: null,
+      custom_data: input.customData ?? null,
+      mfa: { totp: null, email_enabled: false, backup_codes: [], backup_codes_created_at: null },
+      failed_logins: 0,
+      locked_until: null,
+      password_changed_at: input.password === null ? null : now,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.database.users.insertOne(user);
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) throw new DuplicateEmailError('email already registered in this tenant');
+      throw error;
+    }
+    return user;
+  }
+
+  findById(id: ObjectId | string): Promise<UserDoc | null> {
+    const key = typeof id === 'string' ? id : id.toHexString();
+    if (!ObjectId.isValid(key)) return Promise.resolve(null);
+    return this.database.users.findOne({ _id: new ObjectId(key) });
+  }
+
+  findInTenant(tenantId: ObjectId, email: string): Promise<UserDoc | null> {
+    return this.database.users.findOne({ tenant_id: tenantId, email_normalized: normaliseEmail(email) });
+  }
+
+  /** Accounts with this email in every tenant, except disabled ones, which must not be offered. */
+  findAllByEmail(email: string): Promise<UserDoc[]> {
+    return this.database.users.find({ email_normalized: normaliseEmail(email), status: { $ne: 'disabled' } }).limit(50).toArray();
+  }
+
+  async listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {
+    return this.database.users.find({ tenant_id: tenantId }).sort({ email_normalized: 1 }).toArray();
+  }
+
+  async setPassword(userId: ObjectId, password: string): Promise<void> {
+    const now = this.clock.now();
+    await this.database.users.updateOne({ _id: userId }, { $set: { password_hash: await this.hasher.hash(password), password_changed_at: now, updated_at: now } });
+  }
+
+  /** Re-hash at the current cost, only if nobody changed the password meanwhile. */
+  async upgradeHash(user: UserDoc, password: string): Promise<void> {
+    if (!user.password_hash || !this.hasher.needsRehash(user.password_hash)) return;
+    await this.database.users.updateOne(
+      { _id: user._id, password_hash: user.password_hash },
+      { $set: { password_hash: await this.hasher.hash(password) } },
+    );
+  }
+
+  async setStatus(userId: ObjectId, status: UserStatus): Promise<UserDoc | null> {
+    return this.database.users.findOneAndUpdate({ _id: userId }, { $set: { status, updated_at: this.clock.now() } }, { returnDocument: 'after' });
+  }
+
+  async update(userId: ObjectId, set: Partial<Pick<UserDoc, 'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone' | 'email_verified'>>): Promise<UserDoc | null> {
+    return this.database.users.findOneAndUpdate({ _id: userId }, { $set: { ...set, updated_at: this.clock.now() } }, { returnDocument: 'after' });
+  }
+}
+
+/** MFA methods the user can use right now, limited to what the tenant allows. */
+export function availableMfaMethods(user: UserDoc, tenant: TenantDoc): string[] {
+  const allowed = new Set(tenant.settings.mfa_methods);
+  const methods: string[] = [];
+  if (allowed.has('totp') && user.mfa.totp?.confirmed_at) methods.push('totp');
+  if (allowed.has('email') && user.mfa.email_enabled && user.email_verified) methods.push('email');
+  if (allowed.has('backup_code') && user.mfa.backup_codes.length > 0 && methods.length > 0) methods.push('backup_code');
+  return methods;
+}
+
+export function portalUser(user: UserDoc, tenant: TenantDoc) {
+  return {
+    id: user._id.toHexString(),
+    tenant_id: tenant._id.toHexString(),
+    tenant_slug: tenant.slug,
+    email: user.email,
+    email_verified: user.email_verified,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    display_name: user.display_name,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * One error family for the whole service. Domain code throws `ApiError` with a stable id from the
+ * catalogue; `toErrorResponse` is the only place that turns errors into HTTP answers. Tests assert
+ * on ids and catalogue messages, never on ad-hoc wording.
+ */
+
+export const errorCatalogue = {
+  notAuthenticated: { status: 401, detail: 'Not authenticated' },
+  invalidToken: { status: 401, detail: 'Invalid or expired token' },
+  invalidCredentials: { status: 401, detail: 'Invalid email or password' },
+  invalidCode: { status: 401, detail: 'Invalid or expired verification code' },
+  invalidRefreshToken: { status: 401, detail: 'Invalid or expired refresh token' },
+  flowExpired: { status: 400, detail: 'The sign-in flow has expired. Please start again.' },
+  tenantSelectionRequired: { status: 400, detail: 'Please select a tenant to continue' },
+  mfaMethodUnavailable: { status: 400, detail: 'This verification method is not available' },
+  invalidLinkToken: { status: 400, detail: 'This link is invalid or has expired' },
+  currentPasswordIncorrect: { status: 400, detail: 'Current password is incorrect' },
+  passwordReused: { status: 400, detail: 'The new password must differ from the current password' },
+  redirectUriNotAllowed: { status: 400, detail: 'redirect_uri is not allowed for this tenant' },
+  captchaFailed: { status: 400, detail: 'Captcha verification failed' },
+  registrationDisabled: { status: 403, detail: 'Self-registration is disabled for this tenant' },
+  emailNotVerified: { status: 403, detail: 'Email address not verified' },
+  mfaRequiredUseTwoStep: { status: 403, detail: 'Multi-factor authentication is required: sign in with identify and authenticate' },
+  accountDisabled: { status: 403, detail: 'Account is disabled' },
+  tenantNotFound: { status: 404, detail: 'Tenant not found' },
+  notFound: { status: 404, detail: 'Not Found' },
+  badRequest: { status: 400, detail: 'Bad request' },
+  methodNotAllowed: { status: 405, detail: 'Method Not Allowed' },
+  payloadTooLarge: { status: 413, detail: 'Request body too large' },
+  unsupportedMediaType: { status: 415, detail: 'Unsupported media type: expected application/json' },
+  tooManyRequests: { status: 429, detail: 'Too many attempts. Please try again later.' },
+  notImplemented: { status: 501, detail: 'Not implemented' },
+  serviceUnavailable: { status: 503, detail: 'Service temporarily unavailable' },
+  internal: { status: 500, detail: 'Internal Server Error' },
+} as const satisfies Record<string, { status: number; detail: string }>;
+
+export type ErrorId = keyof typeof errorCatalogue;
+
+export interface ApiErrorOptions {
+  /** Seconds until the client may retry (429). */
+  retryAfter?: number;
+  /** Extra response headers, e.g. WWW-Authenticate or Allow. */
+  headers?: Record<string, string>;
+  /** Private explanation for logs only; never sent to the client. */
+  internal?: string;
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  readonly id: ErrorId;
+  readonly status: number;
+  readonly detail: string;
+  readonly retryAfter: number | undefined;
+  readonly headers: Record<string, string>;
+  readonly internal: string | undefined;
+
+  constructor(id: ErrorId, options: ApiErrorOptions = {}) {
+    super(errorCatalogue[id].detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.id = id;
+    this.status = errorCatalogue[id].status;
+    this.detail = errorCatalogue[id].detail;
+    this.retryAfter = options.retryAfter;
+    this.headers = options.headers ?? {};
+    this.internal = options.internal;
+  }
+}
+
+/** One entry of a FastAPI-shaped 422 body. */
+export interface ValidationIssue {
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+  ctx?: Record<string, unknown>;
+}
+
+/** A 422 in FastAPI's shape; thrown by request validation and by domain rules such as password policy. */
+export class RequestValidationError extends Error {
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[]) {
+    super(issues.map((i) => `${i.loc.join('.')}: ${i.msg}`).join('; '));
+    this.name = 'RequestValidationError';
+    this.issues = issues;
+  }
+}
+
+export function bodyValueError(field: string, msg: string, ctx?: Record<string, unknown>): RequestValidationError {
+  return new RequestValidationError([{ loc: ['body', field], msg: `Value error, ${msg}`, type: 'value_error', ...(ctx ? { ctx } : {}) }]);
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: { detail: string } | { detail: ValidationIssue[] };
+  headers: Record<string, string>;
+  /** True when the error is a server fault that must be logged with its stack. */
+  unexpected: boolean;
+}
+
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof RequestValidationError) {
+    return { status: 422, body: { detail: error.issues }, headers: {}, unexpected: false };
+  }
+  if (error instanceof ApiError) {
+    const headers = { ...error.headers };
+    if (error.retryAfter !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+    return { status: error.status, body: { detail: error.detail }, headers, unexpected: error.status >= 500 };
+  }
+  return { status: 500, body: { detail: errorCatalogue.internal.detail }, headers: {}, unexpected: true };
+}

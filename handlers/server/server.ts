@@ -1,0 +1,94 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type express from 'express';
+import type { Config } from './config.ts';
+import { createApp } from './app.ts';
+import { Database } from '../store/database.ts';
+import { isMigrated, migrate, sweepExpired } from '../store/migrations.ts';
+import { createServices, type Services } from '../domain/services.ts';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { operationHandlers } from '../operations.ts';
+import { loadSpec } from './spec.ts';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  app: express.Express;
+  services: Services;
+  database: Database;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Listen on this port instead of config.PORT (0 picks a free one). */
+  port?: number;
+  onOperation?: (event: { operationId: string; status: number; durationMs: number }) => void;
+}
+
+/** Connects, migrates, wires the domain and starts listening. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  if (!config.MONGODB_URI) throw new Error('startServer needs MONGODB_URI (main.ts starts the embedded database first)');
+  const database = await Database.connect(config.MONGODB_URI, config.MONGODB_DB);
+  const migration = await migrate(database);
+  const services = createServices(database, config, logger, options.clock ?? systemClock);
+  await services.signingKeys.ensureActiveKey();
+  const sweeper = migration.ttlSupported
+    ? undefined
+    : setInterval(() => {
+        sweepExpired(database, services.clock.now()).catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
+      }, 5 * 60_000).unref();
+
+  let draining = false;
+  const app = await createApp({
+    config,
+    logger,
+    handlers: operationHandlers(services),
+    authenticate: services.authenticate,
+    onOperation: options.onOperation,
+    extraRoutes: (router) => {
+      router.get('/healthz', (_req, res) => {
+        res.json({ status: 'ok' });
+      });
+      router.get('/readyz', async (_req, res) => {
+        const ready = !draining && (await database.ping()) && (await isMigrated(database).catch(() => false));
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+      });
+      const specJson = JSON.stringify(loadSpec());
+      router.get('/openapi.json', (_req, res) => {
+        res.type('application/json').send(specJson);
+      });
+    },
+  });
+
+  const server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.PORT, config.HOST, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+
+  return {
+    url,
+    server,
+    app,
+    services,
+    database,
+    async close() {
+      draining = true;
+      if (sweeper) clearInterval(sweeper);
+      // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await database.close();
+    },
+  };
+}

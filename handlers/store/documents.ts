@@ -1,0 +1,169 @@
+import type { ObjectId } from 'mongodb';
+
+/** Shapes of the stored documents. Every tenant-owned document carries `tenant_id`. */
+
+export type TenantStatus = 'active' | 'disabled';
+export type MfaMethod = 'totp' | 'email' | 'webauthn' | 'backup_code';
+
+export interface PasswordPolicy {
+  min_length: number;
+  max_length: number;
+  /** Refuse passwords from the shipped common-password list. */
+  block_common: boolean;
+}
+
+export interface LockoutPolicy {
+  threshold: number;
+  duration_seconds: number;
+}
+
+export interface TenantSettings {
+  self_registration: boolean;
+  require_email_verification: boolean;
+  mfa_required: boolean;
+  mfa_methods: MfaMethod[];
+  password_policy: PasswordPolicy;
+  allowed_redirect_uris: string[];
+  access_token_ttl: number | null;
+  refresh_idle_ttl: number | null;
+  refresh_absolute_ttl: number | null;
+  lockout: LockoutPolicy | null;
+}
+
+export interface TenantDoc {
+  _id: ObjectId;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  settings: TenantSettings;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type UserStatus = 'pending' | 'active' | 'locked' | 'disabled';
+
+export interface TotpEnrolment {
+  secret_enc: string;
+  confirmed_at: Date | null;
+  /** Highest time step accepted so far: a code for this or an earlier step is a replay. */
+  last_step: number;
+}
+
+export interface UserMfa {
+  totp: TotpEnrolment | null;
+  email_enabled: boolean;
+  /** HMACs of the unused backup codes; using one pulls it out atomically. */
+  backup_codes: string[];
+  backup_codes_created_at: Date | null;
+}
+
+export interface UserDoc {
+  _id: ObjectId;
+  tenant_id: ObjectId;
+  email: string;
+  /** Lower-cased, NFC-normalised email: the unique key within a tenant. */
+  email_normalized: string;
+  email_verified: boolean;
+  password_hash: string | null;
+  status: UserStatus;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  phone: string | null;
+  locale: string | null;
+  timezone: string | null;
+  custom_data: Record<string, unknown> | null;
+  mfa: UserMfa;
+  /** Failed password attempts in the current lockout window. */
+  failed_logins: number;
+  locked_until: Date | null;
+  password_changed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface SessionDoc {
+  _id: ObjectId;
+  tenant_id: ObjectId;
+  user_id: ObjectId;
+  remember_me: boolean;
+  /** Authentication methods used, e.g. ["pwd"] or ["pwd", "otp"]. */
+  amr: string[];
+  client_ip: string;
+  user_agent: string;
+  created_at: Date;
+  last_seen_at: Date;
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokenDoc {
+  _id: ObjectId;
+  token_hash: string;
+  tenant_id: ObjectId;
+  user_id: ObjectId;
+  session_id: ObjectId;
+  created_at: Date;
+  expires_at: Date;
+  rotated_at: Date | null;
+  /** The successor, encrypted, kept only so a concurrent tab inside the grace window gets the same one. */
+  successor_enc: string | null;
+  revoked_at: Date | null;
+}
+
+export type FlowKind = 'identify' | 'mfa';
+
+export interface FlowDoc {
+  _id: ObjectId;
+  token_hash: string;
+  kind: FlowKind;
+  email_normalized: string | null;
+  user_id: ObjectId | null;
+  tenant_id: ObjectId | null;
+  /** Which API started the flow: the portal or a tenant's hosted page. */
+  channel: 'portal' | 'tenant';
+  remember_me: boolean;
+  redirect_uri: string | null;
+  failed_attempts: number;
+  created_at: Date;
+  expires_at: Date;
+  consumed_at: Date | null;
+}
+
+export interface SigningKeyDoc {
+  _id: string;
+  alg: 'ES256';
+  public_jwk: Record<string, unknown>;
+  private_jwk_enc: string;
+  status: 'active' | 'retired';
+  created_at: Date;
+  /** Retired keys stay published until every token they signed has expired. */
+  publish_until: Date | null;
+}
+
+export interface CounterDoc {
+  _id: string;
+  count: number;
+  window_started_at: Date;
+  expires_at: Date;
+}
+
+export interface AuditEventDoc {
+  _id: ObjectId;
+  tenant_id: ObjectId | null;
+  user_id: ObjectId | null;
+  type: string;
+  outcome: 'success' | 'failure';
+  client_ip: string;
+  user_agent: string;
+  details: Record<string, unknown>;
+  created_at: Date;
+}
+
+export interface MetaDoc {
+  _id: string;
+  value: unknown;
+  updated_at: Date;
+}

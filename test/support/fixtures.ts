@@ -1,0 +1,33 @@
+import type { TenantSettings } from '../../handlers/store/documents.ts';
+import type { TestServer } from './server.ts';
+
+let counter = 0;
+
+export const strongPassword = 'correct horse battery staple';
+
+/** A tenant and users created through the same domain services the admin CLI uses. */
+export async function createTenant(server: TestServer, settings: Partial<TenantSettings> = {}, name?: string) {
+  counter += 1;
+  const slug = `t${counter}-${Math.random().toString(36).slice(2, 8)}`;
+  return server.services.tenants.create({ slug, name: name ?? `Tenant ${counter}`, settings: { require_email_verification: false, ...settings } });
+}
+
+export async function createUser(
+  server: TestServer,
+  tenant: Awaited<ReturnType<typeof createTenant>>,
+  overrides: { email?: string; password?: string; emailVerified?: boolean; status?: 'pending' | 'active' | 'locked' | 'disabled' } = {},
+) {
+  counter += 1;
+  const email = overrides.email ?? `user${counter}.${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const password = overrides.password ?? strongPassword;
+  const user = await server.services.users.create({
+    tenant,
+    email,
+    password,
+    firstName: 'Test',
+    lastName: `User${counter}`,
+    emailVerified: overrides.emailVerified ?? true,
+    status: overrides.status ?? 'active',
+  });
+  return { user, email, password };
+}

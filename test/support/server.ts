@@ -1,0 +1,70 @@
+import { loadConfig, type Config } from '../../handlers/server/config.ts';
+import { createLogger } from '../../handlers/server/logger.ts';
+import { startServer, type RunningServer } from '../../handlers/server/server.ts';
+import { ManualClock } from '../../handlers/domain/clock.ts';
+import { connectTestDatabase, type TestDatabase } from './database.ts';
+import { recordOperation } from './coverage.ts';
+
+export interface TestServer extends RunningServer {
+  clock: ManualClock;
+  config: Config;
+  testDb: TestDatabase;
+  /** JSON request helper: returns status, headers and parsed body. */
+  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string }): Promise<ApiReply>;
+  stop(): Promise<void>;
+}
+
+export interface ApiReply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/**
+ * The real server on its own database for one test file: real MongoDB-compatible server, real
+ * hashing (at a low cost), real HTTP. Only the clock is controllable.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const testDb = await connectTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    MONGODB_URI: testDb.uri,
+    MONGODB_DB: testDb.dbName,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    ...env,
+  });
+  const clock = new ManualClock();
+  const logger = createLogger(config.LOG_LEVEL);
+  const running = await startServer({ config, logger, clock, port: 0, onOperation: recordOperation });
+  const call: TestServer['call'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const response = await fetch(`${running.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // leave as text
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
+  return {
+    ...running,
+    clock,
+    config,
+    testDb,
+    call,
+    async stop() {
+      await running.close();
+      await testDb.cleanup();
+    },
+  };
+}

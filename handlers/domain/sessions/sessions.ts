@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { SessionDoc } from '../../store/documents.ts';
+import type { RefreshTokenDoc, SessionDoc } from '../../store/documents.ts';
 import { ApiError } from '../../server/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../clock.ts';
@@ -104,12 +104,23 @@ export class Sessions {
     if (withinGrace && existing.successor_enc) {
       // Only the immediate predecessor qualifies: its successor must itself still be unused.
       const previousSuccessor = this.box.open(existing.successor_enc, `refresh:${tokenHash}`);
-      const successorDoc = await this.database.refreshTokens.findOne({ token_hash: hashToken(previousSuccessor), rotated_at: null, revoked_at: null });
-      const session = successorDoc ? await this.findActive(existing.session_id.toHexString()) : null;
-      if (successorDoc && session) return { kind: 'rotated', session, refreshToken: previousSuccessor };
+      const successorDoc = await this.awaitSuccessor(hashToken(previousSuccessor));
+      const live = successorDoc && successorDoc.rotated_at === null && successorDoc.revoked_at === null;
+      const session = live ? await this.findActive(existing.session_id.toHexString()) : null;
+      if (live && session) return { kind: 'rotated', session, refreshToken: previousSuccessor };
     }
     await this.revokeFamily(existing.session_id, 'refresh token reuse');
     return { kind: 'reuse-detected', sessionId: existing.session_id };
+  }
+
+  /** The winner of a rotation inserts the successor just after claiming; a concurrent loser may look first. */
+  private async awaitSuccessor(successorHash: string): Promise<RefreshTokenDoc | null> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const doc = await this.database.refreshTokens.findOne({ token_hash: successorHash });
+      if (doc) return doc;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return null;
   }
 
   async revoke(sessionId: ObjectId, reason: string): Promise<void> {

@@ -1,34 +1,16 @@
 import type { Services } from './domain/services.ts';
 import type { OperationHandlers } from './server/operation-types.ts';
 import { portalAuthHandlers } from './portal-auth/index.ts';
+import { authenticationHandlers } from './authentication/index.ts';
+import { profileHandlers } from './profile/index.ts';
 import { discoveryHandlers } from './discovery/index.ts';
 
-/**
- * The operation map. Operations whose behaviour is not built yet are listed in `pending` and answer
- * 501; everything else must be implemented, which the `satisfies` below enforces.
- */
-export const pendingOperations = [
-  'getProfile',
-  'updateProfile',
-  'changePassword',
-  'requestEmailVerification',
-  'forgotPassword',
-  'tenantLogin',
-  'sendEmailMfa',
-  'verifyMfa',
-  'beginWebauthnAuth',
-  'passwordForgot',
-  'resetPassword',
-  'register',
-  'verifyEmail',
-] as const;
-
-type Pending = (typeof pendingOperations)[number];
-
-export function operationHandlers(services: Services): Partial<OperationHandlers> {
-  const implemented = {
+/** The operation map: every operationId in the spec must be here, or this fails to compile. */
+export function operationHandlers(services: Services): OperationHandlers {
+  return {
+    ...profileHandlers(services),
+    ...authenticationHandlers(services),
     ...portalAuthHandlers(services),
     ...discoveryHandlers(services),
-  } satisfies Omit<OperationHandlers, Pending>;
-  return implemented;
+  } satisfies OperationHandlers;
 }

@@ -22,6 +22,15 @@ import { Totp } from './mfa/totp.ts';
 import { BackupCodes } from './mfa/backup-codes.ts';
 import { MfaVerifier } from './mfa/mfa-verifier.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { EmailCodes } from './mfa/email-code.ts';
+import { TrustedDevices } from './mfa/trusted-devices.ts';
+import { TenantAuth } from './login/tenant-auth.ts';
+import { Registration } from './registration/registration.ts';
+import { noCaptcha, type CaptchaVerifier } from './registration/captcha.ts';
+import { PasswordReset } from './password-reset/password-reset.ts';
+import { Profile } from './profile/profile.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { Metrics } from '../server/metrics.ts';
 
 export type ServiceConfig = Pick<
   Config,
@@ -41,10 +50,21 @@ export type ServiceConfig = Pick<
   | 'IP_RATE_WINDOW'
   | 'PUBLIC_BASE_URL'
   | 'JWT_AUDIENCE'
+  | 'TRUSTED_DEVICE_TTL'
 >;
 
+export interface ServiceOptions {
+  mailer: Mailer;
+  metrics?: Metrics;
+  clock?: Clock;
+  captcha?: CaptchaVerifier;
+}
+
 /** The composition root of the domain: every service built once, wired explicitly, no globals. */
-export function createServices(database: Database, config: ServiceConfig, logger: Logger, clock: Clock = systemClock) {
+export function createServices(database: Database, config: ServiceConfig, logger: Logger, options: ServiceOptions) {
+  const clock = options.clock ?? systemClock;
+  const { mailer } = options;
+  const metrics = options.metrics ?? new Metrics();
   const masterKey = config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey();
   const box = new SecretBox(createHmac('sha256', masterKey).update('secret-box').digest());
   const pepper = createHmac('sha256', masterKey).update('backup-code-pepper').digest();
@@ -66,18 +86,34 @@ export function createServices(database: Database, config: ServiceConfig, logger
     lockoutSeconds: config.LOCKOUT_DURATION,
     ipLimit: config.IP_RATE_LIMIT,
     ipWindowSeconds: config.IP_RATE_WINDOW,
-  });
+  }, (scope) => metrics.lockout(scope));
   const tenants = new Tenants(database, clock);
   const users = new Users(database, clock, hasher);
   const flows = new Flows(database, clock);
   const totp = new Totp(database, box, clock);
   const backupCodes = new BackupCodes(database, clock, pepper);
-  const mfa = new MfaVerifier(totp, backupCodes);
-  const audit = new AuditLog(database, clock, logger);
+  const emailCodes = new EmailCodes(database, clock, mailer, pepper);
+  const mfa = new MfaVerifier(totp, backupCodes, emailCodes);
+  const trustedDevices = new TrustedDevices(database, clock, config.TRUSTED_DEVICE_TTL);
+  const audit = new AuditLog(database, clock, logger, metrics);
   const portalAuth = new PortalAuth(
-    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfa, audit },
+    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfa, audit, metrics },
     { flowTtlSeconds: config.FLOW_TOKEN_TTL, mfaTtlSeconds: config.MFA_TOKEN_TTL },
   );
+
+  const tenantAuth = new TenantAuth(
+    { users, tenants, hasher, throttle, flows, sessions, mfa, emailCodes, trustedDevices, audit },
+    { mfaTtlSeconds: config.MFA_TOKEN_TTL },
+  );
+  const registration = new Registration(
+    { users, tenants, hasher, flows, mailer, audit, counter, captcha: options.captcha ?? noCaptcha },
+    { publicBaseUrl: config.PUBLIC_BASE_URL },
+  );
+  const passwordReset = new PasswordReset(
+    { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, clock, logger },
+    { publicBaseUrl: config.PUBLIC_BASE_URL },
+  );
+  const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
   async function authenticate(token: string): Promise<Principal> {
@@ -93,7 +129,11 @@ export function createServices(database: Database, config: ServiceConfig, logger
     return { userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp, token };
   }
 
-  return { database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows, totp, backupCodes, mfa, audit, portalAuth, authenticate };
+  return {
+    database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
+    totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics,
+    portalAuth, tenantAuth, registration, passwordReset, profile, authenticate,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -46,6 +46,8 @@ const envSchema = z.object({
   REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
   FLOW_TOKEN_TTL: seconds(600),
   MFA_TOKEN_TTL: seconds(300),
+  /** How long "trust this device" skips MFA. */
+  TRUSTED_DEVICE_TTL: seconds(60 * 60 * 24 * 30),
   /** Failed passwords per account before a temporary lockout. */
   LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
   LOCKOUT_DURATION: seconds(900),
@@ -64,6 +66,8 @@ const envSchema = z.object({
   /** smtp:// or smtps:// URL; when unset, mail goes to the dev outbox. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().default('ScaiKey <no-reply@localhost>'),
+  /** Where the dev outbox writes .eml files when SMTP_URL is unset. */
+  SCAIKEY_OUTBOX_DIR: z.string().default('.data/outbox'),
   /** Password for the seeded demo user on an empty development database. */
   SCAIKEY_DEMO_PASSWORD: z.string().min(8).optional(),
   /** Serve spec examples instead of real behaviour (no database). */

@@ -10,6 +10,9 @@ import { createServices, type Services } from '../domain/services.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { operationHandlers } from '../operations.ts';
 import { loadSpec } from './spec.ts';
+import { Metrics } from './metrics.ts';
+import { createMailSystem, type MailSystem } from '../domain/mail/delivery.ts';
+import { ensureMailOutboxIndexes } from '../domain/mail/outbox-mailer.ts';
 
 export interface RunningServer {
   url: string;
@@ -17,6 +20,8 @@ export interface RunningServer {
   app: express.Express;
   services: Services;
   database: Database;
+  mail: MailSystem;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -35,7 +40,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (!config.MONGODB_URI) throw new Error('startServer needs MONGODB_URI (main.ts starts the embedded database first)');
   const database = await Database.connect(config.MONGODB_URI, config.MONGODB_DB);
   const migration = await migrate(database);
-  const services = createServices(database, config, logger, options.clock ?? systemClock);
+  await ensureMailOutboxIndexes(database.db);
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics({ defaultMetrics: config.NODE_ENV !== 'test' });
+  const mail = createMailSystem({ db: database.db, clock, logger, smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.SCAIKEY_OUTBOX_DIR });
+  logger.info(mail.describe);
+  mail.delivery.start();
+  const services = createServices(database, config, logger, { mailer: mail.mailer, clock, metrics });
   await services.signingKeys.ensureActiveKey();
   const sweeper = migration.ttlSupported
     ? undefined
@@ -49,7 +60,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     handlers: operationHandlers(services),
     authenticate: services.authenticate,
-    onOperation: options.onOperation,
+    onOperation: (event) => {
+      metrics.observeRequest(event.operationId, event.status, event.durationMs);
+      options.onOperation?.(event);
+    },
     extraRoutes: (router) => {
       router.get('/healthz', (_req, res) => {
         res.json({ status: 'ok' });
@@ -57,6 +71,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       router.get('/readyz', async (_req, res) => {
         const ready = !draining && (await database.ping()) && (await isMigrated(database).catch(() => false));
         res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+      });
+      router.get('/metrics', async (_req, res) => {
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
       });
       const specJson = JSON.stringify(loadSpec());
       router.get('/openapi.json', (_req, res) => {
@@ -79,6 +96,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     app,
     services,
     database,
+    mail,
+    metrics,
     async close() {
       draining = true;
       if (sweeper) clearInterval(sweeper);
@@ -88,6 +107,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
+      await services.passwordReset.settle();
+      await mail.delivery.stop();
       await database.close();
     },
   };

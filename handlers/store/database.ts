@@ -8,6 +8,7 @@ import type {
   SessionDoc,
   SigningKeyDoc,
   TenantDoc,
+  TrustedDeviceDoc,
   UserDoc,
 } from './documents.ts';
 
@@ -22,6 +23,7 @@ export class Database {
   readonly counters: Collection<CounterDoc>;
   readonly auditEvents: Collection<AuditEventDoc>;
   readonly meta: Collection<MetaDoc>;
+  readonly trustedDevices: Collection<TrustedDeviceDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -37,6 +39,7 @@ export class Database {
     this.counters = db.collection('counters');
     this.auditEvents = db.collection('audit_events');
     this.meta = db.collection('meta');
+    this.trustedDevices = db.collection('trusted_devices');
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

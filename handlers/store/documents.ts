@@ -113,7 +113,7 @@ export interface RefreshTokenDoc {
   revoked_at: Date | null;
 }
 
-export type FlowKind = 'identify' | 'mfa';
+export type FlowKind = 'identify' | 'mfa' | 'verify_email' | 'password_reset';
 
 export interface FlowDoc {
   _id: ObjectId;
@@ -130,6 +130,25 @@ export interface FlowDoc {
   created_at: Date;
   expires_at: Date;
   consumed_at: Date | null;
+  /** MFA by email: HMAC of the current code and when it stops working. */
+  email_code_hash?: string | null;
+  email_code_expires_at?: Date | null;
+  email_codes_sent?: number;
+  email_code_sent_at?: Date | null;
+}
+
+export interface TrustedDeviceDoc {
+  _id: ObjectId;
+  token_hash: string;
+  tenant_id: ObjectId;
+  user_id: ObjectId;
+  /** Client-supplied hint, kept only to label the device in lists. */
+  device_fingerprint: string | null;
+  user_agent: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  expires_at: Date;
+  revoked_at: Date | null;
 }
 
 export interface SigningKeyDoc {

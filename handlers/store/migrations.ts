@@ -14,6 +14,7 @@ export const expiringCollections = [
   { collection: 'refresh_tokens', field: 'expires_at', marginSeconds: 86_400 },
   { collection: 'flows', field: 'expires_at', marginSeconds: 3_600 },
   { collection: 'counters', field: 'expires_at', marginSeconds: 0 },
+  { collection: 'trusted_devices', field: 'expires_at', marginSeconds: 86_400 },
 ] as const;
 
 export interface MigrationResult {
@@ -23,7 +24,7 @@ export interface MigrationResult {
 
 export async function migrate(database: Database): Promise<MigrationResult> {
   const existing = new Set((await database.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta']) {
+  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices']) {
     if (!existing.has(name)) {
       try {
         await database.db.createCollection(name);
@@ -44,6 +45,10 @@ export async function migrate(database: Database): Promise<MigrationResult> {
     { key: { session_id: 1 }, name: 'session' },
   ]);
   await database.flows.createIndexes([{ key: { token_hash: 1 }, name: 'token_hash_unique', unique: true }]);
+  await database.trustedDevices.createIndexes([
+    { key: { token_hash: 1 }, name: 'token_hash_unique', unique: true },
+    { key: { user_id: 1 }, name: 'user' },
+  ]);
   await database.auditEvents.createIndexes([{ key: { tenant_id: 1, user_id: 1, created_at: -1 }, name: 'tenant_user_time' }]);
   let ttlSupported = true;
   for (const { collection, field, marginSeconds } of expiringCollections) {

@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Database } from '../../store/database.ts';
 import type { Clock } from '../clock.ts';
+import type { Metrics } from '../../server/metrics.ts';
 
 export interface AuditInput {
   type: string;
@@ -19,9 +20,11 @@ export class AuditLog {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   async record(event: AuditInput): Promise<void> {
+    this.metrics?.securityEvent(event.type, event.outcome);
     try {
       await this.database.auditEvents.insertOne({
         _id: new ObjectId(),

@@ -6,6 +6,8 @@ import { addSeconds, type Clock } from '../clock.ts';
 
 export const maxFlowFailures = 5;
 
+const tokenPrefixes = { identify: 'ft', mfa: 'mfa', verify_email: 'ev', password_reset: 'pr' } as const;
+
 /**
  * Short-lived login flows (identify → authenticate, and the MFA step). The token is returned once
  * and stored hashed. A flow is consumed by one atomic conditional update, so it works exactly once;
@@ -19,7 +21,7 @@ export class Flows {
 
   async start(kind: FlowKind, ttlSeconds: number, fields: Partial<Omit<FlowDoc, '_id' | 'token_hash' | 'kind'>>): Promise<{ token: string; flow: FlowDoc }> {
     const now = this.clock.now();
-    const token = newOpaqueToken(kind === 'mfa' ? 'mfa' : 'ft');
+    const token = newOpaqueToken(tokenPrefixes[kind]);
     const flow: FlowDoc = {
       _id: new ObjectId(),
       token_hash: hashToken(token),

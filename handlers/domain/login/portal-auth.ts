@@ -11,6 +11,7 @@ import { availableMfaMethods, normaliseEmail, portalUser, type Users } from '../
 import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from './flows.ts';
+import type { Metrics } from '../../server/metrics.ts';
 
 export interface ClientInfo {
   clientIp: string;
@@ -44,6 +45,7 @@ interface Deps {
   accessTokens: AccessTokens;
   mfa: MfaVerifier;
   audit: AuditLog;
+  metrics: Metrics;
 }
 
 /**
@@ -93,7 +95,7 @@ export class PortalAuth {
     const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, this.throttlePolicy(tenant));
     let amr: string;
     try {
-      amr = await this.deps.mfa.verify(user, tenant, { method: input.method, code: input.code });
+      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code });
     } catch (error) {
       await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
       await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
@@ -106,7 +108,11 @@ export class PortalAuth {
   }
 
   async refresh(refreshToken: string): Promise<{ access_token: string; refresh_token: string }> {
-    const outcome = await this.deps.sessions.refresh(refreshToken);
+    const outcome = await this.deps.sessions.refresh(refreshToken).catch((error: unknown) => {
+      this.deps.metrics.refresh('invalid');
+      throw error;
+    });
+    this.deps.metrics.refresh(outcome.kind === 'reuse-detected' ? 'reuse_detected' : 'rotated');
     if (outcome.kind === 'reuse-detected') {
       await this.deps.audit.record({ type: 'token.reuse_detected', outcome: 'failure', details: { session_id: outcome.sessionId.toHexString() } });
       throw new ApiError('invalidRefreshToken', { internal: 'refresh token reuse: family revoked' });

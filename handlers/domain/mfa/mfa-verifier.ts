@@ -1,7 +1,8 @@
-import type { TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
 import { ApiError } from '../../server/errors.ts';
 import { availableMfaMethods } from '../users/users.ts';
 import type { BackupCodes } from './backup-codes.ts';
+import type { EmailCodes } from './email-code.ts';
 import type { Totp } from './totp.ts';
 
 export interface MfaAnswer {
@@ -11,19 +12,21 @@ export interface MfaAnswer {
 
 /**
  * Checks one MFA answer. A wrong code and a method the user has not enrolled give the same
- * error, so the answer reveals nothing about the account's factors.
+ * error, so the answer reveals nothing about the account's factors. Returns the RFC 8176 `amr`.
  */
 export class MfaVerifier {
   constructor(
     private readonly totp: Totp,
     private readonly backupCodes: BackupCodes,
+    private readonly emailCodes: EmailCodes,
   ) {}
 
-  async verify(user: UserDoc, tenant: TenantDoc, answer: MfaAnswer): Promise<string> {
+  async verify(user: UserDoc, tenant: TenantDoc, flow: FlowDoc, answer: MfaAnswer): Promise<string> {
     const methods = availableMfaMethods(user, tenant);
     const code = (answer.code ?? '').replace(/\s+/g, '');
     const method = answer.method.toLowerCase();
     if (method === 'totp' && methods.includes('totp') && (await this.totp.verify(user, code))) return 'otp';
+    if (method === 'email' && methods.includes('email') && this.emailCodes.verify(flow, code)) return 'mail';
     if ((method === 'backup_code' || method === 'backup') && methods.includes('backup_code') && (await this.backupCodes.consume(user, code))) return 'backup';
     throw new ApiError('invalidCode', { internal: `mfa ${method} rejected` });
   }

@@ -17,6 +17,7 @@ export class LoginThrottle {
   constructor(
     private readonly counter: AttemptCounter,
     private readonly policy: ThrottlePolicy,
+    private readonly onLockout: (scope: 'ip' | 'account') => void = () => undefined,
   ) {}
 
   async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
@@ -24,9 +25,11 @@ export class LoginThrottle {
     const ipKey = `ip:${scope}:${clientIp}`;
     const account = `acct:${scope}:${accountKey}`;
     const ip = await this.counter.hit(ipKey, p.ipWindowSeconds);
+    if (ip.count > p.ipLimit) this.onLockout('ip');
     if (ip.count > p.ipLimit) throw new ApiError('tooManyRequests', { retryAfter: ip.retryAfter, internal: `ip limit ${clientIp}` });
     const acct = await this.counter.hit(account, p.lockoutSeconds);
     if (acct.count > p.accountThreshold) {
+      this.onLockout('account');
       throw new ApiError('tooManyRequests', { retryAfter: acct.retryAfter, internal: `account locked ${scope}` });
     }
     return new AttemptTicket(this.counter, account, acct.count >= p.accountThreshold, p.lockoutSeconds);

@@ -97,6 +97,13 @@ export class Users {
     );
   }
 
+  /** Verifying the address activates an account that was waiting for it. */
+  async markEmailVerified(userId: ObjectId): Promise<void> {
+    const now = this.clock.now();
+    await this.database.users.updateOne({ _id: userId }, { $set: { email_verified: true, updated_at: now } });
+    await this.database.users.updateOne({ _id: userId, status: 'pending' }, { $set: { status: 'active', updated_at: now } });
+  }
+
   async setStatus(userId: ObjectId, status: UserStatus): Promise<UserDoc | null> {
     return this.database.users.findOneAndUpdate({ _id: userId }, { $set: { status, updated_at: this.clock.now() } }, { returnDocument: 'after' });
   }

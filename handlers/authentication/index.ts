@@ -1,0 +1,107 @@
+import type { Services } from '../domain/services.ts';
+import type { OperationHandlers } from '../server/operation-types.ts';
+import { envelope, type CookieSpec } from '../server/request-context.ts';
+
+type AuthenticationHandlers = Pick<
+  OperationHandlers,
+  'register' | 'verifyEmail' | 'forgotPassword' | 'passwordForgot' | 'resetPassword' | 'tenantLogin' | 'verifyMfa' | 'sendEmailMfa' | 'beginWebauthnAuth'
+>;
+
+export const sessionCookieName = 'scaikey_session';
+
+function sessionCookie(secret: string, maxAgeSeconds: number): CookieSpec {
+  return { name: sessionCookieName, value: secret, maxAgeSeconds };
+}
+
+/** The tenant-scoped operations behind the hosted login page. */
+export function authenticationHandlers(services: Services): AuthenticationHandlers {
+  const { registration, passwordReset, tenantAuth, clock } = services;
+  const forgot: AuthenticationHandlers['forgotPassword'] = async (ctx) => ({
+    status: 200,
+    body: await passwordReset.forgot(ctx.params.tenant_slug, { email: ctx.body.email, redirectUri: ctx.body.redirect_uri }, ctx),
+  });
+  return {
+    register: async (ctx) => {
+      const data = await registration.register(
+        ctx.params.tenant_slug,
+        {
+          email: ctx.body.email,
+          password: ctx.body.password,
+          firstName: ctx.body.first_name,
+          lastName: ctx.body.last_name,
+          captchaToken: ctx.body.captcha_token,
+          redirectUri: ctx.body.redirect_uri,
+          customData: ctx.body.custom_data as Record<string, unknown> | null | undefined,
+        },
+        ctx,
+      );
+      return { status: 200, body: envelope(data, ctx, clock.now()) };
+    },
+
+    verifyEmail: async (ctx) => ({ status: 200, body: await registration.verifyEmail(ctx.params.tenant_slug, ctx.query.token) }),
+
+    forgotPassword: forgot,
+    passwordForgot: forgot as unknown as AuthenticationHandlers['passwordForgot'],
+
+    resetPassword: async (ctx) => ({
+      status: 200,
+      body: await passwordReset.reset(ctx.params.tenant_slug, { token: ctx.body.token, newPassword: ctx.body.new_password }, ctx),
+    }),
+
+    tenantLogin: async (ctx) => {
+      const outcome = await tenantAuth.login(
+        ctx.params.tenant_slug,
+        { email: ctx.body.email, password: ctx.body.password, rememberMe: ctx.body.remember_me ?? false, trustedDeviceToken: ctx.body.trusted_device_token },
+        ctx,
+      );
+      if (outcome.status === 'mfa_required') {
+        const data = {
+          status: 'mfa_required',
+          user_id: outcome.userId,
+          mfa_required: true,
+          mfa_token: outcome.mfaToken,
+          available_methods: outcome.availableMethods,
+          default_method: outcome.defaultMethod,
+          session_id: null,
+          redirect_uri: null,
+        };
+        return { status: 200, body: envelope(data, ctx, clock.now()) };
+      }
+      const data = {
+        status: 'success',
+        user_id: outcome.userId,
+        mfa_required: false,
+        mfa_token: null,
+        available_methods: null,
+        default_method: null,
+        session_id: outcome.sessionId,
+        redirect_uri: outcome.redirectUri,
+      };
+      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds)] };
+    },
+
+    verifyMfa: async (ctx) => {
+      const outcome = await tenantAuth.verifyMfa(
+        ctx.params.tenant_slug,
+        {
+          mfaToken: ctx.body.mfa_token,
+          userId: ctx.body.user_id,
+          method: ctx.body.method,
+          code: ctx.body.code,
+          trustDevice: Boolean(ctx.body.remember_device || ctx.body.trust_device),
+          deviceFingerprint: ctx.body.device_fingerprint,
+        },
+        ctx,
+      );
+      const data = { status: 'success', session_id: outcome.sessionId, redirect_uri: outcome.redirectUri, trusted_device_token: outcome.trustedDeviceToken, error: null };
+      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds)] };
+    },
+
+    sendEmailMfa: async (ctx) => {
+      const expiresIn = await tenantAuth.sendEmailCode(ctx.params.tenant_slug, ctx.query.mfa_token, ctx.query.user_id);
+      return { status: 200, body: { message: 'A verification code has been sent to your email address.', expires_in: expiresIn } };
+    },
+
+    beginWebauthnAuth: async (ctx) => tenantAuth.beginWebauthn(ctx.params.tenant_slug, ctx.query.mfa_token, ctx.query.user_id),
+  };
+}

@@ -1,0 +1,151 @@
+import type { ObjectId } from 'mongodb';
+import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
+import { ApiError } from '../../server/errors.ts';
+import type { PasswordHasher } from '../passwords/hasher.ts';
+import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+import type { Tenants } from '../tenants/tenants.ts';
+import { availableMfaMethods, normaliseEmail, type Users } from '../users/users.ts';
+import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
+import type { EmailCodes } from '../mfa/email-code.ts';
+import type { TrustedDevices } from '../mfa/trusted-devices.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Flows } from './flows.ts';
+import type { ClientInfo } from './portal-auth.ts';
+
+export interface SessionOutcome {
+  status: 'success';
+  userId: string;
+  sessionId: string;
+  /** The session credential for the hosted pages' HttpOnly cookie. */
+  sessionSecret: string;
+  maxAgeSeconds: number;
+  redirectUri: string | null;
+  trustedDeviceToken: string | null;
+}
+
+export interface MfaOutcome {
+  status: 'mfa_required';
+  userId: string;
+  mfaToken: string;
+  availableMethods: string[];
+  defaultMethod: string;
+}
+
+interface Deps {
+  users: Users;
+  tenants: Tenants;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  flows: Flows;
+  sessions: Sessions;
+  mfa: MfaVerifier;
+  emailCodes: EmailCodes;
+  trustedDevices: TrustedDevices;
+  audit: AuditLog;
+}
+
+/** Sign-in for a tenant's hosted login page: password, then MFA unless a trusted device skips it. */
+export class TenantAuth {
+  constructor(
+    private readonly deps: Deps,
+    private readonly settings: { mfaTtlSeconds: number },
+  ) {}
+
+  async login(slug: string, input: { email: string; password: string; rememberMe: boolean; trustedDeviceToken: string | null | undefined }, client: ClientInfo): Promise<SessionOutcome | MfaOutcome> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    const email = normaliseEmail(input.email);
+    const lockout = tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
+    const ticket = await this.deps.throttle.beginAttempt(`tenant:${tenant._id.toHexString()}`, email, client.clientIp, lockout);
+    const user = await this.deps.users.findInTenant(tenant._id, email);
+    const ok = await this.deps.hasher.verify(input.password, user?.password_hash);
+    if (!ok || !user || user.status === 'disabled' || user.status === 'locked') {
+      await ticket.failed();
+      await this.deps.audit.record({ type: 'login', outcome: 'failure', tenantId: tenant._id, userId: user?._id ?? null, ...client, details: { channel: 'tenant' } });
+      throw new ApiError('invalidCredentials', { internal: user && ok ? `account ${user.status}` : undefined });
+    }
+    if ((tenant.settings.require_email_verification && !user.email_verified) || user.status === 'pending') throw new ApiError('emailNotVerified');
+    await ticket.succeeded();
+    void this.deps.users.upgradeHash(user, input.password).catch(() => undefined);
+
+    const methods = availableMfaMethods(user, tenant);
+    const needsMfa = methods.length > 0 || tenant.settings.mfa_required;
+    if (needsMfa && !(await this.deps.trustedDevices.isTrusted(user, input.trustedDeviceToken))) {
+      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'tenant requires MFA but the user has no factor' });
+      const { token } = await this.deps.flows.start('mfa', this.settings.mfaTtlSeconds, {
+        user_id: user._id,
+        tenant_id: tenant._id,
+        channel: 'tenant',
+        remember_me: input.rememberMe,
+        redirect_uri: defaultRedirect(tenant),
+      });
+      return { status: 'mfa_required', userId: user._id.toHexString(), mfaToken: token, availableMethods: methods, defaultMethod: methods[0]! };
+    }
+    return this.startSession(user, tenant, input.rememberMe, needsMfa ? ['pwd', 'device'] : ['pwd'], client, null);
+  }
+
+  async verifyMfa(
+    slug: string,
+    input: { mfaToken: string; userId: string | null | undefined; method: string; code: string | null | undefined; trustDevice: boolean; deviceFingerprint: string | null | undefined },
+    client: ClientInfo,
+  ): Promise<SessionOutcome> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    const { flow, user } = await this.liveMfaFlow(tenant, input.mfaToken, input.userId);
+    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp);
+    let amr: string;
+    try {
+      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code });
+    } catch (error) {
+      await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
+      await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+      throw error;
+    }
+    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidCode', { internal: 'mfa flow consumed concurrently' });
+    await ticket.succeeded();
+    await this.deps.audit.record({ type: 'mfa.verify', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+    const deviceToken = input.trustDevice ? await this.deps.trustedDevices.issue(user, input.deviceFingerprint, client.userAgent) : null;
+    return this.startSession(user, tenant, flow.remember_me, ['pwd', amr], client, deviceToken, flow.redirect_uri);
+  }
+
+  async sendEmailCode(slug: string, mfaToken: string, userId: string): Promise<number> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    const { flow, user } = await this.liveMfaFlow(tenant, mfaToken, userId);
+    if (!availableMfaMethods(user, tenant).includes('email')) throw new ApiError('mfaMethodUnavailable');
+    return this.deps.emailCodes.send(flow, user, tenant);
+  }
+
+  async beginWebauthn(slug: string, mfaToken: string, userId: string): Promise<never> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    await this.liveMfaFlow(tenant, mfaToken, userId);
+    // No credential can be registered yet (the enrolment endpoints are not built), so no user has this factor.
+    throw new ApiError('mfaMethodUnavailable', { internal: 'webauthn not enrolled' });
+  }
+
+  private async liveMfaFlow(tenant: TenantDoc, mfaToken: string, userId: string | null | undefined): Promise<{ flow: FlowDoc; user: UserDoc }> {
+    const flow = await this.deps.flows.findLive('mfa', mfaToken);
+    const matches = flow?.user_id && flow.tenant_id?.equals(tenant._id) && flow.channel === 'tenant' && (!userId || flow.user_id.toHexString() === userId);
+    if (!flow || !matches) throw new ApiError('invalidCode', { internal: 'unknown, expired or mismatched mfa token' });
+    const user = await this.deps.users.findById(flow.user_id as ObjectId);
+    if (!user || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user not active' });
+    return { flow, user };
+  }
+
+  private async startSession(user: UserDoc, tenant: TenantDoc, rememberMe: boolean, amr: string[], client: ClientInfo, trustedDeviceToken: string | null, redirectUri = defaultRedirect(tenant)): Promise<SessionOutcome> {
+    const { session, refreshToken } = await this.deps.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe, amr, ...client });
+    await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr, channel: 'tenant' } });
+    return {
+      status: 'success',
+      userId: user._id.toHexString(),
+      sessionId: session._id.toHexString(),
+      sessionSecret: refreshToken,
+      maxAgeSeconds: Math.floor((session.absolute_expires_at.getTime() - session.created_at.getTime()) / 1000),
+      redirectUri,
+      trustedDeviceToken,
+    };
+  }
+}
+
+/** The hosted page continues to the tenant's first registered redirect URI. */
+function defaultRedirect(tenant: TenantDoc): string | null {
+  return tenant.settings.allowed_redirect_uris[0] ?? null;
+}

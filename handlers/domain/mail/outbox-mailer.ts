@@ -1,0 +1,120 @@
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { Mailer, MailRequest, MailTemplate } from './mailer.ts';
+import { render } from './templates.ts';
+
+export const mailOutboxCollectionName = 'mail_outbox';
+
+export type MailStatus = 'pending' | 'sent' | 'failed';
+
+/**
+ * One message waiting for, or done with, delivery. `text` and `html` hold the link or code the
+ * message carries, so they are cleared (set to null) once the message is sent or given up on.
+ */
+export interface MailOutboxDoc {
+  _id: ObjectId;
+  to: string;
+  from: string;
+  template: MailTemplate;
+  /** The translation used, e.g. `de` for a user whose locale is `de-AT`. */
+  locale: string;
+  subject: string;
+  text: string | null;
+  html: string | null;
+  status: MailStatus;
+  /** Delivery attempts started so far (counted when a sender claims the message). */
+  attempts: number;
+  next_attempt_at: Date;
+  /** A sender holds the message until this time; another may take it over afterwards. */
+  claimed_until: Date;
+  claim_id: string | null;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+  failed_at: Date | null;
+}
+
+export function mailOutbox(db: Db): Collection<MailOutboxDoc> {
+  return db.collection<MailOutboxDoc>(mailOutboxCollectionName);
+}
+
+/** Idempotent; call from the start-up migration. Works on MongoDB and FerretDB 1.x. */
+export async function ensureMailOutboxIndexes(db: Db): Promise<void> {
+  await mailOutbox(db).createIndexes([
+    { key: { status: 1, next_attempt_at: 1 }, name: 'due' },
+    { key: { created_at: 1 }, name: 'created' },
+  ]);
+}
+
+/** Housekeeping: removes sent and failed messages created before `before`. Returns the count. */
+export async function purgeMailOutbox(db: Db, before: Date): Promise<number> {
+  const result = await mailOutbox(db).deleteMany({ status: { $in: ['sent', 'failed'] }, created_at: { $lt: before } });
+  return result.deletedCount;
+}
+
+export interface OutboxMailerOptions {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  /** RFC 5322 sender, e.g. `ScaiKey <no-reply@example.com>` (MAIL_FROM). */
+  from: string;
+  /** Called after a message is recorded, e.g. `() => delivery.kick()`. Must not throw. */
+  onQueued?: () => void;
+}
+
+/**
+ * The Mailer the domain uses: renders the template and records the message in `mail_outbox`
+ * with one insert. Delivery (network, retries) is MailDelivery's job, in the background.
+ *
+ * `send` never rejects: a message that cannot be recorded is logged at error level (without
+ * its body) and dropped, so mail never fails the request that asked for it, and a response
+ * never differs because a message was or was not sent.
+ */
+export class OutboxMailer implements Mailer {
+  private readonly outbox: Collection<MailOutboxDoc>;
+
+  constructor(private readonly options: OutboxMailerOptions) {
+    this.outbox = mailOutbox(options.db);
+  }
+
+  async send<T extends MailTemplate>(request: MailRequest<T>): Promise<void> {
+    const { logger, clock, from } = this.options;
+    try {
+      const rendered = render(request.template, request.locale, request.data);
+      const now = clock.now();
+      const doc: MailOutboxDoc = {
+        _id: new ObjectId(),
+        to: request.to,
+        from,
+        template: request.template,
+        locale: rendered.locale,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_until: new Date(0),
+        claim_id: null,
+        last_error: null,
+        created_at: now,
+        sent_at: null,
+        failed_at: null,
+      };
+      await this.outbox.insertOne(doc);
+      logger.debug({ mail_id: doc._id.toHexString(), template: doc.template, locale: doc.locale }, 'mail queued');
+    } catch (error) {
+      logger.error(
+        { template: request.template, error: error instanceof Error ? error.message : String(error) },
+        'mail could not be queued; message dropped',
+      );
+      return;
+    }
+    try {
+      this.options.onQueued?.();
+    } catch {
+      // a kick is only a hint; the delivery loop polls anyway
+    }
+  }
+}

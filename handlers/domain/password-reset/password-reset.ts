@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../../server/errors.ts';
+import { checkPassword } from '../passwords/password-policy.ts';
+import type { Tenants } from '../tenants/tenants.ts';
+import { normaliseEmail, type Users } from '../users/users.ts';
+import type { Flows } from '../login/flows.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+import type { TrustedDevices } from '../mfa/trusted-devices.ts';
+import type { ClientInfo } from '../login/portal-auth.ts';
+import type { Clock } from '../clock.ts';
+import { linkWithToken, requireAllowedRedirect } from '../registration/redirects.ts';
+
+export const resetTtlSeconds = 3600;
+export const forgotPasswordMessage = 'If an account exists for this email, a password reset link has been sent.';
+
+interface Deps {
+  users: Users;
+  tenants: Tenants;
+  flows: Flows;
+  mailer: Mailer;
+  audit: AuditLog;
+  counter: AttemptCounter;
+  sessions: Sessions;
+  trustedDevices: TrustedDevices;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Forgotten passwords. The request answers before any account lookup happens (the work continues
+ * in the background), so known and unknown emails look the same in body, status and time.
+ */
+export class PasswordReset {
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly settings: { publicBaseUrl: string },
+  ) {}
+
+  async forgot(slug: string, input: { email: string; redirectUri: string | null | undefined }, client: ClientInfo): Promise<{ message: string }> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    const redirectUri = requireAllowedRedirect(tenant, input.redirectUri);
+    const email = normaliseEmail(input.email);
+    await this.limit(`forgot:ip:${client.clientIp}`, 20, 3600);
+    await this.limit(`forgot:email:${tenant._id.toHexString()}:${email}`, 5, 3600);
+    const work = this.sendResetLink(tenant._id.toHexString(), email, redirectUri, client)
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'password reset email not prepared'))
+      .finally(() => this.background.delete(work));
+    this.background.add(work);
+    return { message: forgotPasswordMessage };
+  }
+
+  async reset(slug: string, input: { token: string; newPassword: string }, client: ClientInfo): Promise<{ message: string }> {
+    const tenant = await this.deps.tenants.requireActiveBySlug(slug);
+    const flow = await this.deps.flows.findLive('password_reset', input.token);
+    if (!flow?.user_id || !flow.tenant_id?.equals(tenant._id)) throw new ApiError('invalidLinkToken');
+    const user = await this.deps.users.findById(flow.user_id);
+    if (!user || user.status === 'disabled' || user.email_normalized !== flow.email_normalized) throw new ApiError('invalidLinkToken');
+    // Policy before consuming, so a rejected password does not burn the link.
+    checkPassword(input.newPassword, tenant.settings.password_policy, 'new_password', { email: user.email });
+    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidLinkToken');
+    await this.deps.users.setPassword(user._id, input.newPassword);
+    // Receiving the link proves control of the mailbox; a pending account becomes verified.
+    if (!user.email_verified) await this.deps.users.markEmailVerified(user._id);
+    await this.deps.sessions.revokeAllForUser(user._id, 'password reset');
+    await this.deps.trustedDevices.revokeAll(user._id);
+    await this.deps.counter.reset(`acct:tenant:${tenant._id.toHexString()}:${user.email_normalized}`);
+    await this.deps.audit.record({ type: 'password.reset', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
+    await this.deps.mailer.send({
+      to: user.email,
+      template: 'password_changed',
+      locale: user.locale,
+      data: { name: user.first_name, tenantName: tenant.name, when: this.deps.clock.now().toISOString(), clientIp: client.clientIp },
+    });
+    return { message: 'Your password has been reset. Please sign in with your new password.' };
+  }
+
+  /** Waits for background work (tests and graceful shutdown). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.background]);
+  }
+
+  private async sendResetLink(tenantId: string, email: string, redirectUri: string | null, client: ClientInfo): Promise<void> {
+    const tenant = await this.deps.tenants.findActiveById(tenantId);
+    if (!tenant) return;
+    const user = await this.deps.users.findInTenant(tenant._id, email);
+    if (!user || user.status === 'disabled') return;
+    const { token } = await this.deps.flows.start('password_reset', resetTtlSeconds, {
+      user_id: user._id,
+      tenant_id: tenant._id,
+      email_normalized: user.email_normalized,
+      channel: 'tenant',
+      redirect_uri: redirectUri,
+    });
+    const base = redirectUri ?? `${this.settings.publicBaseUrl}/t/${tenant.slug}/reset-password`;
+    await this.deps.mailer.send({
+      to: user.email,
+      template: 'password_reset',
+      locale: user.locale,
+      data: { name: user.first_name, link: linkWithToken(base, token), expiresInMinutes: resetTtlSeconds / 60, tenantName: tenant.name },
+    });
+    await this.deps.audit.record({ type: 'password.reset_requested', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
+  }
+
+  private async limit(key: string, max: number, windowSeconds: number): Promise<void> {
+    const state = await this.deps.counter.hit(key, windowSeconds);
+    if (state.count > max) throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: key });
+  }
+}

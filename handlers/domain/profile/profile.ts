@@ -1,0 +1,125 @@
+import { ObjectId } from 'mongodb';
+import type { TenantDoc, UserDoc } from '../../store/documents.ts';
+import { ApiError, RequestValidationError, type ValidationIssue } from '../../server/errors.ts';
+import type { Principal } from '../../server/request-context.ts';
+import { checkPassword } from '../passwords/password-policy.ts';
+import type { PasswordHasher } from '../passwords/hasher.ts';
+import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+import type { Tenants } from '../tenants/tenants.ts';
+import { availableMfaMethods, type Users } from '../users/users.ts';
+import type { TrustedDevices } from '../mfa/trusted-devices.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { ClientInfo } from '../login/portal-auth.ts';
+import type { Clock } from '../clock.ts';
+
+export type ProfileFields = Partial<Record<'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone', string | null>>;
+
+interface Deps {
+  users: Users;
+  tenants: Tenants;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  sessions: Sessions;
+  trustedDevices: TrustedDevices;
+  mailer: Mailer;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+const timeZones = new Set(Intl.supportedValuesOf('timeZone'));
+timeZones.add('UTC');
+
+/** The signed-in user's own account: profile, password. */
+export class Profile {
+  constructor(private readonly deps: Deps) {}
+
+  async get(principal: Principal) {
+    const { user, tenant } = await this.load(principal);
+    return toProfile(user, tenant);
+  }
+
+  async update(principal: Principal, fields: ProfileFields) {
+    const issues: ValidationIssue[] = [];
+    const set: ProfileFields = {};
+    for (const [key, raw] of Object.entries(fields) as Array<[keyof ProfileFields, string | null | undefined]>) {
+      if (raw === undefined) continue;
+      const value = raw === null ? null : raw.trim();
+      if (value !== null && /[\u0000-\u001f\u007f]/.test(value)) {
+        issues.push({ loc: ['body', key], msg: 'Value error, control characters are not allowed', type: 'value_error' });
+        continue;
+      }
+      if (key === 'locale' && value !== null) {
+        try {
+          set.locale = Intl.getCanonicalLocales(value)[0] ?? value;
+        } catch {
+          issues.push({ loc: ['body', 'locale'], msg: 'Value error, not a valid BCP 47 language tag', type: 'value_error' });
+        }
+        continue;
+      }
+      if (key === 'timezone' && value !== null && !timeZones.has(value)) {
+        issues.push({ loc: ['body', 'timezone'], msg: 'Value error, not a known IANA time zone', type: 'value_error' });
+        continue;
+      }
+      set[key] = value === '' ? null : value;
+    }
+    if (issues.length > 0) throw new RequestValidationError(issues);
+    const { tenant } = await this.load(principal);
+    const updated = await this.deps.users.update(new ObjectId(principal.userId), set);
+    if (!updated) throw new ApiError('invalidToken');
+    return toProfile(updated, tenant);
+  }
+
+  async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, client: ClientInfo): Promise<{ message: string }> {
+    const { user, tenant } = await this.load(principal);
+    const ticket = await this.deps.throttle.beginAttempt(`tenant:${tenant._id.toHexString()}`, user.email_normalized, client.clientIp);
+    if (!(await this.deps.hasher.verify(input.currentPassword, user.password_hash))) {
+      await ticket.failed();
+      await this.deps.audit.record({ type: 'password.change', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client });
+      throw new ApiError('currentPasswordIncorrect');
+    }
+    await ticket.succeeded();
+    checkPassword(input.newPassword, tenant.settings.password_policy, 'new_password', { email: user.email });
+    if (await this.deps.hasher.verify(input.newPassword, user.password_hash)) throw new ApiError('passwordReused');
+    await this.deps.users.setPassword(user._id, input.newPassword);
+    await this.deps.sessions.revokeAllForUser(user._id, 'password changed', new ObjectId(principal.sessionId));
+    await this.deps.trustedDevices.revokeAll(user._id);
+    await this.deps.audit.record({ type: 'password.change', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
+    await this.deps.mailer.send({
+      to: user.email,
+      template: 'password_changed',
+      locale: user.locale,
+      data: { name: user.first_name, tenantName: tenant.name, when: this.deps.clock.now().toISOString(), clientIp: client.clientIp },
+    });
+    return { message: 'Password changed. Other sessions have been signed out.' };
+  }
+
+  async load(principal: Principal): Promise<{ user: UserDoc; tenant: TenantDoc }> {
+    const [user, tenant] = await Promise.all([this.deps.users.findById(principal.userId), this.deps.tenants.findActiveById(principal.tenantId)]);
+    if (!user || !tenant) throw new ApiError('invalidToken', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    return { user, tenant };
+  }
+}
+
+export function toProfile(user: UserDoc, tenant: TenantDoc) {
+  const methods = availableMfaMethods(user, tenant);
+  return {
+    id: user._id.toHexString(),
+    tenant_id: tenant._id.toHexString(),
+    tenant_slug: tenant.slug,
+    email: user.email,
+    email_verified: user.email_verified,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    display_name: user.display_name,
+    phone: user.phone,
+    locale: user.locale,
+    timezone: user.timezone,
+    status: user.status,
+    mfa_enabled: methods.length > 0,
+    mfa_methods: methods,
+    created_at: user.created_at.toISOString(),
+    updated_at: user.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,44 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per server instance (tests run several in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'operation' | 'status'>;
+  private readonly latency: Histogram<'operation' | 'status'>;
+  private readonly securityEvents: Counter<'type' | 'outcome'>;
+  private readonly lockouts: Counter<'scope'>;
+  private readonly refreshes: Counter<'outcome'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'scaikey_' });
+    this.requests = new Counter({ name: 'scaikey_http_requests_total', help: 'Requests answered, by operationId and status', labelNames: ['operation', 'status'], registers: [this.registry] });
+    this.latency = new Histogram({
+      name: 'scaikey_http_request_duration_seconds',
+      help: 'Request latency by operationId and status',
+      labelNames: ['operation', 'status'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.securityEvents = new Counter({ name: 'scaikey_security_events_total', help: 'Login, MFA, password and token events by outcome', labelNames: ['type', 'outcome'], registers: [this.registry] });
+    this.lockouts = new Counter({ name: 'scaikey_lockouts_total', help: 'Attempts refused by brute-force limits', labelNames: ['scope'], registers: [this.registry] });
+    this.refreshes = new Counter({ name: 'scaikey_token_refreshes_total', help: 'Refresh-token rotations by outcome (rotated, grace, reuse_detected, invalid)', labelNames: ['outcome'], registers: [this.registry] });
+  }
+
+  observeRequest(operation: string, status: number, durationMs: number): void {
+    const labels = { operation, status: String(status) };
+    this.requests.inc(labels);
+    this.latency.observe(labels, durationMs / 1000);
+  }
+
+  securityEvent(type: string, outcome: string): void {
+    this.securityEvents.inc({ type, outcome });
+  }
+
+  lockout(scope: string): void {
+    this.lockouts.inc({ scope });
+  }
+
+  refresh(outcome: 'rotated' | 'reuse_detected' | 'invalid'): void {
+    this.refreshes.inc({ outcome });
+  }
+}

@@ -1,0 +1,262 @@
+// FerretDB 1.x (MongoDB wire protocol on SQLite), built from source with the local Go toolchain
+// once and cached, so tests need neither a MongoDB download nor Docker.
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './child.ts';
+
+export const FERRETDB_VERSION = '1.24.2';
+// Marks binaries carrying our patch (see patchSource); bump it when the patch changes so
+// cached builds are rebuilt. FerretDB prints it as "package:" in `--version`.
+const BUILD_FLAVOUR = 'scaikey-patch-2';
+const MODULE = 'github.com/FerretDB/FerretDB';
+const BUILD_TIMEOUT_MS = 20 * 60_000;
+const STALE_LOCK_MS = 30 * 60_000;
+
+const run = promisify(execFile);
+
+export function cacheRoot(): string {
+  return process.env.SCAIKEY_CACHE_DIR || join(homedir(), '.cache', 'scaikey');
+}
+
+export function ferretDbBinaryPath(): string {
+  const exe = process.platform === 'win32' ? 'ferretdb.exe' : 'ferretdb';
+  return join(cacheRoot(), `ferretdb-v${FERRETDB_VERSION}`, exe);
+}
+
+/** True when `bin` runs and is our patched build of the pinned version (a half-written file is not). */
+async function isUsable(bin: string): Promise<boolean> {
+  try {
+    const { stdout } = await run(bin, ['--version'], { timeout: 10_000 });
+    return stdout.includes(`version: v${FERRETDB_VERSION}`) && stdout.includes(`package: ${BUILD_FLAVOUR}`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns the path of a working FerretDB binary, building it first if needed. Concurrent callers
+ * (parallel test runs, CI jobs sharing a cache) serialise on a lock directory, and the binary is
+ * written under a temporary name and renamed into place, so nobody ever runs a partial file.
+ */
+export async function ensureFerretDb(log: (msg: string) => void): Promise<string> {
+  const bin = ferretDbBinaryPath();
+  if (await isUsable(bin)) return bin;
+
+  const dir = join(bin, '..');
+  await mkdir(dir, { recursive: true });
+  const lock = join(dir, '.build-lock');
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  let waitingSaid = false;
+  for (;;) {
+    try {
+      await mkdir(lock); // atomic: exactly one process gets it
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (await isUsable(bin)) return bin;
+    if (await lockIsStale(lock)) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for another FerretDB build (lock ${lock})`);
+    if (!waitingSaid) log(`database: waiting for another process building FerretDB (${lock})`);
+    waitingSaid = true;
+    await sleep(1_000);
+  }
+
+  try {
+    await writeFile(join(lock, 'pid'), String(process.pid));
+    if (await isUsable(bin)) return bin; // someone finished while we waited for the lock
+    await build(dir, bin, log);
+    return bin;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function lockIsStale(lock: string): Promise<boolean> {
+  try {
+    const pid = Number(await readFile(join(lock, 'pid'), 'utf8'));
+    if (pid > 0) {
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH'; // owner is gone
+      }
+    }
+    return Date.now() - (await stat(lock)).mtimeMs > STALE_LOCK_MS;
+  } catch {
+    // No pid file yet: the owner has just taken the lock, unless it is very old.
+    try {
+      return Date.now() - (await stat(lock)).mtimeMs > STALE_LOCK_MS;
+    } catch {
+      return false; // lock vanished; the caller retries mkdir
+    }
+  }
+}
+
+async function goVersion(): Promise<string> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('go', ['version'], { timeout: 30_000 }));
+  } catch {
+    throw new Error('Go is not installed (no `go` on PATH)');
+  }
+  const m = /go(\d+)\.(\d+)/.exec(stdout);
+  // 1.21+ fetches the go1.24 toolchain FerretDB's go.mod asks for by itself; older Go cannot.
+  if (!m || (Number(m[1]) === 1 && Number(m[2]) < 21)) {
+    throw new Error(`${stdout.trim() || 'go'} is too old: FerretDB needs Go >= 1.21 (1.24+ avoids a toolchain download)`);
+  }
+  return m[0];
+}
+
+/**
+ * `go install …/cmd/ferretdb@v1.24.2` is not usable: the module proxy refuses the deprecation
+ * lookup it makes, and a binary built from the module zip panics at startup because the zip lacks
+ * the generated build/version/version.txt. So: download the module, copy its source, add the
+ * generated files and our patch, and build it as the main module (its own go.mod/go.sum pin
+ * every dependency).
+ */
+async function build(dir: string, bin: string, log: (msg: string) => void): Promise<void> {
+  const go = await goVersion();
+  log(`database: building FerretDB v${FERRETDB_VERSION} with ${go} into ${bin} (first run only, takes a few minutes)`);
+  const started = Date.now();
+  const src = join(dir, `src-${process.pid}`);
+  const tmpBin = `${bin}.tmp-${process.pid}`;
+  // Outside any workspace and with flags we control: a user's GOFLAGS=-mod=vendor or the
+  // project's own VCS (when the cache lives inside a git checkout) must not leak into this build.
+  const env = { ...process.env, GOWORK: 'off', GOFLAGS: '-buildvcs=false', GO111MODULE: 'on' };
+  const goCmd = async (args: string[], cwd: string) => {
+    try {
+      return await run('go', args, { cwd, env, timeout: BUILD_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    } catch (err) {
+      const e = err as Error & { stderr?: string; stdout?: string };
+      throw new Error(`\`go ${args.join(' ')}\` failed: ${(e.stderr || e.stdout || e.message).trim().slice(-4000)}`);
+    }
+  };
+  try {
+    const { stdout } = await goCmd(['mod', 'download', '-json', `${MODULE}@v${FERRETDB_VERSION}`], dir);
+    const moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir;
+    if (!moduleDir) throw new Error(`go mod download did not report a directory: ${stdout}`);
+
+    await rm(src, { recursive: true, force: true });
+    await cp(moduleDir, src, { recursive: true });
+    await makeWritable(src); // the module cache is read-only, and so is our copy
+    await patchSource(src);
+
+    await goCmd(['build', '-trimpath', '-o', tmpBin, './cmd/ferretdb'], src);
+    if (!(await isUsable(tmpBin))) throw new Error(`the freshly built ${tmpBin} does not run`);
+    await rename(tmpBin, bin);
+    log(`database: FerretDB built in ${Math.round((Date.now() - started) / 1000)}s`);
+  } finally {
+    await rm(tmpBin, { force: true });
+    await rm(src, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Two fixes so the test database behaves like MongoDB where our code depends on it:
+ *
+ * 1. FerretDB 1.x runs update/findAndModify/delete as "query, change in Go, write back" with no
+ *    isolation, so concurrent writers lose updates and a guarded findOneAndUpdate can have
+ *    several winners (measured on SQLite: 20 concurrent guarded calls, 7 "won"; 100 concurrent
+ *    $inc, counter ended at 3). MongoDB makes single-document writes atomic, so we serialise
+ *    FerretDB's write commands behind one mutex. Reads still run concurrently.
+ * 2. An update that violates a unique index fails with code 1 (InternalError, "UNIQUE
+ *    constraint failed") instead of 11000; we map it to the duplicate-key error inserts get.
+ */
+async function patchSource(src: string): Promise<void> {
+  const versionDir = join(src, 'build', 'version');
+  await writeFile(join(versionDir, 'version.txt'), `v${FERRETDB_VERSION}\n`);
+  await writeFile(join(versionDir, 'package.txt'), `${BUILD_FLAVOUR}\n`);
+
+  await writeFile(join(src, 'internal', 'handler', 'scaikey_serialize_writes.go'), SERIALIZE_WRITES_GO);
+  await replaceOnce(join(src, 'internal', 'handler', 'handler.go'), '\th.initCommands()\n', (m) => `${m}\th.scaikeySerializeWrites()\n`);
+
+  await replaceOnce(
+    join(src, 'internal', 'backends', 'sqlite', 'collection.go'),
+    '\t\t\tr, err := tx.ExecContext(ctx, q, string(b), arg)\n\t\t\tif err != nil {\n',
+    (m) =>
+      m +
+      '\t\t\t\tvar se *sqlite3.Error\n' +
+      '\t\t\t\tif errors.As(err, &se) && se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE {\n' +
+      '\t\t\t\t\treturn backends.NewError(backends.ErrorCodeInsertDuplicateID, err)\n' +
+      '\t\t\t\t}\n',
+  );
+}
+
+/** The source is pinned, so each anchor must match exactly once; anything else means a bad copy. */
+async function replaceOnce(file: string, anchor: string, replace: (match: string) => string): Promise<void> {
+  const code = await readFile(file, 'utf8');
+  if (code.split(anchor).length !== 2) throw new Error(`cannot patch ${file}: anchor not found exactly once`);
+  await writeFile(file, code.replace(anchor, () => replace(anchor)));
+}
+
+const SERIALIZE_WRITES_GO = `// Added by ScaiKey's scripts/local-mongo/ferretdb.ts: makes single-document writes atomic.
+package handler
+
+import (
+	"context"
+	"sync"
+
+	"github.com/FerretDB/wire"
+)
+
+var scaikeyWriteMu sync.Mutex
+
+func (h *Handler) scaikeySerializeWrites() {
+	for _, name := range []string{"insert", "update", "delete", "findAndModify", "findandmodify"} {
+		cmd := h.commands[name]
+		if cmd == nil {
+			panic("scaikey patch: no command " + name)
+		}
+		next := cmd.Handler
+		cmd.Handler = func(ctx context.Context, msg *wire.OpMsg) (*wire.OpMsg, error) {
+			scaikeyWriteMu.Lock()
+			defer scaikeyWriteMu.Unlock()
+			return next(ctx, msg)
+		}
+	}
+}
+`;
+
+async function makeWritable(path: string): Promise<void> {
+  await chmod(path, 0o755);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await makeWritable(child);
+    else await chmod(child, 0o644);
+  }
+}
+
+/** Starts FerretDB on a free loopback port with its SQLite files in `dataDir` (which must exist). */
+export async function startFerretDb(bin: string, dataDir: string): Promise<{ uri: string; proc: ServerProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const uri = `mongodb://127.0.0.1:${port}/`;
+    const proc = spawnServer(bin, [
+      `--listen-addr=127.0.0.1:${port}`,
+      '--handler=sqlite',
+      // A file: URL of the directory; FerretDB requires the trailing slash.
+      `--sqlite-url=${pathToFileURL(dataDir).href.replace(/\/?$/, '/')}`,
+      '--state-dir=-', // no state.json in the cwd
+      '--debug-addr=-', // no metrics/pprof listener on the fixed :8088 (parallel instances clash)
+      '--telemetry=disable',
+      '--log-level=warn',
+    ]);
+    try {
+      await waitUntilReady(uri, proc, 'FerretDB', 30_000);
+      return { uri, proc };
+    } catch (err) {
+      // freePort() is racy; another process may have taken the port in between.
+      if (attempt < 3 && /address already in use/i.test(proc.output())) continue;
+      throw err;
+    }
+  }
+}

@@ -47,7 +47,7 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
     strict: true,
     validate: true,
     quick: options.quickStart ?? false,
-    ajvOpts: { allErrors: true, strict: false },
+    ajvOpts: { allErrors: true, strict: false, validateSchema: false },
     customizeAjv: (ajv: Ajv) => {
       // openapi-backend registers only the OAS numeric formats; email, date-time and uri need ajv-formats.
       (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
@@ -106,6 +106,7 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
     });
   }
   await api.init();
+  api.validator.preCompileRequestValidators();
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,14 +1,18 @@
-import { ConfigError, loadConfig } from './config.ts';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
 import { seedDemoIfEmpty } from '../domain/tenants/demo-seed.ts';
 import { startLocalMongo } from '../../scripts/local-mongo.ts';
 
-/** Process entry point: configuration, the embedded database when no MONGODB_URI, signals. */
-async function main(): Promise<void> {
-  let config;
+/**
+ * Process entry point: configuration, the embedded database when there is no MONGODB_URI, cluster
+ * workers (WEB_CONCURRENCY), signals. Replicas are stateless: everything shared lives in MongoDB.
+ */
+function readConfig(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -16,32 +20,92 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
+
+function workerCount(): number {
+  const raw = process.env.WEB_CONCURRENCY ?? '1';
+  if (raw === 'auto') return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    console.error('Invalid configuration:\n  WEB_CONCURRENCY: a number of worker processes (1-64) or "auto"');
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  let config = readConfig();
   const logger = createLogger(config.LOG_LEVEL);
+
+  if (config.SCAIKEY_MOCK) {
+    const { startMockServer } = await import('../../mocks/server.ts');
+    const mock = await startMockServer({ port: config.PORT, host: config.HOST, corsOrigins: config.corsOrigins.length ? config.corsOrigins : undefined, logger });
+    logger.info({ url: mock.url }, 'ScaiKey MOCK server listening: answers come from the spec examples, no database');
+    const stop = () => void mock.close().then(() => process.exit(0));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    return;
+  }
+
+  const workers = cluster.isPrimary ? workerCount() : 1;
   let stopDatabase: (() => Promise<void>) | undefined;
   let embedded = false;
-  if (!config.MONGODB_URI) {
+  if (cluster.isPrimary && !config.MONGODB_URI) {
     if (config.production) {
       logger.fatal('MONGODB_URI is required in production');
       process.exit(2);
     }
     const local = await startLocalMongo({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: (msg) => logger.info(msg) });
     config = { ...config, MONGODB_URI: local.uri };
+    process.env.MONGODB_URI = local.uri;
     stopDatabase = local.stop;
     embedded = local.kind !== 'uri';
   }
-  if (!config.SCAIKEY_ENCRYPTION_KEY) logger.warn('SCAIKEY_ENCRYPTION_KEY is not set: using the development key. Never do this in production.');
+  if (cluster.isPrimary && !config.SCAIKEY_ENCRYPTION_KEY) logger.warn('SCAIKEY_ENCRYPTION_KEY is not set: using the development key. Never do this in production.');
+
+  if (cluster.isPrimary && workers > 1) {
+    // Workers share the listening socket; the primary only supervises and owns the embedded database.
+    for (let i = 0; i < workers; i++) cluster.fork();
+    let stopping = false;
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
+      cluster.fork();
+    });
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down workers');
+      await Promise.all(
+        Object.values(cluster.workers ?? {}).map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (!worker || worker.isDead()) return resolve();
+              worker.once('exit', () => resolve());
+              worker.process.kill('SIGTERM');
+            }),
+        ),
+      );
+      await stopDatabase?.();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    logger.info({ workers }, 'cluster primary started');
+    return;
+  }
 
   const running = await startServer({ config, logger });
-  if (embedded && !config.production) {
+  if (embedded && !config.production && cluster.isPrimary) {
     await seedDemoIfEmpty(running.services, { password: config.SCAIKEY_DEMO_PASSWORD, log: (msg) => logger.info(msg), print: (msg) => console.log(msg) });
   }
-  logger.info({ url: running.url }, 'ScaiKey server listening');
+  logger.info({ url: running.url, pid: process.pid }, 'ScaiKey server listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await running.close();
     await stopDatabase?.();
     process.exit(0);

@@ -68,10 +68,11 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
       throw new ApiError('notFound');
     },
     methodNotAllowed: (c: Context) => {
+      const path = c.request.path;
       const allowed = api.router
         .getOperations()
-        .filter((op: { method: string }) => api.router.matchOperation({ ...c.request, method: op.method }) === op)
-        .map((op: { method: string }) => op.method.toUpperCase());
+        .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {}, query: {} })?.operationId === op.operationId)
+        .map((op) => op.method.toUpperCase());
       throw new ApiError('methodNotAllowed', { headers: { Allow: [...new Set(allowed)].join(', ') } });
     },
     unauthorizedHandler: (c: Context) => {

@@ -12,7 +12,7 @@ import { operationHandlers } from '../operations.ts';
 import { loadSpec } from './spec.ts';
 import { Metrics } from './metrics.ts';
 import { createMailSystem, type MailSystem } from '../domain/mail/delivery.ts';
-import { ensureMailOutboxIndexes } from '../domain/mail/outbox-mailer.ts';
+import { ensureMailOutboxIndexes, purgeMailOutbox } from '../domain/mail/outbox-mailer.ts';
 
 export interface RunningServer {
   url: string;
@@ -48,11 +48,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   mail.delivery.start();
   const services = createServices(database, config, logger, { mailer: mail.mailer, clock, metrics });
   await services.signingKeys.ensureActiveKey();
-  const sweeper = migration.ttlSupported
-    ? undefined
-    : setInterval(() => {
-        sweepExpired(database, services.clock.now()).catch((error: unknown) => logger.warn({ err: error }, 'expiry sweep failed'));
-      }, 5 * 60_000).unref();
+  // Housekeeping only: expired documents where the server lacks TTL indexes, delivered mail bodies.
+  const sweeper = setInterval(() => {
+    const now = services.clock.now();
+    const work = [purgeMailOutbox(database.db, new Date(now.getTime() - 7 * 86_400_000))];
+    if (!migration.ttlSupported) work.push(sweepExpired(database, now));
+    Promise.all(work).catch((error: unknown) => logger.warn({ err: error }, 'housekeeping sweep failed'));
+  }, 5 * 60_000).unref();
 
   let draining = false;
   const app = await createApp({
@@ -100,7 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     metrics,
     async close() {
       draining = true;
-      if (sweeper) clearInterval(sweeper);
+      clearInterval(sweeper);
       // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

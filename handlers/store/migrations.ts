@@ -1,3 +1,4 @@
+import type { Collection, IndexSpecification } from 'mongodb';
 import type { Database } from './database.ts';
 
 /**
@@ -22,6 +23,12 @@ export interface MigrationResult {
   ttlSupported: boolean;
 }
 
+// One index per command: FerretDB 1.24 drops the connection when a createIndexes command lists
+// several indexes that all exist already (every restart on a persistent database).
+async function ensureIndexes(collection: Collection<any>, specs: Array<{ key: IndexSpecification; name: string; unique?: boolean }>): Promise<void> {
+  for (const { key, ...options } of specs) await collection.createIndex(key, options);
+}
+
 export async function migrate(database: Database): Promise<MigrationResult> {
   const existing = new Set((await database.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices']) {
@@ -34,22 +41,22 @@ export async function migrate(database: Database): Promise<MigrationResult> {
       }
     }
   }
-  await database.tenants.createIndexes([{ key: { slug: 1 }, name: 'slug_unique', unique: true }]);
-  await database.users.createIndexes([
+  await ensureIndexes(database.tenants, [{ key: { slug: 1 }, name: 'slug_unique', unique: true }]);
+  await ensureIndexes(database.users, [
     { key: { tenant_id: 1, email_normalized: 1 }, name: 'tenant_email_unique', unique: true },
     { key: { email_normalized: 1 }, name: 'email_lookup' },
   ]);
-  await database.sessions.createIndexes([{ key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' }]);
-  await database.refreshTokens.createIndexes([
+  await ensureIndexes(database.sessions, [{ key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' }]);
+  await ensureIndexes(database.refreshTokens, [
     { key: { token_hash: 1 }, name: 'token_hash_unique', unique: true },
     { key: { session_id: 1 }, name: 'session' },
   ]);
-  await database.flows.createIndexes([{ key: { token_hash: 1 }, name: 'token_hash_unique', unique: true }]);
-  await database.trustedDevices.createIndexes([
+  await ensureIndexes(database.flows, [{ key: { token_hash: 1 }, name: 'token_hash_unique', unique: true }]);
+  await ensureIndexes(database.trustedDevices, [
     { key: { token_hash: 1 }, name: 'token_hash_unique', unique: true },
     { key: { user_id: 1 }, name: 'user' },
   ]);
-  await database.auditEvents.createIndexes([{ key: { tenant_id: 1, user_id: 1, created_at: -1 }, name: 'tenant_user_time' }]);
+  await ensureIndexes(database.auditEvents, [{ key: { tenant_id: 1, user_id: 1, created_at: -1 }, name: 'tenant_user_time' }]);
   let ttlSupported = true;
   for (const { collection, field, marginSeconds } of expiringCollections) {
     const coll = database.db.collection(collection);

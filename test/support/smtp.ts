@@ -43,7 +43,7 @@ export interface TestSmtpServer {
   linkIn(message: ReceivedMessage, match?: string | RegExp): string | undefined;
   /** The one-time code: a line holding only digits, else the first 6-digit number. */
   codeIn(message: ReceivedMessage): string | undefined;
-  /** Forgets received messages. */
+  /** Forgets received messages and the rejected count, and stops rejecting. */
   clear(): void;
   close(): Promise<void>;
 }
@@ -158,6 +158,8 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     },
     clear() {
       messages.length = 0;
+      rejectedCount = 0;
+      rejectRemaining = 0;
     },
     close() {
       for (const wake of [...waiters]) waiters.delete(wake);

@@ -12,6 +12,8 @@ export interface OutgoingMail {
   id: string;
   from: string;
   to: string;
+  /** Content-Language, e.g. `de`. */
+  locale: string;
   subject: string;
   text: string;
   html: string;
@@ -31,7 +33,15 @@ function messageIdFor(mail: OutgoingMail): string {
 }
 
 function nodemailerMessage(mail: OutgoingMail) {
-  return { from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: messageIdFor(mail) };
+  return {
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: messageIdFor(mail),
+    headers: { 'Content-Language': mail.locale, 'Auto-Submitted': 'auto-generated' },
+  };
 }
 
 /**
@@ -249,7 +259,7 @@ export class MailDelivery {
     const ref = { mail_id: doc._id.toHexString(), template: doc.template, to: doc.to, attempts: doc.attempts };
     try {
       if (doc.text === null || doc.html === null) throw new Error('message body missing');
-      await transport.send({ id: ref.mail_id, from: doc.from, to: doc.to, subject: doc.subject, text: doc.text, html: doc.html });
+      await transport.send({ id: ref.mail_id, from: doc.from, to: doc.to, locale: doc.locale, subject: doc.subject, text: doc.text, html: doc.html });
     } catch (error) {
       const lastError = errorText(error);
       const now = clock.now();

@@ -39,12 +39,14 @@ export function mailOutbox(db: Db): Collection<MailOutboxDoc> {
   return db.collection<MailOutboxDoc>(mailOutboxCollectionName);
 }
 
-/** Idempotent; call from the start-up migration. Works on MongoDB and FerretDB 1.x. */
+/**
+ * Idempotent; call from the start-up migration. One index per command: FerretDB 1.24 drops the
+ * connection when one createIndexes command names two or more indexes that all exist already.
+ */
 export async function ensureMailOutboxIndexes(db: Db): Promise<void> {
-  await mailOutbox(db).createIndexes([
-    { key: { status: 1, next_attempt_at: 1 }, name: 'due' },
-    { key: { created_at: 1 }, name: 'created' },
-  ]);
+  const outbox = mailOutbox(db);
+  await outbox.createIndex({ status: 1, next_attempt_at: 1 }, { name: 'due' });
+  await outbox.createIndex({ created_at: 1 }, { name: 'created' });
 }
 
 /** Housekeeping: removes sent and failed messages created before `before`. Returns the count. */

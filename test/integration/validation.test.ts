@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import { operationRoutes, type OperationId } from '../../generated/operations.ts';
+import { loadSpec } from '../../handlers/server/spec.ts';
+
+let server: TestServer;
+let token: string;
+let slug: string;
+beforeAll(async () => {
+  server = await startTestServer();
+  const tenant = await createTenant(server);
+  slug = tenant.slug;
+  const { email } = await createUser(server, tenant);
+  token = (await server.call('POST', '/api/v1/auth/login', { body: { email, password: strongPassword } })).body.access_token;
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const spec = loadSpec();
+function operation(id: OperationId) {
+  const route = operationRoutes[id];
+  return (spec.paths as any)[route.path][route.method] as { requestBody?: unknown; parameters?: Array<{ $ref?: string; in?: string; name?: string }>; security?: unknown[] };
+}
+const concrete = (path: string, tenantSlug = slug) => path.replace('{tenant_slug}', tenantSlug);
+const fastApiShape = (body: any) => {
+  expect(Array.isArray(body.detail)).toBe(true);
+  for (const issue of body.detail) {
+    expect(Object.keys(issue)).toEqual(expect.arrayContaining(['loc', 'msg', 'type']));
+    expect(['body', 'query', 'path', 'header']).toContain(issue.loc[0]);
+  }
+};
+
+describe('every operation with input rejects invalid input with a FastAPI-shaped 422', () => {
+  for (const id of Object.keys(operationRoutes) as OperationId[]) {
+    const op = operation(id);
+    const queryParams = (op.parameters ?? []).filter((p) => p.in === 'query');
+    const hasPath = operationRoutes[id].path.includes('{');
+    if (!op.requestBody && queryParams.length === 0 && !hasPath) continue;
+    test(id, async () => {
+      const route = operationRoutes[id];
+      const auth = op.security ? { token } : {};
+      if (op.requestBody) {
+        const missing = await server.call(route.method.toUpperCase(), concrete(route.path), { ...auth, body: { unexpected: 1 } });
+        if (id === 'updateProfile') {
+          // Every field is optional: an empty update is valid; a wrong type is not.
+          const wrong = await server.call('PATCH', route.path, { ...auth, body: { first_name: ['x'] } });
+          expect(wrong.status).toBe(422);
+          expect(wrong.body.detail[0]).toMatchObject({ loc: ['body', 'first_name'], type: 'string_type' });
+          return;
+        }
+        expect(missing.status, JSON.stringify(missing.body)).toBe(422);
+        fastApiShape(missing.body);
+        expect(missing.body.detail.some((i: any) => i.type === 'missing' && i.loc[0] === 'body')).toBe(true);
+        const notAnObject = await server.call(route.method.toUpperCase(), concrete(route.path), { ...auth, raw: '[1,2]', headers: { 'content-type': 'application/json' } });
+        expect(notAnObject.status).toBe(422);
+        expect(notAnObject.body.detail[0]).toMatchObject({ loc: ['body'], type: 'model_attributes_type' });
+        return;
+      }
+      if (queryParams.length > 0) {
+        const reply = await server.call(route.method.toUpperCase(), concrete(route.path), auth);
+        expect(reply.status).toBe(422);
+        fastApiShape(reply.body);
+        expect(reply.body.detail.map((i: any) => i.loc)).toEqual(expect.arrayContaining(queryParams.map((p) => ['query', p.name])));
+        return;
+      }
+      const reply = await server.call(route.method.toUpperCase(), concrete(route.path, 'x'.repeat(64)), auth);
+      expect(reply.status).toBe(422);
+      expect(reply.body.detail[0]).toMatchObject({ loc: ['path', 'tenant_slug'], type: 'string_too_long' });
+    });
+  }
+});
+
+describe('transport-level errors', () => {
+  test('wrong content type → 415, oversize body → 413, unknown route → 404, wrong method → 405', async () => {
+    const form = await server.call('POST', '/api/v1/auth/identify', { raw: 'email=a@b.c', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(415);
+    expect(form.body.detail).toMatch(/application\/json/);
+    const huge = await server.call('POST', '/api/v1/auth/identify', { raw: JSON.stringify({ email: 'a'.repeat(70_000) }), headers: { 'content-type': 'application/json' } });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toEqual({ detail: 'Request body too large' });
+    const missing = await server.call('GET', '/api/v1/nowhere');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ detail: 'Not Found' });
+    const method = await server.call('DELETE', '/api/v1/auth/identify');
+    expect(method.status).toBe(405);
+    expect(method.headers.get('allow')).toBe('POST');
+  });
+
+  test('X-Request-ID is honoured when sane and minted otherwise; envelopes carry it', async () => {
+    const given = await server.call('POST', `/api/v1/auth/tenants/${slug}/login`, { body: { email: 'x@example.com', password: 'y' }, headers: { 'x-request-id': 'trace-1234-abcd' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-1234-abcd');
+    const minted = await server.call('GET', '/api/v1/nowhere', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test('health, readiness and metrics', async () => {
+    expect((await server.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await server.call('GET', '/readyz')).body).toEqual({ status: 'ready' });
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    expect(metrics).toContain('scaikey_http_requests_total{operation="portalLogin",status="200"}');
+    expect(metrics).toContain('scaikey_security_events_total');
+  });
+});

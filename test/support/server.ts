@@ -24,8 +24,9 @@ export interface ApiReply {
  * The real server on its own database for one test file: real MongoDB-compatible server, real
  * hashing (at a low cost), real HTTP. Only the clock is controllable.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const testDb = await connectTestDatabase();
+export async function startTestServer(env: Record<string, string> = {}, options: { shareDatabaseWith?: TestServer } = {}): Promise<TestServer> {
+  const shared = options.shareDatabaseWith?.testDb;
+  const testDb = shared ?? (await connectTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
     MONGODB_URI: testDb.uri,
@@ -64,7 +65,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     call,
     async stop() {
       await running.close();
-      await testDb.cleanup();
+      // The database belongs to the server that created it.
+      if (!shared) await testDb.cleanup();
     },
   };
 }

@@ -117,7 +117,8 @@ export class Registration {
       channel: 'tenant',
       redirect_uri: redirectUri,
     });
-    const link = linkWithToken(`${this.settings.publicBaseUrl}/api/v1/auth/tenants/${tenant.slug}/verify-email`, token);
+    // The hosted landing page calls GET …/verify-email with the token, then offers to sign in.
+    const link = linkWithToken(`${this.settings.publicBaseUrl}/t/${tenant.slug}/verify-email`, token);
     await this.deps.mailer.send({
       to: user.email,
       template: 'verify_email',

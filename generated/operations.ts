@@ -12,7 +12,10 @@ import type {
   ApiResponseRegisterResponse,
   AuthenticateRequest,
   AuthenticateResponse,
+  BackupCodes,
+  BackupCodesStatus,
   ChangePasswordRequest,
+  CurrentPasswordRequest,
   ErrorResponse,
   ForgotPasswordRequest,
   HTTPValidationError,
@@ -21,6 +24,7 @@ import type {
   JsonWebKeySet,
   MFAChallengeRequest,
   MessageBody,
+  MfaStatus,
   PortalMFAVerifyRequest,
   PortalMFAVerifyResponse,
   RegisterRequest,
@@ -30,8 +34,18 @@ import type {
   ScaikeyApiV1MeAuthRefreshRequest,
   ScaikeyApiV1MeAuthRefreshResponse,
   ScaikeySchemasAuthLoginRequest,
+  SecurityEventPage,
+  TotpConfirmRequest,
+  TotpEnrolment,
+  TrustedDeviceList,
+  TrustedDevicesRevoked,
   UpdateProfileRequest,
   UserProfile,
+  WebAuthnCredential,
+  WebAuthnCredentialList,
+  WebAuthnCredentialUpdate,
+  WebAuthnRegistrationChallenge,
+  WebAuthnRegistrationRequest,
 } from './models/index.ts';
 
 export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
@@ -42,6 +56,23 @@ export type OperationId =
   | 'updateProfile'
   | 'changePassword'
   | 'requestEmailVerification'
+  | 'getMfaStatus'
+  | 'startTotpEnrolment'
+  | 'removeTotp'
+  | 'confirmTotpEnrolment'
+  | 'enableEmailMfa'
+  | 'disableEmailMfa'
+  | 'getBackupCodesStatus'
+  | 'generateBackupCodes'
+  | 'beginWebauthnRegistration'
+  | 'completeWebauthnRegistration'
+  | 'listWebauthnCredentials'
+  | 'removeWebauthnCredential'
+  | 'renameWebauthnCredential'
+  | 'listTrustedDevices'
+  | 'revokeAllTrustedDevices'
+  | 'revokeTrustedDevice'
+  | 'listSecurityEvents'
   | 'forgotPassword'
   | 'tenantLogin'
   | 'sendEmailMfa'
@@ -65,6 +96,23 @@ export const operationIds = [
   'updateProfile',
   'changePassword',
   'requestEmailVerification',
+  'getMfaStatus',
+  'startTotpEnrolment',
+  'removeTotp',
+  'confirmTotpEnrolment',
+  'enableEmailMfa',
+  'disableEmailMfa',
+  'getBackupCodesStatus',
+  'generateBackupCodes',
+  'beginWebauthnRegistration',
+  'completeWebauthnRegistration',
+  'listWebauthnCredentials',
+  'removeWebauthnCredential',
+  'renameWebauthnCredential',
+  'listTrustedDevices',
+  'revokeAllTrustedDevices',
+  'revokeTrustedDevice',
+  'listSecurityEvents',
   'forgotPassword',
   'tenantLogin',
   'sendEmailMfa',
@@ -83,9 +131,9 @@ export const operationIds = [
   'getJwks',
 ] as const satisfies readonly OperationId[];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Discovery';
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery';
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Discovery'] as const satisfies readonly Tag[];
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -93,6 +141,23 @@ export const operationTags = {
   updateProfile: 'Profile',
   changePassword: 'Profile',
   requestEmailVerification: 'Profile',
+  getMfaStatus: 'Account Security',
+  startTotpEnrolment: 'Account Security',
+  removeTotp: 'Account Security',
+  confirmTotpEnrolment: 'Account Security',
+  enableEmailMfa: 'Account Security',
+  disableEmailMfa: 'Account Security',
+  getBackupCodesStatus: 'Account Security',
+  generateBackupCodes: 'Account Security',
+  beginWebauthnRegistration: 'Account Security',
+  completeWebauthnRegistration: 'Account Security',
+  listWebauthnCredentials: 'Account Security',
+  removeWebauthnCredential: 'Account Security',
+  renameWebauthnCredential: 'Account Security',
+  listTrustedDevices: 'Account Security',
+  revokeAllTrustedDevices: 'Account Security',
+  revokeTrustedDevice: 'Account Security',
+  listSecurityEvents: 'Account Security',
   forgotPassword: 'Authentication',
   tenantLogin: 'Authentication',
   sendEmailMfa: 'Authentication',
@@ -117,6 +182,23 @@ export const operationRoutes = {
   updateProfile: { method: 'patch', path: '/api/v1/me' },
   changePassword: { method: 'post', path: '/api/v1/me/password' },
   requestEmailVerification: { method: 'post', path: '/api/v1/me/verify-email' },
+  getMfaStatus: { method: 'get', path: '/api/v1/me/mfa' },
+  startTotpEnrolment: { method: 'post', path: '/api/v1/me/mfa/totp' },
+  removeTotp: { method: 'delete', path: '/api/v1/me/mfa/totp' },
+  confirmTotpEnrolment: { method: 'post', path: '/api/v1/me/mfa/totp/confirm' },
+  enableEmailMfa: { method: 'post', path: '/api/v1/me/mfa/email' },
+  disableEmailMfa: { method: 'delete', path: '/api/v1/me/mfa/email' },
+  getBackupCodesStatus: { method: 'get', path: '/api/v1/me/mfa/backup-codes' },
+  generateBackupCodes: { method: 'post', path: '/api/v1/me/mfa/backup-codes' },
+  beginWebauthnRegistration: { method: 'post', path: '/api/v1/me/mfa/webauthn/registration/options' },
+  completeWebauthnRegistration: { method: 'post', path: '/api/v1/me/mfa/webauthn/registration' },
+  listWebauthnCredentials: { method: 'get', path: '/api/v1/me/mfa/webauthn/credentials' },
+  removeWebauthnCredential: { method: 'delete', path: '/api/v1/me/mfa/webauthn/credentials/{credential_id}' },
+  renameWebauthnCredential: { method: 'patch', path: '/api/v1/me/mfa/webauthn/credentials/{credential_id}' },
+  listTrustedDevices: { method: 'get', path: '/api/v1/me/mfa/trusted-devices' },
+  revokeAllTrustedDevices: { method: 'delete', path: '/api/v1/me/mfa/trusted-devices' },
+  revokeTrustedDevice: { method: 'delete', path: '/api/v1/me/mfa/trusted-devices/{device_id}' },
+  listSecurityEvents: { method: 'get', path: '/api/v1/me/security-events' },
   forgotPassword: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/forgot-password' },
   tenantLogin: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/login' },
   sendEmailMfa: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/mfa/email/send' },
@@ -235,6 +317,446 @@ export interface Operations {
       429: ErrorResponse;
     };
   };
+  /** GET /api/v1/me/mfa: Get Mfa Status */
+  getMfaStatus: {
+    method: 'get';
+    path: '/api/v1/me/mfa';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** POST /api/v1/me/mfa/totp: Start Totp Enrolment */
+  startTotpEnrolment: {
+    method: 'post';
+    path: '/api/v1/me/mfa/totp';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: TotpEnrolment;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The method is already set up. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/me/mfa/totp: Remove Totp */
+  removeTotp: {
+    method: 'delete';
+    path: '/api/v1/me/mfa/totp';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The signed-in user has no such factor, credential or device. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/me/mfa/totp/confirm: Confirm Totp Enrolment */
+  confirmTotpEnrolment: {
+    method: 'post';
+    path: '/api/v1/me/mfa/totp/confirm';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: TotpConfirmRequest;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** The code is wrong, or no enrolment is in progress (none started, expired or too many wrong codes). */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/me/mfa/email: Enable Email Mfa */
+  enableEmailMfa: {
+    method: 'post';
+    path: '/api/v1/me/mfa/email';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The email address is not verified yet. */
+      403: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/me/mfa/email: Disable Email Mfa */
+  disableEmailMfa: {
+    method: 'delete';
+    path: '/api/v1/me/mfa/email';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/me/mfa/backup-codes: Get Backup Codes Status */
+  getBackupCodesStatus: {
+    method: 'get';
+    path: '/api/v1/me/mfa/backup-codes';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: BackupCodesStatus;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** POST /api/v1/me/mfa/backup-codes: Generate Backup Codes */
+  generateBackupCodes: {
+    method: 'post';
+    path: '/api/v1/me/mfa/backup-codes';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: BackupCodes;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/me/mfa/webauthn/registration/options: Begin Webauthn Registration */
+  beginWebauthnRegistration: {
+    method: 'post';
+    path: '/api/v1/me/mfa/webauthn/registration/options';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: WebAuthnRegistrationChallenge;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/me/mfa/webauthn/registration: Complete Webauthn Registration */
+  completeWebauthnRegistration: {
+    method: 'post';
+    path: '/api/v1/me/mfa/webauthn/registration';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: WebAuthnRegistrationRequest;
+    responses: {
+      /** Successful Response */
+      200: WebAuthnCredential;
+      /** The challenge is unknown, used or expired, or the authenticator's answer did not verify. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The method is already set up. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** GET /api/v1/me/mfa/webauthn/credentials: List Webauthn Credentials */
+  listWebauthnCredentials: {
+    method: 'get';
+    path: '/api/v1/me/mfa/webauthn/credentials';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: WebAuthnCredentialList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** DELETE /api/v1/me/mfa/webauthn/credentials/{credential_id}: Remove Webauthn Credential */
+  removeWebauthnCredential: {
+    method: 'delete';
+    path: '/api/v1/me/mfa/webauthn/credentials/{credential_id}';
+    tag: 'Account Security';
+    pathParams: {
+      /** The `id` of a registered credential (not the authenticator's credential ID). */
+      credential_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: CurrentPasswordRequest;
+    responses: {
+      /** Successful Response */
+      200: MfaStatus;
+      /** The current password is wrong, the tenant does not allow the method, or removing it would leave an account that must use MFA without a second factor. */
+      400: ErrorResponse;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The signed-in user has no such factor, credential or device. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/me/mfa/webauthn/credentials/{credential_id}: Rename Webauthn Credential */
+  renameWebauthnCredential: {
+    method: 'patch';
+    path: '/api/v1/me/mfa/webauthn/credentials/{credential_id}';
+    tag: 'Account Security';
+    pathParams: {
+      /** The `id` of a registered credential (not the authenticator's credential ID). */
+      credential_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: WebAuthnCredentialUpdate;
+    responses: {
+      /** Successful Response */
+      200: WebAuthnCredential;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The signed-in user has no such factor, credential or device. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** GET /api/v1/me/mfa/trusted-devices: List Trusted Devices */
+  listTrustedDevices: {
+    method: 'get';
+    path: '/api/v1/me/mfa/trusted-devices';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: TrustedDeviceList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** DELETE /api/v1/me/mfa/trusted-devices: Revoke All Trusted Devices */
+  revokeAllTrustedDevices: {
+    method: 'delete';
+    path: '/api/v1/me/mfa/trusted-devices';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: TrustedDevicesRevoked;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** DELETE /api/v1/me/mfa/trusted-devices/{device_id}: Revoke Trusted Device */
+  revokeTrustedDevice: {
+    method: 'delete';
+    path: '/api/v1/me/mfa/trusted-devices/{device_id}';
+    tag: 'Account Security';
+    pathParams: {
+      device_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: MessageBody;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The signed-in user has no such factor, credential or device. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
+  /** GET /api/v1/me/security-events: List Security Events */
+  listSecurityEvents: {
+    method: 'get';
+    path: '/api/v1/me/security-events';
+    tag: 'Account Security';
+    pathParams: Record<string, never>;
+    query: {
+      limit?: number;
+      /** Only events older than the event with this id (`next_before` of the previous page). */
+      before?: string;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: SecurityEventPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+    };
+  };
   /** POST /api/v1/auth/tenants/{tenant_slug}/forgot-password: Forgot Password */
   forgotPassword: {
     method: 'post';
@@ -249,6 +771,8 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: AnyMessage;
+      /** The redirect_uri is not one of the tenant's registered redirect URIs. */
+      400: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
       /** The request body is larger than the server accepts. */
@@ -310,6 +834,8 @@ export interface Operations {
       200: AnyEmailCodeSent;
       /** The request is well-formed but cannot be carried out (for example an expired flow). */
       400: ErrorResponse;
+      /** The MFA token is invalid or expired, or the code is wrong. */
+      401: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
       /** Validation Error */
@@ -367,6 +893,8 @@ export interface Operations {
       200: AnyWebAuthnChallenge;
       /** The request is well-formed but cannot be carried out (for example an expired flow). */
       400: ErrorResponse;
+      /** The MFA token is invalid or expired, or the code is wrong. */
+      401: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
       /** Validation Error */
@@ -389,6 +917,8 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: AnyMessage;
+      /** The redirect_uri is not one of the tenant's registered redirect URIs. */
+      400: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
       /** The request body is larger than the server accepts. */

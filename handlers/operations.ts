@@ -4,6 +4,7 @@ import { portalAuthHandlers } from './portal-auth/index.ts';
 import { authenticationHandlers } from './authentication/index.ts';
 import { profileHandlers } from './profile/index.ts';
 import { discoveryHandlers } from './discovery/index.ts';
+import { accountSecurityHandlers } from './account-security/index.ts';
 
 /** The operation map: every operationId in the spec must be here, or this fails to compile. */
 export function operationHandlers(services: Services): OperationHandlers {
@@ -12,5 +13,6 @@ export function operationHandlers(services: Services): OperationHandlers {
     ...authenticationHandlers(services),
     ...portalAuthHandlers(services),
     ...discoveryHandlers(services),
+    ...accountSecurityHandlers(services),
   } satisfies OperationHandlers;
 }

@@ -217,6 +217,50 @@ export const AuthenticateResponseStatusEnum = {
 export type AuthenticateResponseStatusEnum = typeof AuthenticateResponseStatusEnum[keyof typeof AuthenticateResponseStatusEnum];
 
 /**
+ * A new set of single-use backup codes.
+ * @export
+ * @interface BackupCodes
+ */
+export interface BackupCodes {
+    /**
+     * The new codes, shown only in this response.
+     * @type {Array<string>}
+     * @memberof BackupCodes
+     */
+    codes: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof BackupCodes
+     */
+    remaining: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof BackupCodes
+     */
+    created_at: string;
+}
+/**
+ * How many unused backup codes are left.
+ * @export
+ * @interface BackupCodesStatus
+ */
+export interface BackupCodesStatus {
+    /**
+     * 
+     * @type {number}
+     * @memberof BackupCodesStatus
+     */
+    remaining: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof BackupCodesStatus
+     */
+    created_at: string | null;
+}
+/**
  * Request to change password.
  * @export
  * @interface ChangePasswordRequest
@@ -234,6 +278,19 @@ export interface ChangePasswordRequest {
      * @memberof ChangePasswordRequest
      */
     new_password: string;
+}
+/**
+ * Re-authentication with the current password before a second factor changes.
+ * @export
+ * @interface CurrentPasswordRequest
+ */
+export interface CurrentPasswordRequest {
+    /**
+     * 
+     * @type {string}
+     * @memberof CurrentPasswordRequest
+     */
+    current_password: string;
 }
 /**
  * Every error other than a validation error.
@@ -492,6 +549,79 @@ export interface MetaResponse {
      * @memberof MetaResponse
      */
     timestamp?: string;
+}
+/**
+ * The signed-in user's second factors.
+ * @export
+ * @interface MfaStatus
+ */
+export interface MfaStatus {
+    /**
+     * True when sign-in asks for a second factor.
+     * @type {boolean}
+     * @memberof MfaStatus
+     */
+    mfa_enabled: boolean;
+    /**
+     * True when the tenant requires every user to have a second factor.
+     * @type {boolean}
+     * @memberof MfaStatus
+     */
+    mfa_required: boolean;
+    /**
+     * Methods sign-in offers now.
+     * @type {Array<string>}
+     * @memberof MfaStatus
+     */
+    methods: Array<string>;
+    /**
+     * Methods the tenant allows.
+     * @type {Array<string>}
+     * @memberof MfaStatus
+     */
+    allowed_methods: Array<string>;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof MfaStatus
+     */
+    totp_enabled: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof MfaStatus
+     */
+    totp_confirmed_at: string | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof MfaStatus
+     */
+    email_enabled: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof MfaStatus
+     */
+    webauthn_credentials: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof MfaStatus
+     */
+    backup_codes_remaining: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof MfaStatus
+     */
+    backup_codes_created_at: string | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof MfaStatus
+     */
+    trusted_devices: number;
 }
 /**
  * 
@@ -872,6 +1002,85 @@ export interface ScaikeySchemasAuthLoginResponse {
     redirect_uri?: string | null;
 }
 /**
+ * 
+ * @export
+ * @interface SecurityEvent
+ */
+export interface SecurityEvent {
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    id: string;
+    /**
+     * For example `login`, `mfa.verify`, `password.change`, `mfa.totp.enabled`, `mfa.webauthn.removed`.
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    type: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    outcome: SecurityEventOutcomeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    client_ip: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {{ [key: string]: any; }}
+     * @memberof SecurityEvent
+     */
+    details: { [key: string]: any; };
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEvent
+     */
+    created_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const SecurityEventOutcomeEnum = {
+    Success: 'success',
+    Failure: 'failure'
+} as const;
+export type SecurityEventOutcomeEnum = typeof SecurityEventOutcomeEnum[keyof typeof SecurityEventOutcomeEnum];
+
+/**
+ * 
+ * @export
+ * @interface SecurityEventPage
+ */
+export interface SecurityEventPage {
+    /**
+     * 
+     * @type {Array<SecurityEvent>}
+     * @memberof SecurityEventPage
+     */
+    events: Array<SecurityEvent>;
+    /**
+     * 
+     * @type {string}
+     * @memberof SecurityEventPage
+     */
+    next_before: string | null;
+}
+/**
  * A tenant where the identified email has an account.
  * @export
  * @interface TenantSummary
@@ -895,6 +1104,125 @@ export interface TenantSummary {
      * @memberof TenantSummary
      */
     name: string;
+}
+/**
+ * The first code from the authenticator app.
+ * @export
+ * @interface TotpConfirmRequest
+ */
+export interface TotpConfirmRequest {
+    /**
+     * 
+     * @type {string}
+     * @memberof TotpConfirmRequest
+     */
+    code: string;
+}
+/**
+ * A started authenticator-app enrolment.
+ * @export
+ * @interface TotpEnrolment
+ */
+export interface TotpEnrolment {
+    /**
+     * Base32 secret, for typing into the app by hand.
+     * @type {string}
+     * @memberof TotpEnrolment
+     */
+    secret: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TotpEnrolment
+     */
+    otpauth_uri: string;
+    /**
+     * The otpauth URI as a QR code, a PNG data URL.
+     * @type {string}
+     * @memberof TotpEnrolment
+     */
+    qr_code: string;
+    /**
+     * Seconds left to confirm the enrolment.
+     * @type {number}
+     * @memberof TotpEnrolment
+     */
+    expires_in: number;
+}
+/**
+ * 
+ * @export
+ * @interface TrustedDevice
+ */
+export interface TrustedDevice {
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    device_fingerprint: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    last_used_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevice
+     */
+    expires_at: string;
+}
+/**
+ * 
+ * @export
+ * @interface TrustedDeviceList
+ */
+export interface TrustedDeviceList {
+    /**
+     * 
+     * @type {Array<TrustedDevice>}
+     * @memberof TrustedDeviceList
+     */
+    devices: Array<TrustedDevice>;
+}
+/**
+ * 
+ * @export
+ * @interface TrustedDevicesRevoked
+ */
+export interface TrustedDevicesRevoked {
+    /**
+     * 
+     * @type {string}
+     * @memberof TrustedDevicesRevoked
+     */
+    message: string;
+    /**
+     * 
+     * @type {number}
+     * @memberof TrustedDevicesRevoked
+     */
+    revoked: number;
 }
 /**
  * Request to update user profile.
@@ -933,12 +1261,440 @@ export interface UpdateProfileRequest {
      */
     locale?: string | null;
     /**
-     * 
+     * An IANA time zone name.
      * @type {string}
      * @memberof UpdateProfileRequest
      */
-    timezone?: string | null;
+    timezone?: UpdateProfileRequestTimezoneEnum | null;
 }
+
+
+/**
+ * @export
+ */
+export const UpdateProfileRequestTimezoneEnum = {
+    Utc: 'UTC',
+    AfricaAbidjan: 'Africa/Abidjan',
+    AfricaAccra: 'Africa/Accra',
+    AfricaAddisAbaba: 'Africa/Addis_Ababa',
+    AfricaAlgiers: 'Africa/Algiers',
+    AfricaAsmera: 'Africa/Asmera',
+    AfricaBamako: 'Africa/Bamako',
+    AfricaBangui: 'Africa/Bangui',
+    AfricaBanjul: 'Africa/Banjul',
+    AfricaBissau: 'Africa/Bissau',
+    AfricaBlantyre: 'Africa/Blantyre',
+    AfricaBrazzaville: 'Africa/Brazzaville',
+    AfricaBujumbura: 'Africa/Bujumbura',
+    AfricaCairo: 'Africa/Cairo',
+    AfricaCasablanca: 'Africa/Casablanca',
+    AfricaCeuta: 'Africa/Ceuta',
+    AfricaConakry: 'Africa/Conakry',
+    AfricaDakar: 'Africa/Dakar',
+    AfricaDarEsSalaam: 'Africa/Dar_es_Salaam',
+    AfricaDjibouti: 'Africa/Djibouti',
+    AfricaDouala: 'Africa/Douala',
+    AfricaElAaiun: 'Africa/El_Aaiun',
+    AfricaFreetown: 'Africa/Freetown',
+    AfricaGaborone: 'Africa/Gaborone',
+    AfricaHarare: 'Africa/Harare',
+    AfricaJohannesburg: 'Africa/Johannesburg',
+    AfricaJuba: 'Africa/Juba',
+    AfricaKampala: 'Africa/Kampala',
+    AfricaKhartoum: 'Africa/Khartoum',
+    AfricaKigali: 'Africa/Kigali',
+    AfricaKinshasa: 'Africa/Kinshasa',
+    AfricaLagos: 'Africa/Lagos',
+    AfricaLibreville: 'Africa/Libreville',
+    AfricaLome: 'Africa/Lome',
+    AfricaLuanda: 'Africa/Luanda',
+    AfricaLubumbashi: 'Africa/Lubumbashi',
+    AfricaLusaka: 'Africa/Lusaka',
+    AfricaMalabo: 'Africa/Malabo',
+    AfricaMaputo: 'Africa/Maputo',
+    AfricaMaseru: 'Africa/Maseru',
+    AfricaMbabane: 'Africa/Mbabane',
+    AfricaMogadishu: 'Africa/Mogadishu',
+    AfricaMonrovia: 'Africa/Monrovia',
+    AfricaNairobi: 'Africa/Nairobi',
+    AfricaNdjamena: 'Africa/Ndjamena',
+    AfricaNiamey: 'Africa/Niamey',
+    AfricaNouakchott: 'Africa/Nouakchott',
+    AfricaOuagadougou: 'Africa/Ouagadougou',
+    AfricaPortoNovo: 'Africa/Porto-Novo',
+    AfricaSaoTome: 'Africa/Sao_Tome',
+    AfricaTripoli: 'Africa/Tripoli',
+    AfricaTunis: 'Africa/Tunis',
+    AfricaWindhoek: 'Africa/Windhoek',
+    AmericaAdak: 'America/Adak',
+    AmericaAnchorage: 'America/Anchorage',
+    AmericaAnguilla: 'America/Anguilla',
+    AmericaAntigua: 'America/Antigua',
+    AmericaAraguaina: 'America/Araguaina',
+    AmericaArgentinaLaRioja: 'America/Argentina/La_Rioja',
+    AmericaArgentinaRioGallegos: 'America/Argentina/Rio_Gallegos',
+    AmericaArgentinaSalta: 'America/Argentina/Salta',
+    AmericaArgentinaSanJuan: 'America/Argentina/San_Juan',
+    AmericaArgentinaSanLuis: 'America/Argentina/San_Luis',
+    AmericaArgentinaTucuman: 'America/Argentina/Tucuman',
+    AmericaArgentinaUshuaia: 'America/Argentina/Ushuaia',
+    AmericaAruba: 'America/Aruba',
+    AmericaAsuncion: 'America/Asuncion',
+    AmericaBahia: 'America/Bahia',
+    AmericaBahiaBanderas: 'America/Bahia_Banderas',
+    AmericaBarbados: 'America/Barbados',
+    AmericaBelem: 'America/Belem',
+    AmericaBelize: 'America/Belize',
+    AmericaBlancSablon: 'America/Blanc-Sablon',
+    AmericaBoaVista: 'America/Boa_Vista',
+    AmericaBogota: 'America/Bogota',
+    AmericaBoise: 'America/Boise',
+    AmericaBuenosAires: 'America/Buenos_Aires',
+    AmericaCambridgeBay: 'America/Cambridge_Bay',
+    AmericaCampoGrande: 'America/Campo_Grande',
+    AmericaCancun: 'America/Cancun',
+    AmericaCaracas: 'America/Caracas',
+    AmericaCatamarca: 'America/Catamarca',
+    AmericaCayenne: 'America/Cayenne',
+    AmericaCayman: 'America/Cayman',
+    AmericaChicago: 'America/Chicago',
+    AmericaChihuahua: 'America/Chihuahua',
+    AmericaCiudadJuarez: 'America/Ciudad_Juarez',
+    AmericaCoralHarbour: 'America/Coral_Harbour',
+    AmericaCordoba: 'America/Cordoba',
+    AmericaCostaRica: 'America/Costa_Rica',
+    AmericaCoyhaique: 'America/Coyhaique',
+    AmericaCreston: 'America/Creston',
+    AmericaCuiaba: 'America/Cuiaba',
+    AmericaCuracao: 'America/Curacao',
+    AmericaDanmarkshavn: 'America/Danmarkshavn',
+    AmericaDawson: 'America/Dawson',
+    AmericaDawsonCreek: 'America/Dawson_Creek',
+    AmericaDenver: 'America/Denver',
+    AmericaDetroit: 'America/Detroit',
+    AmericaDominica: 'America/Dominica',
+    AmericaEdmonton: 'America/Edmonton',
+    AmericaEirunepe: 'America/Eirunepe',
+    AmericaElSalvador: 'America/El_Salvador',
+    AmericaFortNelson: 'America/Fort_Nelson',
+    AmericaFortaleza: 'America/Fortaleza',
+    AmericaGlaceBay: 'America/Glace_Bay',
+    AmericaGodthab: 'America/Godthab',
+    AmericaGooseBay: 'America/Goose_Bay',
+    AmericaGrandTurk: 'America/Grand_Turk',
+    AmericaGrenada: 'America/Grenada',
+    AmericaGuadeloupe: 'America/Guadeloupe',
+    AmericaGuatemala: 'America/Guatemala',
+    AmericaGuayaquil: 'America/Guayaquil',
+    AmericaGuyana: 'America/Guyana',
+    AmericaHalifax: 'America/Halifax',
+    AmericaHavana: 'America/Havana',
+    AmericaHermosillo: 'America/Hermosillo',
+    AmericaIndianaKnox: 'America/Indiana/Knox',
+    AmericaIndianaMarengo: 'America/Indiana/Marengo',
+    AmericaIndianaPetersburg: 'America/Indiana/Petersburg',
+    AmericaIndianaTellCity: 'America/Indiana/Tell_City',
+    AmericaIndianaVevay: 'America/Indiana/Vevay',
+    AmericaIndianaVincennes: 'America/Indiana/Vincennes',
+    AmericaIndianaWinamac: 'America/Indiana/Winamac',
+    AmericaIndianapolis: 'America/Indianapolis',
+    AmericaInuvik: 'America/Inuvik',
+    AmericaIqaluit: 'America/Iqaluit',
+    AmericaJamaica: 'America/Jamaica',
+    AmericaJujuy: 'America/Jujuy',
+    AmericaJuneau: 'America/Juneau',
+    AmericaKentuckyMonticello: 'America/Kentucky/Monticello',
+    AmericaKralendijk: 'America/Kralendijk',
+    AmericaLaPaz: 'America/La_Paz',
+    AmericaLima: 'America/Lima',
+    AmericaLosAngeles: 'America/Los_Angeles',
+    AmericaLouisville: 'America/Louisville',
+    AmericaLowerPrinces: 'America/Lower_Princes',
+    AmericaMaceio: 'America/Maceio',
+    AmericaManagua: 'America/Managua',
+    AmericaManaus: 'America/Manaus',
+    AmericaMarigot: 'America/Marigot',
+    AmericaMartinique: 'America/Martinique',
+    AmericaMatamoros: 'America/Matamoros',
+    AmericaMazatlan: 'America/Mazatlan',
+    AmericaMendoza: 'America/Mendoza',
+    AmericaMenominee: 'America/Menominee',
+    AmericaMerida: 'America/Merida',
+    AmericaMetlakatla: 'America/Metlakatla',
+    AmericaMexicoCity: 'America/Mexico_City',
+    AmericaMiquelon: 'America/Miquelon',
+    AmericaMoncton: 'America/Moncton',
+    AmericaMonterrey: 'America/Monterrey',
+    AmericaMontevideo: 'America/Montevideo',
+    AmericaMontserrat: 'America/Montserrat',
+    AmericaNassau: 'America/Nassau',
+    AmericaNewYork: 'America/New_York',
+    AmericaNome: 'America/Nome',
+    AmericaNoronha: 'America/Noronha',
+    AmericaNorthDakotaBeulah: 'America/North_Dakota/Beulah',
+    AmericaNorthDakotaCenter: 'America/North_Dakota/Center',
+    AmericaNorthDakotaNewSalem: 'America/North_Dakota/New_Salem',
+    AmericaOjinaga: 'America/Ojinaga',
+    AmericaPanama: 'America/Panama',
+    AmericaParamaribo: 'America/Paramaribo',
+    AmericaPhoenix: 'America/Phoenix',
+    AmericaPortAuPrince: 'America/Port-au-Prince',
+    AmericaPortOfSpain: 'America/Port_of_Spain',
+    AmericaPortoVelho: 'America/Porto_Velho',
+    AmericaPuertoRico: 'America/Puerto_Rico',
+    AmericaPuntaArenas: 'America/Punta_Arenas',
+    AmericaRankinInlet: 'America/Rankin_Inlet',
+    AmericaRecife: 'America/Recife',
+    AmericaRegina: 'America/Regina',
+    AmericaResolute: 'America/Resolute',
+    AmericaRioBranco: 'America/Rio_Branco',
+    AmericaSantarem: 'America/Santarem',
+    AmericaSantiago: 'America/Santiago',
+    AmericaSantoDomingo: 'America/Santo_Domingo',
+    AmericaSaoPaulo: 'America/Sao_Paulo',
+    AmericaScoresbysund: 'America/Scoresbysund',
+    AmericaSitka: 'America/Sitka',
+    AmericaStBarthelemy: 'America/St_Barthelemy',
+    AmericaStJohns: 'America/St_Johns',
+    AmericaStKitts: 'America/St_Kitts',
+    AmericaStLucia: 'America/St_Lucia',
+    AmericaStThomas: 'America/St_Thomas',
+    AmericaStVincent: 'America/St_Vincent',
+    AmericaSwiftCurrent: 'America/Swift_Current',
+    AmericaTegucigalpa: 'America/Tegucigalpa',
+    AmericaThule: 'America/Thule',
+    AmericaTijuana: 'America/Tijuana',
+    AmericaToronto: 'America/Toronto',
+    AmericaTortola: 'America/Tortola',
+    AmericaVancouver: 'America/Vancouver',
+    AmericaWhitehorse: 'America/Whitehorse',
+    AmericaWinnipeg: 'America/Winnipeg',
+    AmericaYakutat: 'America/Yakutat',
+    AntarcticaCasey: 'Antarctica/Casey',
+    AntarcticaDavis: 'Antarctica/Davis',
+    AntarcticaDumontDUrville: 'Antarctica/DumontDUrville',
+    AntarcticaMacquarie: 'Antarctica/Macquarie',
+    AntarcticaMawson: 'Antarctica/Mawson',
+    AntarcticaMcMurdo: 'Antarctica/McMurdo',
+    AntarcticaPalmer: 'Antarctica/Palmer',
+    AntarcticaRothera: 'Antarctica/Rothera',
+    AntarcticaSyowa: 'Antarctica/Syowa',
+    AntarcticaTroll: 'Antarctica/Troll',
+    AntarcticaVostok: 'Antarctica/Vostok',
+    ArcticLongyearbyen: 'Arctic/Longyearbyen',
+    AsiaAden: 'Asia/Aden',
+    AsiaAlmaty: 'Asia/Almaty',
+    AsiaAmman: 'Asia/Amman',
+    AsiaAnadyr: 'Asia/Anadyr',
+    AsiaAqtau: 'Asia/Aqtau',
+    AsiaAqtobe: 'Asia/Aqtobe',
+    AsiaAshgabat: 'Asia/Ashgabat',
+    AsiaAtyrau: 'Asia/Atyrau',
+    AsiaBaghdad: 'Asia/Baghdad',
+    AsiaBahrain: 'Asia/Bahrain',
+    AsiaBaku: 'Asia/Baku',
+    AsiaBangkok: 'Asia/Bangkok',
+    AsiaBarnaul: 'Asia/Barnaul',
+    AsiaBeirut: 'Asia/Beirut',
+    AsiaBishkek: 'Asia/Bishkek',
+    AsiaBrunei: 'Asia/Brunei',
+    AsiaCalcutta: 'Asia/Calcutta',
+    AsiaChita: 'Asia/Chita',
+    AsiaColombo: 'Asia/Colombo',
+    AsiaDamascus: 'Asia/Damascus',
+    AsiaDhaka: 'Asia/Dhaka',
+    AsiaDili: 'Asia/Dili',
+    AsiaDubai: 'Asia/Dubai',
+    AsiaDushanbe: 'Asia/Dushanbe',
+    AsiaFamagusta: 'Asia/Famagusta',
+    AsiaGaza: 'Asia/Gaza',
+    AsiaHebron: 'Asia/Hebron',
+    AsiaHongKong: 'Asia/Hong_Kong',
+    AsiaHovd: 'Asia/Hovd',
+    AsiaIrkutsk: 'Asia/Irkutsk',
+    AsiaJakarta: 'Asia/Jakarta',
+    AsiaJayapura: 'Asia/Jayapura',
+    AsiaJerusalem: 'Asia/Jerusalem',
+    AsiaKabul: 'Asia/Kabul',
+    AsiaKamchatka: 'Asia/Kamchatka',
+    AsiaKarachi: 'Asia/Karachi',
+    AsiaKatmandu: 'Asia/Katmandu',
+    AsiaKhandyga: 'Asia/Khandyga',
+    AsiaKrasnoyarsk: 'Asia/Krasnoyarsk',
+    AsiaKualaLumpur: 'Asia/Kuala_Lumpur',
+    AsiaKuching: 'Asia/Kuching',
+    AsiaKuwait: 'Asia/Kuwait',
+    AsiaMacau: 'Asia/Macau',
+    AsiaMagadan: 'Asia/Magadan',
+    AsiaMakassar: 'Asia/Makassar',
+    AsiaManila: 'Asia/Manila',
+    AsiaMuscat: 'Asia/Muscat',
+    AsiaNicosia: 'Asia/Nicosia',
+    AsiaNovokuznetsk: 'Asia/Novokuznetsk',
+    AsiaNovosibirsk: 'Asia/Novosibirsk',
+    AsiaOmsk: 'Asia/Omsk',
+    AsiaOral: 'Asia/Oral',
+    AsiaPhnomPenh: 'Asia/Phnom_Penh',
+    AsiaPontianak: 'Asia/Pontianak',
+    AsiaPyongyang: 'Asia/Pyongyang',
+    AsiaQatar: 'Asia/Qatar',
+    AsiaQostanay: 'Asia/Qostanay',
+    AsiaQyzylorda: 'Asia/Qyzylorda',
+    AsiaRangoon: 'Asia/Rangoon',
+    AsiaRiyadh: 'Asia/Riyadh',
+    AsiaSaigon: 'Asia/Saigon',
+    AsiaSakhalin: 'Asia/Sakhalin',
+    AsiaSamarkand: 'Asia/Samarkand',
+    AsiaSeoul: 'Asia/Seoul',
+    AsiaShanghai: 'Asia/Shanghai',
+    AsiaSingapore: 'Asia/Singapore',
+    AsiaSrednekolymsk: 'Asia/Srednekolymsk',
+    AsiaTaipei: 'Asia/Taipei',
+    AsiaTashkent: 'Asia/Tashkent',
+    AsiaTbilisi: 'Asia/Tbilisi',
+    AsiaTehran: 'Asia/Tehran',
+    AsiaThimphu: 'Asia/Thimphu',
+    AsiaTokyo: 'Asia/Tokyo',
+    AsiaTomsk: 'Asia/Tomsk',
+    AsiaUlaanbaatar: 'Asia/Ulaanbaatar',
+    AsiaUrumqi: 'Asia/Urumqi',
+    AsiaUstNera: 'Asia/Ust-Nera',
+    AsiaVientiane: 'Asia/Vientiane',
+    AsiaVladivostok: 'Asia/Vladivostok',
+    AsiaYakutsk: 'Asia/Yakutsk',
+    AsiaYekaterinburg: 'Asia/Yekaterinburg',
+    AsiaYerevan: 'Asia/Yerevan',
+    AtlanticAzores: 'Atlantic/Azores',
+    AtlanticBermuda: 'Atlantic/Bermuda',
+    AtlanticCanary: 'Atlantic/Canary',
+    AtlanticCapeVerde: 'Atlantic/Cape_Verde',
+    AtlanticFaeroe: 'Atlantic/Faeroe',
+    AtlanticMadeira: 'Atlantic/Madeira',
+    AtlanticReykjavik: 'Atlantic/Reykjavik',
+    AtlanticSouthGeorgia: 'Atlantic/South_Georgia',
+    AtlanticStHelena: 'Atlantic/St_Helena',
+    AtlanticStanley: 'Atlantic/Stanley',
+    AustraliaAdelaide: 'Australia/Adelaide',
+    AustraliaBrisbane: 'Australia/Brisbane',
+    AustraliaBrokenHill: 'Australia/Broken_Hill',
+    AustraliaDarwin: 'Australia/Darwin',
+    AustraliaEucla: 'Australia/Eucla',
+    AustraliaHobart: 'Australia/Hobart',
+    AustraliaLindeman: 'Australia/Lindeman',
+    AustraliaLordHowe: 'Australia/Lord_Howe',
+    AustraliaMelbourne: 'Australia/Melbourne',
+    AustraliaPerth: 'Australia/Perth',
+    AustraliaSydney: 'Australia/Sydney',
+    EuropeAmsterdam: 'Europe/Amsterdam',
+    EuropeAndorra: 'Europe/Andorra',
+    EuropeAstrakhan: 'Europe/Astrakhan',
+    EuropeAthens: 'Europe/Athens',
+    EuropeBelgrade: 'Europe/Belgrade',
+    EuropeBerlin: 'Europe/Berlin',
+    EuropeBratislava: 'Europe/Bratislava',
+    EuropeBrussels: 'Europe/Brussels',
+    EuropeBucharest: 'Europe/Bucharest',
+    EuropeBudapest: 'Europe/Budapest',
+    EuropeBusingen: 'Europe/Busingen',
+    EuropeChisinau: 'Europe/Chisinau',
+    EuropeCopenhagen: 'Europe/Copenhagen',
+    EuropeDublin: 'Europe/Dublin',
+    EuropeGibraltar: 'Europe/Gibraltar',
+    EuropeGuernsey: 'Europe/Guernsey',
+    EuropeHelsinki: 'Europe/Helsinki',
+    EuropeIsleOfMan: 'Europe/Isle_of_Man',
+    EuropeIstanbul: 'Europe/Istanbul',
+    EuropeJersey: 'Europe/Jersey',
+    EuropeKaliningrad: 'Europe/Kaliningrad',
+    EuropeKiev: 'Europe/Kiev',
+    EuropeKirov: 'Europe/Kirov',
+    EuropeLisbon: 'Europe/Lisbon',
+    EuropeLjubljana: 'Europe/Ljubljana',
+    EuropeLondon: 'Europe/London',
+    EuropeLuxembourg: 'Europe/Luxembourg',
+    EuropeMadrid: 'Europe/Madrid',
+    EuropeMalta: 'Europe/Malta',
+    EuropeMariehamn: 'Europe/Mariehamn',
+    EuropeMinsk: 'Europe/Minsk',
+    EuropeMonaco: 'Europe/Monaco',
+    EuropeMoscow: 'Europe/Moscow',
+    EuropeOslo: 'Europe/Oslo',
+    EuropeParis: 'Europe/Paris',
+    EuropePodgorica: 'Europe/Podgorica',
+    EuropePrague: 'Europe/Prague',
+    EuropeRiga: 'Europe/Riga',
+    EuropeRome: 'Europe/Rome',
+    EuropeSamara: 'Europe/Samara',
+    EuropeSanMarino: 'Europe/San_Marino',
+    EuropeSarajevo: 'Europe/Sarajevo',
+    EuropeSaratov: 'Europe/Saratov',
+    EuropeSimferopol: 'Europe/Simferopol',
+    EuropeSkopje: 'Europe/Skopje',
+    EuropeSofia: 'Europe/Sofia',
+    EuropeStockholm: 'Europe/Stockholm',
+    EuropeTallinn: 'Europe/Tallinn',
+    EuropeTirane: 'Europe/Tirane',
+    EuropeUlyanovsk: 'Europe/Ulyanovsk',
+    EuropeVaduz: 'Europe/Vaduz',
+    EuropeVatican: 'Europe/Vatican',
+    EuropeVienna: 'Europe/Vienna',
+    EuropeVilnius: 'Europe/Vilnius',
+    EuropeVolgograd: 'Europe/Volgograd',
+    EuropeWarsaw: 'Europe/Warsaw',
+    EuropeZagreb: 'Europe/Zagreb',
+    EuropeZurich: 'Europe/Zurich',
+    IndianAntananarivo: 'Indian/Antananarivo',
+    IndianChagos: 'Indian/Chagos',
+    IndianChristmas: 'Indian/Christmas',
+    IndianCocos: 'Indian/Cocos',
+    IndianComoro: 'Indian/Comoro',
+    IndianKerguelen: 'Indian/Kerguelen',
+    IndianMahe: 'Indian/Mahe',
+    IndianMaldives: 'Indian/Maldives',
+    IndianMauritius: 'Indian/Mauritius',
+    IndianMayotte: 'Indian/Mayotte',
+    IndianReunion: 'Indian/Reunion',
+    PacificApia: 'Pacific/Apia',
+    PacificAuckland: 'Pacific/Auckland',
+    PacificBougainville: 'Pacific/Bougainville',
+    PacificChatham: 'Pacific/Chatham',
+    PacificEaster: 'Pacific/Easter',
+    PacificEfate: 'Pacific/Efate',
+    PacificEnderbury: 'Pacific/Enderbury',
+    PacificFakaofo: 'Pacific/Fakaofo',
+    PacificFiji: 'Pacific/Fiji',
+    PacificFunafuti: 'Pacific/Funafuti',
+    PacificGalapagos: 'Pacific/Galapagos',
+    PacificGambier: 'Pacific/Gambier',
+    PacificGuadalcanal: 'Pacific/Guadalcanal',
+    PacificGuam: 'Pacific/Guam',
+    PacificHonolulu: 'Pacific/Honolulu',
+    PacificKiritimati: 'Pacific/Kiritimati',
+    PacificKosrae: 'Pacific/Kosrae',
+    PacificKwajalein: 'Pacific/Kwajalein',
+    PacificMajuro: 'Pacific/Majuro',
+    PacificMarquesas: 'Pacific/Marquesas',
+    PacificMidway: 'Pacific/Midway',
+    PacificNauru: 'Pacific/Nauru',
+    PacificNiue: 'Pacific/Niue',
+    PacificNorfolk: 'Pacific/Norfolk',
+    PacificNoumea: 'Pacific/Noumea',
+    PacificPagoPago: 'Pacific/Pago_Pago',
+    PacificPalau: 'Pacific/Palau',
+    PacificPitcairn: 'Pacific/Pitcairn',
+    PacificPonape: 'Pacific/Ponape',
+    PacificPortMoresby: 'Pacific/Port_Moresby',
+    PacificRarotonga: 'Pacific/Rarotonga',
+    PacificSaipan: 'Pacific/Saipan',
+    PacificTahiti: 'Pacific/Tahiti',
+    PacificTarawa: 'Pacific/Tarawa',
+    PacificTongatapu: 'Pacific/Tongatapu',
+    PacificTruk: 'Pacific/Truk',
+    PacificWake: 'Pacific/Wake',
+    PacificWallis: 'Pacific/Wallis'
+} as const;
+export type UpdateProfileRequestTimezoneEnum = typeof UpdateProfileRequestTimezoneEnum[keyof typeof UpdateProfileRequestTimezoneEnum];
+
 /**
  * The signed-in user's profile (published upstream as a plain object).
  * @export
@@ -1086,3 +1842,139 @@ export interface ValidationError {
  */
 export type ValidationErrorLocInner = number | string;
 
+/**
+ * A registered security key or passkey.
+ * @export
+ * @interface WebAuthnCredential
+ */
+export interface WebAuthnCredential {
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    name: string;
+    /**
+     * The authenticator's credential ID, base64url.
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    credential_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    device_type: WebAuthnCredentialDeviceTypeEnum;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof WebAuthnCredential
+     */
+    backed_up: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof WebAuthnCredential
+     */
+    transports: Array<string>;
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredential
+     */
+    last_used_at: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const WebAuthnCredentialDeviceTypeEnum = {
+    SingleDevice: 'singleDevice',
+    MultiDevice: 'multiDevice'
+} as const;
+export type WebAuthnCredentialDeviceTypeEnum = typeof WebAuthnCredentialDeviceTypeEnum[keyof typeof WebAuthnCredentialDeviceTypeEnum];
+
+/**
+ * 
+ * @export
+ * @interface WebAuthnCredentialList
+ */
+export interface WebAuthnCredentialList {
+    /**
+     * 
+     * @type {Array<WebAuthnCredential>}
+     * @memberof WebAuthnCredentialList
+     */
+    credentials: Array<WebAuthnCredential>;
+}
+/**
+ * 
+ * @export
+ * @interface WebAuthnCredentialUpdate
+ */
+export interface WebAuthnCredentialUpdate {
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnCredentialUpdate
+     */
+    name: string;
+}
+/**
+ * 
+ * @export
+ * @interface WebAuthnRegistrationChallenge
+ */
+export interface WebAuthnRegistrationChallenge {
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnRegistrationChallenge
+     */
+    challenge_id: string;
+    /**
+     * PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create().
+     * @type {{ [key: string]: any; }}
+     * @memberof WebAuthnRegistrationChallenge
+     */
+    options: { [key: string]: any; };
+}
+/**
+ * 
+ * @export
+ * @interface WebAuthnRegistrationRequest
+ */
+export interface WebAuthnRegistrationRequest {
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnRegistrationRequest
+     */
+    challenge_id: string;
+    /**
+     * RegistrationResponseJSON from navigator.credentials.create().
+     * @type {{ [key: string]: any; }}
+     * @memberof WebAuthnRegistrationRequest
+     */
+    credential: { [key: string]: any; };
+    /**
+     * 
+     * @type {string}
+     * @memberof WebAuthnRegistrationRequest
+     */
+    name?: string | null;
+}

@@ -88,6 +88,8 @@ export function authenticationHandlers(services: Services): AuthenticationHandle
           userId: ctx.body.user_id,
           method: ctx.body.method,
           code: ctx.body.code,
+          challengeId: ctx.body.challenge_id,
+          credential: ctx.body.credential,
           trustDevice: Boolean(ctx.body.remember_device || ctx.body.trust_device),
           deviceFingerprint: ctx.body.device_fingerprint,
         },
@@ -102,6 +104,6 @@ export function authenticationHandlers(services: Services): AuthenticationHandle
       return { status: 200, body: { message: 'A verification code has been sent to your email address.', expires_in: expiresIn } };
     },
 
-    beginWebauthnAuth: async (ctx) => tenantAuth.beginWebauthn(ctx.params.tenant_slug, ctx.query.mfa_token, ctx.query.user_id),
+    beginWebauthnAuth: async (ctx) => ({ status: 200, body: await tenantAuth.beginWebauthn(ctx.params.tenant_slug, ctx.query.mfa_token, ctx.query.user_id) }),
   };
 }

@@ -24,6 +24,11 @@ import { MfaVerifier } from './mfa/mfa-verifier.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { EmailCodes } from './mfa/email-code.ts';
 import { TrustedDevices } from './mfa/trusted-devices.ts';
+import { TotpEnrolment } from './mfa/totp-enrolment.ts';
+import { TrustedDeviceList } from './mfa/trusted-device-list.ts';
+import { SecurityEvents } from './mfa/security-events.ts';
+import { AccountSecurity } from './mfa/account-security.ts';
+import { WebAuthn } from './webauthn/webauthn.ts';
 import { TenantAuth } from './login/tenant-auth.ts';
 import { Registration } from './registration/registration.ts';
 import { noCaptcha, type CaptchaVerifier } from './registration/captcha.ts';
@@ -93,7 +98,8 @@ export function createServices(database: Database, config: ServiceConfig, logger
   const totp = new Totp(database, box, clock);
   const backupCodes = new BackupCodes(database, clock, pepper);
   const emailCodes = new EmailCodes(database, clock, mailer, pepper);
-  const mfa = new MfaVerifier(totp, backupCodes, emailCodes);
+  const webauthn = new WebAuthn(database, clock, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const mfa = new MfaVerifier(totp, backupCodes, emailCodes, webauthn);
   const trustedDevices = new TrustedDevices(database, clock, config.TRUSTED_DEVICE_TTL);
   const audit = new AuditLog(database, clock, logger, metrics);
   const portalAuth = new PortalAuth(
@@ -102,7 +108,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
   );
 
   const tenantAuth = new TenantAuth(
-    { users, tenants, hasher, throttle, flows, sessions, mfa, emailCodes, trustedDevices, audit },
+    { users, tenants, hasher, throttle, flows, sessions, mfa, emailCodes, trustedDevices, audit, webauthn },
     { mfaTtlSeconds: config.MFA_TOKEN_TTL },
   );
   const registration = new Registration(
@@ -113,6 +119,21 @@ export function createServices(database: Database, config: ServiceConfig, logger
     { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, clock, logger },
     { publicBaseUrl: config.PUBLIC_BASE_URL },
   );
+  const accountSecurity = new AccountSecurity({
+    database,
+    users,
+    tenants,
+    hasher,
+    throttle,
+    totpEnrolment: new TotpEnrolment(database, box, clock, totp),
+    backupCodes,
+    webauthn,
+    trustedDeviceList: new TrustedDeviceList(database, clock),
+    securityEvents: new SecurityEvents(database),
+    mailer,
+    audit,
+    clock,
+  });
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
@@ -131,7 +152,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
-    totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics,
+    totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
     portalAuth, tenantAuth, registration, passwordReset, profile, authenticate,
   };
 }

@@ -8,7 +8,11 @@ export function profileHandlers(services: Services): ProfileHandlers {
   const { profile, registration } = services;
   return {
     getProfile: async (ctx) => ({ status: 200, body: await profile.get(ctx.principal!) }),
-    updateProfile: async (ctx) => ({ status: 200, body: await profile.update(ctx.principal!, ctx.body) }),
+    updateProfile: async (ctx) => {
+      // Only the six documented fields: extra keys in the body are ignored, never stored.
+      const { first_name, last_name, display_name, phone, locale, timezone } = ctx.body;
+      return { status: 200, body: await profile.update(ctx.principal!, { first_name, last_name, display_name, phone, locale, timezone }) };
+    },
     changePassword: async (ctx) => ({
       status: 200,
       body: await profile.changePassword(ctx.principal!, { currentPassword: ctx.body.current_password, newPassword: ctx.body.new_password }, ctx),

@@ -24,9 +24,8 @@ export interface AppOptions {
   /** Told about every answered operation, for metrics and contract coverage. */
   onOperation?: (event: { operationId: string; status: number; durationMs: number }) => void;
   /**
-   * Mock mode (mocks/server.ts): skip validating the spec itself at start-up and compile each
-   * operation's validators on its first request, so the mock starts in milliseconds instead of
-   * seconds. Request validation is unchanged. The real server leaves this off.
+   * Mock mode (mocks/server.ts): compile each operation's request validators on its first request
+   * instead of at start-up, so the mock starts in milliseconds. Request validation is unchanged.
    */
   quickStart?: boolean;
 }
@@ -43,10 +42,14 @@ const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json$/i;
 export async function createApp(options: AppOptions): Promise<express.Express> {
   const { config, logger } = options;
   const api = new OpenAPIBackend({
-    definition: loadSpec() as unknown as Document,
+    definition: withoutLinks(loadSpec()) as unknown as Document,
     strict: true,
     validate: true,
-    quick: options.quickStart ?? false,
+    // Always quick: openapi-backend validates definitions against the OAS 3.0 schema only, which
+    // rejects valid 3.1 keywords (propertyNames, links with free-form bodies). The spec is checked
+    // as OAS 3.1 by test/contract/spec-valid.test.ts instead. Quick mode also compiles response
+    // validators lazily (used only with VALIDATE_RESPONSES).
+    quick: true,
     ajvOpts: { allErrors: true, strict: false, validateSchema: false },
     customizeAjv: (ajv: Ajv) => {
       // openapi-backend registers only the OAS numeric formats; email, date-time and uri need ajv-formats.
@@ -107,7 +110,7 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
     });
   }
   await api.init();
-  api.validator.preCompileRequestValidators();
+  if (!options.quickStart) api.validator.preCompileRequestValidators();
 
   const app = express();
   app.disable('x-powered-by');
@@ -144,6 +147,9 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     const locals = res.locals as Locals;
     try {
+      if (countHeader(req.rawHeaders, 'authorization') > 1) {
+        throw new ApiError('invalidToken', { internal: 'several Authorization headers', headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
+      }
       const oasRequest: OasRequest = {
         method: req.method,
         path: req.path,
@@ -151,12 +157,27 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
         headers: req.headers as Record<string, string | string[]>,
         body: undefined,
       };
-      const operation = api.matchOperation(oasRequest);
+      let operation;
+      try {
+        operation = api.matchOperation(oasRequest);
+      } catch (error) {
+        // Malformed percent-encoding in a path parameter: no route can match it.
+        if (error instanceof URIError) throw new ApiError('notFound', { internal: 'malformed path encoding' });
+        throw error;
+      }
       if (operation) {
         locals.operationId = operation.operationId;
+        // Like FastAPI, unknown query parameters are ignored rather than refused (cache busters).
+        oasRequest.query = declaredQuery(operation, oasRequest.query as Record<string, string | string[]>);
         oasRequest.body = parseBody(req, operation.requestBody !== undefined);
       }
-      const result = (await api.handleRequest(oasRequest, req)) as HandlerResult;
+      let result: HandlerResult;
+      try {
+        result = (await api.handleRequest(oasRequest, req)) as HandlerResult;
+      } catch (error) {
+        if (error instanceof URIError) throw new ApiError('notFound', { internal: 'malformed path encoding' });
+        throw error;
+      }
       if (config.validateResponses && operation?.operationId) {
         assertResponseMatchesContract(api, operation.operationId, result);
       }
@@ -187,12 +208,47 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * OpenAPI links (identify → authenticate, login → refresh → logout) guide clients and the fuzzer;
+ * the router has no use for them, and its definition validator rejects free-form link bodies.
+ */
+function withoutLinks<T extends { paths?: Record<string, unknown> }>(spec: T): T {
+  for (const item of Object.values(spec.paths ?? {}) as Array<Record<string, { responses?: Record<string, { links?: unknown }> }>>) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation?.responses ?? {})) delete response.links;
+    }
+  }
+  return spec;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count++;
+  return count;
+}
+
+function declaredQuery(operation: { parameters?: unknown[] }, query: Record<string, string | string[]>): Record<string, string | string[]> {
+  const names = new Set(
+    (operation.parameters ?? [])
+      .filter((p): p is { in: string; name: string } => typeof p === 'object' && p !== null && (p as { in?: string }).in === 'query')
+      .map((p) => p.name),
+  );
+  return Object.fromEntries(Object.entries(query).filter(([name]) => names.has(name)));
+}
+
 function parseBody(req: Request, expectsBody: boolean): unknown {
   const raw = req.body as unknown;
   if (!expectsBody || !Buffer.isBuffer(raw) || raw.length === 0) return undefined;
   const contentType = (headerValue(req.headers['content-type']) ?? '').split(';')[0]!.trim();
   if (!jsonMediaType.test(contentType)) throw new ApiError('unsupportedMediaType');
-  const text = raw.toString('utf8');
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw new RequestValidationError([{ loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: 'Invalid UTF-8 in request body' } }]);
+  }
   try {
     return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {

@@ -13,6 +13,7 @@ import { loadSpec } from './spec.ts';
 import { Metrics } from './metrics.ts';
 import { createMailSystem, type MailSystem } from '../domain/mail/delivery.ts';
 import { ensureMailOutboxIndexes, purgeMailOutbox } from '../domain/mail/outbox-mailer.ts';
+import { mountPages } from '../pages/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -67,6 +68,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options.onOperation?.(event);
     },
     extraRoutes: (router) => {
+      mountPages(router, { tenants: services.tenants });
       router.get('/healthz', (_req, res) => {
         res.json({ status: 'ok' });
       });
@@ -85,6 +87,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
 
   const server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, app);
+  // Requests Node refuses before express sees them (bad framing, oversized headers) still get a JSON detail.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({ detail: tooLarge ? 'Request header fields too large' : 'Bad request' });
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.PORT, config.HOST, () => resolve());

@@ -10,6 +10,8 @@ import type {
   TenantDoc,
   TrustedDeviceDoc,
   UserDoc,
+  WebAuthnChallengeDoc,
+  WebAuthnCredentialDoc,
 } from './documents.ts';
 
 /** The store owns MongoDB: one client, typed collections, nothing module-global. */
@@ -24,6 +26,8 @@ export class Database {
   readonly auditEvents: Collection<AuditEventDoc>;
   readonly meta: Collection<MetaDoc>;
   readonly trustedDevices: Collection<TrustedDeviceDoc>;
+  readonly webauthnCredentials: Collection<WebAuthnCredentialDoc>;
+  readonly webauthnChallenges: Collection<WebAuthnChallengeDoc>;
 
   private constructor(
     readonly client: MongoClient,
@@ -40,6 +44,8 @@ export class Database {
     this.auditEvents = db.collection('audit_events');
     this.meta = db.collection('meta');
     this.trustedDevices = db.collection('trusted_devices');
+    this.webauthnCredentials = db.collection('webauthn_credentials');
+    this.webauthnChallenges = db.collection('webauthn_challenges');
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

@@ -28,6 +28,10 @@ export interface TenantSettings {
   refresh_idle_ttl: number | null;
   refresh_absolute_ttl: number | null;
   lockout: LockoutPolicy | null;
+  /** WebAuthn relying party ID; null or absent: the host of PUBLIC_BASE_URL. */
+  webauthn_rp_id?: string | null;
+  /** Origins WebAuthn ceremonies may come from; null or absent: the origin of PUBLIC_BASE_URL. */
+  webauthn_origins?: string[] | null;
 }
 
 export interface TenantDoc {
@@ -55,6 +59,17 @@ export interface UserMfa {
   /** HMACs of the unused backup codes; using one pulls it out atomically. */
   backup_codes: string[];
   backup_codes_created_at: Date | null;
+  /** An authenticator-app enrolment waiting for its first code; replaces nothing until confirmed. */
+  totp_pending?: TotpPendingEnrolment | null;
+  /** How many WebAuthn credentials the user has (they live in `webauthn_credentials`). */
+  webauthn_count?: number;
+}
+
+export interface TotpPendingEnrolment {
+  secret_enc: string;
+  created_at: Date;
+  expires_at: Date;
+  failed_attempts: number;
 }
 
 export interface UserDoc {
@@ -135,6 +150,8 @@ export interface FlowDoc {
   email_code_expires_at?: Date | null;
   email_codes_sent?: number;
   email_code_sent_at?: Date | null;
+  /** WebAuthn challenges issued for this MFA flow (bounded). */
+  webauthn_challenges?: number;
 }
 
 export interface TrustedDeviceDoc {
@@ -149,6 +166,43 @@ export interface TrustedDeviceDoc {
   last_used_at: Date | null;
   expires_at: Date;
   revoked_at: Date | null;
+}
+
+export interface WebAuthnCredentialDoc {
+  _id: ObjectId;
+  tenant_id: ObjectId;
+  user_id: ObjectId;
+  /** The authenticator's credential ID, base64url; unique. */
+  credential_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  /** Signature counter last seen; 0 for authenticators without one. */
+  counter: number;
+  transports: string[];
+  name: string;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  aaguid: string;
+  rp_id: string;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+/** A WebAuthn challenge: single-use, bound to a user and to an MFA flow or a session. */
+export interface WebAuthnChallengeDoc {
+  _id: ObjectId;
+  tenant_id: ObjectId;
+  user_id: ObjectId;
+  purpose: 'registration' | 'authentication';
+  challenge: string;
+  /** The MFA flow an authentication challenge belongs to. */
+  flow_id: ObjectId | null;
+  /** The session a registration challenge belongs to. */
+  session_id: ObjectId | null;
+  rp_id: string;
+  created_at: Date;
+  expires_at: Date;
+  consumed_at: Date | null;
 }
 
 export interface SigningKeyDoc {

@@ -16,6 +16,7 @@ export const expiringCollections = [
   { collection: 'flows', field: 'expires_at', marginSeconds: 3_600 },
   { collection: 'counters', field: 'expires_at', marginSeconds: 0 },
   { collection: 'trusted_devices', field: 'expires_at', marginSeconds: 86_400 },
+  { collection: 'webauthn_challenges', field: 'expires_at', marginSeconds: 3_600 },
 ] as const;
 
 export interface MigrationResult {
@@ -31,7 +32,7 @@ async function ensureIndexes(collection: Collection<any>, specs: Array<{ key: In
 
 export async function migrate(database: Database): Promise<MigrationResult> {
   const existing = new Set((await database.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices']) {
+  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices', 'webauthn_credentials', 'webauthn_challenges']) {
     if (!existing.has(name)) {
       try {
         await database.db.createCollection(name);
@@ -55,6 +56,10 @@ export async function migrate(database: Database): Promise<MigrationResult> {
   await ensureIndexes(database.trustedDevices, [
     { key: { token_hash: 1 }, name: 'token_hash_unique', unique: true },
     { key: { user_id: 1 }, name: 'user' },
+  ]);
+  await ensureIndexes(database.webauthnCredentials, [
+    { key: { credential_id: 1 }, name: 'credential_id_unique', unique: true },
+    { key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' },
   ]);
   await ensureIndexes(database.auditEvents, [{ key: { tenant_id: 1, user_id: 1, created_at: -1 }, name: 'tenant_user_time' }]);
   let ttlSupported = true;

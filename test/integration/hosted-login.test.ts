@@ -268,7 +268,7 @@ describe('profile', () => {
     expect(badPhone.body.detail[0]).toMatchObject({ loc: ['body', 'phone'], type: 'string_pattern_mismatch' });
     const badZone = await server.call('PATCH', '/api/v1/me', { token: s.access, body: { timezone: 'Mars/Olympus' } });
     expect(badZone.status).toBe(422);
-    expect(badZone.body.detail[0]).toMatchObject({ loc: ['body', 'timezone'], type: 'value_error' });
+    expect(badZone.body.detail[0]).toMatchObject({ loc: ['body', 'timezone'], type: 'enum' });
     const badType = await server.call('PATCH', '/api/v1/me', { token: s.access, body: { first_name: 42 } });
     expect(badType.body.detail[0]).toMatchObject({ loc: ['body', 'first_name'], type: 'string_type' });
   });

@@ -21,7 +21,7 @@ afterAll(async () => {
 const spec = loadSpec();
 function operation(id: OperationId) {
   const route = operationRoutes[id];
-  return (spec.paths as any)[route.path][route.method] as { requestBody?: unknown; parameters?: Array<{ $ref?: string; in?: string; name?: string }>; security?: unknown[] };
+  return (spec.paths as any)[route.path][route.method] as { requestBody?: unknown; parameters?: Array<{ $ref?: string; in?: string; name?: string; required?: boolean }>; security?: unknown[] };
 }
 const concrete = (path: string, tenantSlug = slug) => path.replace('{tenant_slug}', tenantSlug);
 const fastApiShape = (body: any) => {
@@ -58,16 +58,28 @@ describe('every operation with input rejects invalid input with a FastAPI-shaped
         expect(notAnObject.body.detail[0]).toMatchObject({ loc: ['body'], type: 'model_attributes_type' });
         return;
       }
-      if (queryParams.length > 0) {
+      const requiredQuery = queryParams.filter((p) => p.required);
+      if (requiredQuery.length > 0) {
         const reply = await server.call(route.method.toUpperCase(), concrete(route.path), auth);
         expect(reply.status).toBe(422);
         fastApiShape(reply.body);
-        expect(reply.body.detail.map((i: any) => i.loc)).toEqual(expect.arrayContaining(queryParams.map((p) => ['query', p.name])));
+        expect(reply.body.detail.map((i: any) => i.loc)).toEqual(expect.arrayContaining(requiredQuery.map((p) => ['query', p.name])));
         return;
       }
-      const reply = await server.call(route.method.toUpperCase(), concrete(route.path, 'x'.repeat(64)), auth);
+      if (queryParams.length > 0) {
+        // Only optional query parameters: an over-long value of the wrong type is refused.
+        const name = queryParams[0]!.name!;
+        const reply = await server.call(route.method.toUpperCase(), `${concrete(route.path)}?${name}=${'x'.repeat(100)}`, auth);
+        expect(reply.status).toBe(422);
+        fastApiShape(reply.body);
+        expect(reply.body.detail[0].loc).toEqual(['query', name]);
+        return;
+      }
+      // Path parameters only (tenant_slug allows 63 characters, ids 64): over-long ones are refused.
+      const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const reply = await server.call(route.method.toUpperCase(), route.path.replace(/\{\w+\}/g, 'x'.repeat(65)), auth);
       expect(reply.status).toBe(422);
-      expect(reply.body.detail[0]).toMatchObject({ loc: ['path', 'tenant_slug'], type: 'string_too_long' });
+      expect(reply.body.detail[0]).toMatchObject({ loc: ['path', names[0]], type: 'string_too_long' });
     });
   }
 });

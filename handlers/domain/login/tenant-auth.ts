@@ -9,6 +9,7 @@ import { availableMfaMethods, normaliseEmail, type Users } from '../users/users.
 import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
 import type { EmailCodes } from '../mfa/email-code.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
+import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from './flows.ts';
 import type { ClientInfo } from './portal-auth.ts';
@@ -43,6 +44,7 @@ interface Deps {
   emailCodes: EmailCodes;
   trustedDevices: TrustedDevices;
   audit: AuditLog;
+  webauthn: WebAuthn;
 }
 
 /** Sign-in for a tenant's hosted login page: password, then MFA unless a trusted device skips it. */
@@ -86,7 +88,16 @@ export class TenantAuth {
 
   async verifyMfa(
     slug: string,
-    input: { mfaToken: string; userId: string | null | undefined; method: string; code: string | null | undefined; trustDevice: boolean; deviceFingerprint: string | null | undefined },
+    input: {
+      mfaToken: string;
+      userId: string | null | undefined;
+      method: string;
+      code: string | null | undefined;
+      challengeId?: string | null | undefined;
+      credential?: unknown;
+      trustDevice: boolean;
+      deviceFingerprint: string | null | undefined;
+    },
     client: ClientInfo,
   ): Promise<SessionOutcome> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
@@ -94,7 +105,7 @@ export class TenantAuth {
     const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp);
     let amr: string;
     try {
-      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code });
+      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code, challengeId: input.challengeId, credential: input.credential });
     } catch (error) {
       await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
       await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
@@ -114,11 +125,13 @@ export class TenantAuth {
     return this.deps.emailCodes.send(flow, user, tenant);
   }
 
-  async beginWebauthn(slug: string, mfaToken: string, userId: string): Promise<never> {
+  /** Assertion options with a challenge bound to this MFA flow, usable once. */
+  async beginWebauthn(slug: string, mfaToken: string, userId: string): Promise<WebAuthnChallenge<Record<string, unknown>>> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
-    await this.liveMfaFlow(tenant, mfaToken, userId);
-    // No credential can be registered yet (the enrolment endpoints are not built), so no user has this factor.
-    throw new ApiError('mfaMethodUnavailable', { internal: 'webauthn not enrolled' });
+    const { flow, user } = await this.liveMfaFlow(tenant, mfaToken, userId);
+    if (!availableMfaMethods(user, tenant).includes('webauthn')) throw new ApiError('mfaMethodUnavailable', { internal: 'webauthn not enrolled' });
+    const { challenge_id, options } = await this.deps.webauthn.beginAuthentication(user, tenant, flow);
+    return { challenge_id, options: options as unknown as Record<string, unknown> };
   }
 
   private async liveMfaFlow(tenant: TenantDoc, mfaToken: string, userId: string | null | undefined): Promise<{ flow: FlowDoc; user: UserDoc }> {

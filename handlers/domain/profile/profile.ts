@@ -28,6 +28,8 @@ interface Deps {
   clock: Clock;
 }
 
+const profileFieldNames = ['first_name', 'last_name', 'display_name', 'phone', 'locale', 'timezone'] as const;
+
 const timeZones = new Set(Intl.supportedValuesOf('timeZone'));
 timeZones.add('UTC');
 
@@ -43,8 +45,14 @@ export class Profile {
   async update(principal: Principal, fields: ProfileFields) {
     const issues: ValidationIssue[] = [];
     const set: ProfileFields = {};
-    for (const [key, raw] of Object.entries(fields) as Array<[keyof ProfileFields, string | null | undefined]>) {
+    for (const key of profileFieldNames) {
+      const raw = fields[key];
       if (raw === undefined) continue;
+      // The router validated types; this guards callers that bypass it.
+      if (raw !== null && typeof raw !== 'string') {
+        issues.push({ loc: ['body', key], msg: 'Input should be a valid string', type: 'string_type' });
+        continue;
+      }
       const value = raw === null ? null : raw.trim();
       if (value !== null && /[\u0000-\u001f\u007f]/.test(value)) {
         issues.push({ loc: ['body', key], msg: 'Value error, control characters are not allowed', type: 'value_error' });

@@ -152,7 +152,8 @@ export class Registration {
 }
 
 function validateName(value: string, field: string): void {
-  if (value.trim().length === 0 || /[\u0000-\u001f\u007f]/.test(value)) {
+  // Same rule as the spec's pattern: no control characters, at least one visible character.
+  if (!/^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f][^\u0000-\u001f\u007f]*$/.test(value)) {
     throw new RequestValidationError([{ loc: ['body', field], msg: 'Value error, must be a non-empty name without control characters', type: 'value_error' }]);
   }
 }

@@ -118,6 +118,7 @@ export function availableMfaMethods(user: UserDoc, tenant: TenantDoc): string[] 
   const allowed = new Set(tenant.settings.mfa_methods);
   const methods: string[] = [];
   if (allowed.has('totp') && user.mfa.totp?.confirmed_at) methods.push('totp');
+  if (allowed.has('webauthn') && (user.mfa.webauthn_count ?? 0) > 0) methods.push('webauthn');
   if (allowed.has('email') && user.mfa.email_enabled && user.email_verified) methods.push('email');
   if (allowed.has('backup_code') && user.mfa.backup_codes.length > 0 && methods.length > 0) methods.push('backup_code');
   return methods;

@@ -1,0 +1,62 @@
+# syntax=docker/dockerfile:1
+#
+# ScaiKey server image. The server runs its TypeScript sources directly with tsx (a runtime
+# dependency), so there is no compile step: one stage installs the production dependencies, the
+# final stage copies them and the sources onto a clean slim base and runs as the unprivileged
+# `node` user.
+#
+#   docker build -t scaikey-server .
+#   docker run --rm -p 8000:8000 -e MONGODB_URI=mongodb://… -e SCAIKEY_ENCRYPTION_KEY=… scaikey-server
+#
+# Production needs MONGODB_URI and SCAIKEY_ENCRYPTION_KEY (the server refuses to start without
+# them); see deploy/compose.yaml for a replica-set deployment.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- dependencies: production only, built where a native module needs it ----------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+# bcrypt ships prebuilt binaries for linux-x64/arm64 (glibc and musl); the toolchain is only a
+# fallback for other platforms and never reaches the final image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ # fail the build now, not at the first login, if the native binding cannot load
+ && node -e "require('bcrypt').hashSync('x', 4)"
+
+# ---- runtime --------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    LOG_LEVEL=info \
+    SCAIKEY_OUTBOX_DIR=/app/.data/outbox
+
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --chown=root:root package.json tsconfig.json ./
+COPY --chown=root:root spec ./spec
+COPY --chown=root:root generated ./generated
+COPY --chown=root:root handlers ./handlers
+COPY --chown=root:root mocks ./mocks
+# main.ts imports the local-database launcher (unused when MONGODB_URI is set); the admin CLI is
+# handy for `docker compose exec api node --import tsx scripts/scaikey.ts …`.
+COPY --chown=root:root scripts/local-mongo.ts scripts/scaikey.ts ./scripts/
+COPY --chown=root:root scripts/local-mongo ./scripts/local-mongo
+
+# Sources stay root-owned and read-only to the server; it may write only the dev mail outbox
+# (used when SMTP_URL is unset) and tsx's compile cache in /tmp.
+RUN mkdir -p /app/.data/outbox && chown -R node:node /app/.data
+USER node
+
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# Node handles SIGTERM itself (drains in-flight requests, then exits); run with an init
+# (`docker run --init`, compose `init: true`) so stray children are reaped.
+STOPSIGNAL SIGTERM
+CMD ["node", "--import", "tsx", "handlers/server/main.ts"]

@@ -1,0 +1,68 @@
+import type { Services } from '../domain/services.ts';
+import type { OperationHandlers } from '../server/operation-types.ts';
+
+type AccountSecurityHandlers = Pick<
+  OperationHandlers,
+  | 'getMfaStatus'
+  | 'startTotpEnrolment'
+  | 'confirmTotpEnrolment'
+  | 'removeTotp'
+  | 'enableEmailMfa'
+  | 'disableEmailMfa'
+  | 'getBackupCodesStatus'
+  | 'generateBackupCodes'
+  | 'beginWebauthnRegistration'
+  | 'completeWebauthnRegistration'
+  | 'listWebauthnCredentials'
+  | 'renameWebauthnCredential'
+  | 'removeWebauthnCredential'
+  | 'listTrustedDevices'
+  | 'revokeTrustedDevice'
+  | 'revokeAllTrustedDevices'
+  | 'listSecurityEvents'
+>;
+
+/** /api/v1/me/mfa… and /api/v1/me/security-events: the bearer's second factors and security log. */
+export function accountSecurityHandlers(services: Services): AccountSecurityHandlers {
+  const { accountSecurity: security } = services;
+  return {
+    getMfaStatus: async (ctx) => ({ status: 200, body: await security.status(ctx.principal!) }),
+
+    startTotpEnrolment: async (ctx) => ({ status: 200, body: await security.startTotp(ctx.principal!, ctx.body.current_password, ctx) }),
+    confirmTotpEnrolment: async (ctx) => ({ status: 200, body: await security.confirmTotp(ctx.principal!, ctx.body.code, ctx) }),
+    removeTotp: async (ctx) => ({ status: 200, body: await security.removeTotp(ctx.principal!, ctx.body.current_password, ctx) }),
+
+    enableEmailMfa: async (ctx) => ({ status: 200, body: await security.enableEmail(ctx.principal!, ctx.body.current_password, ctx) }),
+    disableEmailMfa: async (ctx) => ({ status: 200, body: await security.disableEmail(ctx.principal!, ctx.body.current_password, ctx) }),
+
+    getBackupCodesStatus: async (ctx) => ({ status: 200, body: await security.backupCodesStatus(ctx.principal!) }),
+    generateBackupCodes: async (ctx) => ({ status: 200, body: await security.generateBackupCodes(ctx.principal!, ctx.body.current_password, ctx) }),
+
+    beginWebauthnRegistration: async (ctx) => ({ status: 200, body: await security.beginWebauthnRegistration(ctx.principal!, ctx.body.current_password, ctx) }),
+    completeWebauthnRegistration: async (ctx) => ({
+      status: 200,
+      body: await security.completeWebauthnRegistration(ctx.principal!, { challengeId: ctx.body.challenge_id, credential: ctx.body.credential, name: ctx.body.name }, ctx),
+    }),
+    listWebauthnCredentials: async (ctx) => ({ status: 200, body: await security.listWebauthnCredentials(ctx.principal!) }),
+    renameWebauthnCredential: async (ctx) => ({ status: 200, body: await security.renameWebauthnCredential(ctx.principal!, ctx.params.credential_id, ctx.body.name, ctx) }),
+    removeWebauthnCredential: async (ctx) => ({
+      status: 200,
+      body: await security.removeWebauthnCredential(ctx.principal!, ctx.params.credential_id, ctx.body.current_password, ctx),
+    }),
+
+    listTrustedDevices: async (ctx) => ({ status: 200, body: await security.listTrustedDevices(ctx.principal!) }),
+    revokeTrustedDevice: async (ctx) => ({ status: 200, body: await security.revokeTrustedDevice(ctx.principal!, ctx.params.device_id, ctx) }),
+    revokeAllTrustedDevices: async (ctx) => ({ status: 200, body: await security.revokeAllTrustedDevices(ctx.principal!, ctx) }),
+
+    listSecurityEvents: async (ctx) => ({
+      status: 200,
+      body: await security.securityEvents(ctx.principal!, { limit: clampLimit(ctx.query.limit), before: ctx.query.before }),
+    }),
+  };
+}
+
+/** The query arrives validated (1..100); coercion may leave it a string, so read it as a number. */
+function clampLimit(raw: unknown): number {
+  const n = Number(raw ?? 20);
+  return Number.isInteger(n) ? Math.min(100, Math.max(1, n)) : 20;
+}

@@ -1,0 +1,137 @@
+// Seeds the benchmark database through the real domain services (same database, same encryption
+// key as the server under test), except the users' password hashes: one cost-12 hash is computed
+// once and shared, so seeding thousands of users takes seconds, not minutes.
+import { ObjectId } from 'mongodb';
+import { loadConfig } from '../../handlers/server/config.ts';
+import { createLogger } from '../../handlers/server/logger.ts';
+import { Database } from '../../handlers/store/database.ts';
+import { createServices } from '../../handlers/domain/services.ts';
+import type { UserDoc } from '../../handlers/store/documents.ts';
+
+export interface SeedOptions {
+  env: Record<string, string>;
+  users: number;
+  /** Sessions (refresh tokens) for the refresh scenario, in addition to the GET /me sessions. */
+  refreshSessions: number;
+  passwordHash: string;
+  log: (msg: string) => void;
+}
+
+export interface SeedData {
+  tenantId: string;
+  emails: string[];
+  /** One valid access token per user. */
+  accessTokens: string[];
+  /** Distinct, never-used refresh tokens (each from its own session). */
+  refreshTokens: string[];
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function seed(options: SeedOptions): Promise<SeedData> {
+  const config = loadConfig(options.env);
+  const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
+  try {
+    const services = createServices(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
+    const started = Date.now();
+    const tenant = await services.tenants.create({
+      slug: `bench-${Date.now().toString(36)}`,
+      name: 'Benchmark',
+      settings: { require_email_verification: false, mfa_required: false },
+    });
+
+    const now = new Date();
+    const users: UserDoc[] = Array.from({ length: options.users }, (_, i) => ({
+      _id: new ObjectId(),
+      tenant_id: tenant._id,
+      email: `user${i}@bench.test`,
+      email_normalized: `user${i}@bench.test`,
+      email_verified: true,
+      password_hash: options.passwordHash,
+      status: 'active',
+      first_name: 'Bench',
+      last_name: `User ${i}`,
+      display_name: null,
+      phone: null,
+      locale: 'en',
+      timezone: null,
+      custom_data: null,
+      mfa: { totp: null, email_enabled: false, backup_codes: [], backup_codes_created_at: null },
+      failed_logins: 0,
+      locked_until: null,
+      password_changed_at: now,
+      created_at: now,
+      updated_at: now,
+    }));
+    for (let i = 0; i < users.length; i += 1000) await database.users.insertMany(users.slice(i, i + 1000), { ordered: false });
+    options.log(`  ${users.length} users in ${Date.now() - started} ms`);
+
+    const client = { clientIp: '127.0.0.1', userAgent: 'scaikey-bench' };
+    const t1 = Date.now();
+    const accessTokens = await mapLimit(users, 16, async (user) => {
+      const { session } = await services.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe: false, amr: ['pwd'], ...client });
+      const { token } = await services.accessTokens.issue({ userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() });
+      return token;
+    });
+    options.log(`  ${accessTokens.length} sessions + access tokens in ${Date.now() - t1} ms`);
+
+    const t2 = Date.now();
+    const refreshTokens = await mapLimit(Array.from({ length: options.refreshSessions }, (_, i) => users[i % users.length]!), 16, async (user) => {
+      const { refreshToken } = await services.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe: false, amr: ['pwd'], ...client });
+      return refreshToken;
+    });
+    options.log(`  ${refreshTokens.length} refresh sessions in ${Date.now() - t2} ms`);
+
+    return { tenantId: tenant._id.toHexString(), emails: users.map((u) => u.email), accessTokens, refreshTokens };
+  } finally {
+    await database.close();
+  }
+}
+
+export interface ComponentTimings {
+  /** ES256 access-token verification (jose, WebCrypto), as GET /me does on every request. */
+  verifyPerSecond: number;
+  verifyMeanUs: number;
+  /** ES256 access-token signing, as refresh and login do. */
+  issuePerSecond: number;
+  issueMeanUs: number;
+}
+
+/** Throughput of the token operations on their own, in this process, 32 at a time for ~2 s each. */
+export async function measureComponents(env: Record<string, string>, accessTokens: string[]): Promise<ComponentTimings> {
+  const config = loadConfig(env);
+  const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
+  try {
+    const services = createServices(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
+    await services.accessTokens.verify(accessTokens[0]!); // loads the keys
+    const run = async (op: (i: number) => Promise<unknown>) => {
+      let done = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (performance.now() - started < 2000) await op(done++);
+        }),
+      );
+      const ms = performance.now() - started;
+      return { perSecond: Math.round((done / ms) * 1000), meanUs: Math.round((ms * 1000) / done) };
+    };
+    const verify = await run((i) => services.accessTokens.verify(accessTokens[i % accessTokens.length]!));
+    const id = new ObjectId().toHexString();
+    const issue = await run(() => services.accessTokens.issue({ userId: id, tenantId: id, sessionId: id }));
+    return { verifyPerSecond: verify.perSecond, verifyMeanUs: verify.meanUs, issuePerSecond: issue.perSecond, issueMeanUs: issue.meanUs };
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * `npm run test:contract`: holds the real server to spec/openapi.yaml with Schemathesis.
+ *
+ * 1. makes sure the pinned Schemathesis is in .venv-contract/ (installed from PyPI only when missing);
+ * 2. starts a throw-away local database (scripts/local-mongo.ts) and the real server in-process on a
+ *    free loopback port, with test settings (cheap hashing, limits high enough that fuzzing is not
+ *    answered 429 everywhere);
+ * 3. seeds tenants and users through the domain services and signs in through the API;
+ * 4. runs `schemathesis run` with every check and every phase, a fixed seed and ≥100 examples per
+ *    operation, writing a JUnit report to reports/contract/ (kept by CI as an artifact);
+ * 5. stops the server and the database whatever happened, and exits with Schemathesis's status.
+ *
+ * Environment (all optional):
+ *   CONTRACT_SEED          Hypothesis seed (default 20260517, fixed so CI runs are reproducible)
+ *   CONTRACT_MAX_EXAMPLES  examples per operation and phase (default 100)
+ *   CONTRACT_PHASES        default examples,coverage,fuzzing,stateful
+ *   CONTRACT_WORKERS       Schemathesis workers (default 2, one per core here)
+ *   CONTRACT_SPEC          spec file (default spec/openapi.yaml)
+ *   CONTRACT_REPORTS       report formats (default junit; e.g. junit,ndjson,har)
+ *   CONTRACT_TIMEOUT       hard limit in seconds for the Schemathesis run (default 900)
+ *   CONTRACT_LOG_LEVEL     server log level; the log goes to reports/contract/server.log (default warn)
+ * Arguments after `--` go to `schemathesis run` unchanged, e.g.
+ *   npm run test:contract -- --include-tag 'Portal Auth'
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../handlers/server/config.ts';
+import { createLogger } from '../handlers/server/logger.ts';
+import { startServer, type RunningServer } from '../handlers/server/server.ts';
+import { startLocalMongo, type LocalMongo } from './local-mongo.ts';
+import { ensureSchemathesis, VENV_DIR } from './contract/schemathesis.ts';
+import { seed } from './contract/seed.ts';
+import { buildSchemathesisConfig } from './contract/config.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const REPORT_DIR = join(ROOT, 'reports', 'contract');
+
+const DEFAULT_SEED = 20260517;
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+function intFromEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+/** operationIds whose documented responses include 400. */
+async function operationsDocumenting400(specPath: string): Promise<string[]> {
+  const spec = parseYaml(await readFile(specPath, 'utf8')) as { paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>> };
+  const ids: string[] = [];
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      if (operation && typeof operation === 'object' && operation.operationId && operation.responses && '400' in operation.responses) ids.push(operation.operationId);
+    }
+  }
+  return ids.sort();
+}
+
+async function main(passThrough: string[]): Promise<number> {
+  const seedValue = intFromEnv('CONTRACT_SEED', DEFAULT_SEED, 0);
+  const maxExamples = intFromEnv('CONTRACT_MAX_EXAMPLES', 100);
+  const workers = intFromEnv('CONTRACT_WORKERS', 2);
+  const timeoutSeconds = intFromEnv('CONTRACT_TIMEOUT', 900);
+  const phases = process.env.CONTRACT_PHASES || 'examples,coverage,fuzzing,stateful';
+  const reports = process.env.CONTRACT_REPORTS || 'junit';
+  const specPath = resolve(ROOT, process.env.CONTRACT_SPEC || 'spec/openapi.yaml');
+  const started = Date.now();
+
+  const schemathesis = await ensureSchemathesis(ROOT, log);
+  log(`contract: Schemathesis ${schemathesis.version} (${relative(ROOT, schemathesis.bin)})`);
+
+  await rm(REPORT_DIR, { recursive: true, force: true });
+  await mkdir(REPORT_DIR, { recursive: true });
+
+  let database: LocalMongo | undefined;
+  let server: RunningServer | undefined;
+  let child: ChildProcess | undefined;
+  const serverLog = createWriteStream(join(REPORT_DIR, 'server.log'));
+
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    log(`contract: ${signal}, stopping`);
+    child?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    database = await startLocalMongo({ persistent: false, log: (msg) => log(`contract: ${msg}`) });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MONGODB_URI: database.uri,
+      MONGODB_DB: 'scaikey_contract',
+      LOG_LEVEL: process.env.CONTRACT_LOG_LEVEL || 'warn',
+      BCRYPT_COST: '4',
+      HASH_WORKERS: '1',
+      // Every fuzzed login is a failed attempt from 127.0.0.1 against a handful of accounts: with the
+      // production limits nearly every request after the first few would be a (documented) 429.
+      IP_RATE_LIMIT: '1000000',
+      LOCKOUT_THRESHOLD: '1000000',
+      ACCESS_TOKEN_TTL: '3600',
+      // Schemathesis judges the responses. The in-server response validator (on by default under
+      // NODE_ENV=test) would turn every contract violation into a 500 and hide what was sent.
+      VALIDATE_RESPONSES: 'false',
+    });
+    const logger = createLogger(config.LOG_LEVEL, serverLog);
+    server = await startServer({ config, logger, port: 0 });
+    log(`contract: server at ${server.url} (log: ${relative(ROOT, join(REPORT_DIR, 'server.log'))})`);
+
+    const data = await seed(server);
+    log(`contract: seeded tenants ${data.tenantSlugs.join(', ')}; users ${data.plainUser.email} (no MFA), ${data.mfaUser.email} (TOTP + backup codes), ${data.multiTenantEmail} (two tenants)`);
+
+    const configPath = join(REPORT_DIR, 'schemathesis.toml');
+    await writeFile(configPath, buildSchemathesisConfig({ seed: data, maxExamples, operationsDocumenting400: await operationsDocumenting400(specPath), hooksPath: join(ROOT, 'scripts', 'contract', 'hooks.py') }));
+
+    const args = [
+      '--config-file', configPath,
+      'run', specPath,
+      '--url', server.url,
+      '--checks', 'all',
+      '--phases', phases,
+      '--max-examples', String(maxExamples),
+      '--seed', String(seedValue),
+      '--workers', String(workers),
+      '--report', reports,
+      '--report-dir', REPORT_DIR,
+      // A fixed name, so CI can keep it as an artifact without globbing.
+      ...(reports.split(',').includes('junit') ? ['--report-junit-path', join(REPORT_DIR, 'junit.xml')] : []),
+      '--no-color',
+      ...passThrough,
+    ];
+    log(`contract: ${relative(ROOT, schemathesis.bin)} ${args.map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
+
+    if (interrupted) return 130;
+    const spawned = spawn(schemathesis.bin, args, { cwd: ROOT, stdio: 'inherit', env: {
+        ...process.env,
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ beside scripts/contract/hooks.py
+        // Read by scripts/contract/hooks.py, which signs in as this user (one session per operation).
+        CONTRACT_AUTH_EMAIL: data.plainUser.email,
+        CONTRACT_AUTH_PASSWORD: data.plainUser.password,
+        // Hypothesis keeps a unicode/constants cache; keep it beside the venv, not in the work tree.
+        HYPOTHESIS_STORAGE_DIRECTORY: process.env.HYPOTHESIS_STORAGE_DIRECTORY || join(ROOT, VENV_DIR, 'hypothesis'),
+      } });
+    child = spawned;
+    const killTimer = setTimeout(() => {
+      log(`contract: Schemathesis still running after ${timeoutSeconds}s (CONTRACT_TIMEOUT), stopping it`);
+      spawned.kill('SIGTERM');
+      setTimeout(() => spawned.kill('SIGKILL'), 10_000).unref();
+    }, timeoutSeconds * 1000);
+    const code = await new Promise<number>((done) => {
+      spawned.once('error', (error) => {
+        log(`contract: could not run Schemathesis: ${error.message}`);
+        done(2);
+      });
+      spawned.once('exit', (exitCode, signal) => done(exitCode ?? (signal ? 128 + 15 : 1)));
+    });
+    clearTimeout(killTimer);
+    log(`contract: Schemathesis exited ${code} after ${Math.round((Date.now() - started) / 1000)}s; reports in ${relative(ROOT, REPORT_DIR)}/`);
+    return interrupted ? 130 : code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await server?.close().catch((error: unknown) => log(`contract: server close failed: ${String(error)}`));
+    await database?.stop().catch((error: unknown) => log(`contract: database stop failed: ${String(error)}`));
+    await new Promise<void>((done) => serverLog.end(() => done()));
+  }
+}
+
+const separator = process.argv.indexOf('--');
+const passThrough = separator >= 0 ? process.argv.slice(separator + 1) : process.argv.slice(2);
+main(passThrough)
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    log(`contract: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(`contract: (Schemathesis lives in ${VENV_DIR}/; delete it to force a reinstall)`);
+    process.exit(2);
+  });

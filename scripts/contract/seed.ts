@@ -1,0 +1,102 @@
+// Seed data for the contract run: created through the same domain services the admin CLI uses,
+// then signed in through the real API so the tokens are the ones clients get.
+import type { ObjectId } from 'mongodb';
+import { generate } from 'otplib';
+import type { RunningServer } from '../../handlers/server/server.ts';
+
+export const SEED_PASSWORD = 'correct horse battery staple';
+
+export interface SeedData {
+  tenantSlugs: string[];
+  tenantIds: string[];
+  /** No MFA: Schemathesis signs in as this user (dynamic bearer auth through /api/v1/auth/login). */
+  plainUser: { id: string; email: string; password: string };
+  /** TOTP and backup codes enrolled. */
+  mfaUser: { id: string; email: string; password: string; backupCodes: string[] };
+  /** The same email in two tenants: needs tenant_id. */
+  multiTenantEmail: string;
+  /** Made by signing in through the API. */
+  accessToken: string;
+  refreshTokens: string[];
+  flowTokens: string[];
+  mfaTokens: string[];
+  totpCode: string;
+}
+
+interface Counts {
+  refreshTokens: number;
+  flowTokens: number;
+  mfaTokens: number;
+}
+
+async function post(url: string, path: string, body: unknown): Promise<any> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`seeding: POST ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}
+
+export async function seed(server: RunningServer, counts: Counts = { refreshTokens: 30, flowTokens: 60, mfaTokens: 60 }): Promise<SeedData> {
+  const { services, url } = server;
+  const acme = await services.tenants.create({
+    slug: 'acme',
+    name: 'Acme Corporation',
+    settings: {
+      self_registration: true,
+      require_email_verification: false,
+      mfa_methods: ['totp', 'email', 'webauthn', 'backup_code'],
+      allowed_redirect_uris: ['https://app.example.com/callback'],
+    },
+  });
+  const globex = await services.tenants.create({ slug: 'globex', name: 'Globex', settings: { require_email_verification: false } });
+
+  const newUser = (tenant: typeof acme, email: string, firstName: string, lastName: string) =>
+    services.users.create({ tenant, email, password: SEED_PASSWORD, firstName, lastName, emailVerified: true, status: 'active' });
+
+  const ada = await newUser(acme, 'ada@example.com', 'Ada', 'Lovelace');
+  const grace = await newUser(acme, 'grace@example.com', 'Grace', 'Hopper');
+  await newUser(acme, 'multi@example.com', 'Multi', 'Acme');
+  await newUser(globex, 'multi@example.com', 'Multi', 'Globex');
+
+  const secret = await enrolTotp(server, grace._id);
+  const backup = services.backupCodes.generate();
+  await services.database.users.updateOne({ _id: grace._id }, { $set: { 'mfa.backup_codes': backup.stored, 'mfa.backup_codes_created_at': new Date() } });
+
+  // Through the API, as a client would.
+  const logins = [];
+  for (let i = 0; i < counts.refreshTokens; i++) logins.push(await post(url, '/api/v1/auth/login', { email: ada.email, password: SEED_PASSWORD }));
+  const flowTokens: string[] = [];
+  const identifyEmails = [ada.email, grace.email, 'multi@example.com'];
+  for (let i = 0; i < counts.flowTokens; i++) flowTokens.push((await post(url, '/api/v1/auth/identify', { email: identifyEmails[i % identifyEmails.length] })).flow_token);
+  const mfaTokens: string[] = [];
+  for (let i = 0; i < counts.mfaTokens; i++) {
+    const flow = await post(url, '/api/v1/auth/identify', { email: grace.email });
+    const challenge = await post(url, '/api/v1/auth/authenticate', { flow_token: flow.flow_token, password: SEED_PASSWORD });
+    if (challenge.status !== 'MFA_REQUIRED') throw new Error(`seeding: expected MFA_REQUIRED for ${grace.email}, got ${JSON.stringify(challenge)}`);
+    mfaTokens.push(challenge.mfa_token);
+  }
+
+  return {
+    tenantSlugs: [acme.slug, globex.slug],
+    tenantIds: [acme._id.toHexString(), globex._id.toHexString()],
+    plainUser: { id: ada._id.toHexString(), email: ada.email, password: SEED_PASSWORD },
+    mfaUser: { id: grace._id.toHexString(), email: grace.email, password: SEED_PASSWORD, backupCodes: backup.plain },
+    multiTenantEmail: 'multi@example.com',
+    accessToken: logins[0].access_token,
+    refreshTokens: logins.map((l) => l.refresh_token as string),
+    flowTokens,
+    mfaTokens,
+    totpCode: await generate({ secret, epoch: Math.floor(services.clock.now().getTime() / 1000) }),
+  };
+}
+
+/** As test/integration/portal-auth.test.ts does: a confirmed TOTP enrolment. */
+async function enrolTotp(server: RunningServer, userId: ObjectId): Promise<string> {
+  const { services } = server;
+  const secret = services.totp.newSecret();
+  await services.database.users.updateOne(
+    { _id: userId },
+    { $set: { 'mfa.totp': { secret_enc: services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
+  );
+  return secret;
+}

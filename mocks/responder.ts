@@ -207,7 +207,11 @@ function preferenceApplied(prefs: MockPreferences, choice: MockChoice, seed: num
 type Generator = typeof import('./dynamic.ts');
 let generator: Promise<Generator> | undefined;
 
-/** Builds the answer for a choice. Example bodies are copied, so callers may change them. */
+/**
+ * Builds the answer for a choice. Example bodies are shared, not copied (the HTTP mock only
+ * serialises them): callers that hand them on must copy them first (the MSW handlers serialise
+ * too; `getExample` copies).
+ */
 export async function buildReply(catalogue: Pick<MockCatalogue, 'schemas'>, operation: MockOperation, prefs: MockPreferences, ctx: ReplyContext): Promise<MockReply> {
   const choice = chooseResponse(operation, prefs);
   const { response } = choice;
@@ -218,7 +222,7 @@ export async function buildReply(catalogue: Pick<MockCatalogue, 'schemas'>, oper
     generator ??= import('./dynamic.ts');
     body = (await generator).generateValue(response.schema!, catalogue.schemas, seed);
   } else if (choice.example) {
-    body = structuredClone(choice.example.value);
+    body = choice.example.value;
   }
   if (response.envelope) body = fillEnvelope(body, ctx);
   const headers: Record<string, string> = { ...response.headers };

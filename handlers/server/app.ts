@@ -111,6 +111,11 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
   }
   await api.init();
   if (!options.quickStart) api.validator.preCompileRequestValidators();
+  // openapi-backend rebuilds its list of operations (lodash chain, one new object per operation)
+  // on every matchOperation and getOperation call, five or more times per request. The definition
+  // is fixed after init, so build the list once: about twice the throughput (npm run bench:mock).
+  const operationList = api.router.getOperations();
+  api.router.getOperations = () => operationList;
 
   const app = express();
   app.disable('x-powered-by');

@@ -132,3 +132,24 @@ export function loginRequests(emails: string[], password: string, offset = 0): L
     },
   ];
 }
+
+/**
+ * Latency with nothing else running: `count` requests one after another (after one untimed), built
+ * exactly like the load's. Returns the median in ms. Shows the cost of one request apart from
+ * queueing, which is what a closed-loop load at 32 connections mostly measures once saturated.
+ */
+export async function sequentialLatency(url: string, requests: LoadRequest[], count = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i <= count; i++) {
+    const template = requests[i % requests.length]!;
+    const base: LoadRequest = { method: template.method ?? 'GET', path: template.path ?? '/', headers: { ...template.headers }, body: template.body };
+    const req = template.setupRequest ? template.setupRequest(base, {}) : base;
+    const started = performance.now();
+    const response = await fetch(`${url}${req.path}`, { method: req.method, headers: req.headers, body: req.body });
+    const text = await response.text();
+    if (i > 0) times.push(performance.now() - started);
+    template.onResponse?.(response.status, text, {});
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(times.length / 2)]! * 10) / 10;
+}

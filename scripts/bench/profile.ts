@@ -70,8 +70,11 @@ function shortWhere(frame: CallFrame): string {
   return `${url}:${frame.lineNumber + 1}`;
 }
 
-/** `tailUs`: only the samples of the last tailUs microseconds of each profile (the scenario, not start-up). */
-export function summariseProfiles(files: string[], topN = 25, tailUs = Infinity): ProfileSummary {
+/**
+ * `window`: only the samples taken between `startBeforeEndUs` and `stopBeforeEndUs` microseconds
+ * before each profile ended (the process exit), i.e. the scenario without start-up and shutdown.
+ */
+export function summariseProfiles(files: string[], topN = 25, window = { startBeforeEndUs: Infinity, stopBeforeEndUs: 0 }): ProfileSummary {
   const byFunction = new Map<string, { name: string; where: string; area: string; selfUs: number }>();
   const byArea = new Map<string, number>();
   let totalUs = 0;
@@ -79,12 +82,13 @@ export function summariseProfiles(files: string[], topN = 25, tailUs = Infinity)
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
     const selfUs = new Map<number, number>();
-    const from = profile.endTime - tailUs;
+    const from = profile.endTime - window.startBeforeEndUs;
+    const to = profile.endTime - window.stopBeforeEndUs;
     let at = profile.startTime;
     profile.samples.forEach((id, i) => {
       const delta = profile.timeDeltas[i] ?? 0;
       at += delta;
-      if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+      if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
     });
     for (const [id, us] of selfUs) {
       const node = nodes.get(id);

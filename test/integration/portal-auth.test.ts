@@ -162,6 +162,17 @@ describe('authenticate', () => {
   });
 });
 
+describe('WebAuthn-only accounts in the portal', () => {
+  test('are never signed in without a second factor; they are sent to the hosted page', async () => {
+    const tenant = await createTenant(server);
+    const { email, user } = await createUser(server, tenant);
+    await server.services.database.users.updateOne({ _id: user._id }, { $set: { 'mfa.webauthn_count': 1 } });
+    const reply = await signIn(email, strongPassword);
+    expect(reply.status).toBe(400);
+    expect(reply.body.detail).toBe(errorCatalogue.mfaMethodUnavailable.detail);
+  });
+});
+
 describe('one-step login', () => {
   test('signs in with email and password, and with tenant_id across tenants', async () => {
     const a = await createTenant(server);

@@ -172,9 +172,12 @@ export class PortalAuth {
   }
 
   private async finish(user: UserDoc, tenant: TenantDoc, client: ClientInfo, rememberMe = false): Promise<AuthenticateOutcome> {
-    const methods = availableMfaMethods(user, tenant);
-    if (methods.length > 0 || tenant.settings.mfa_required) {
-      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'tenant requires MFA but the user has no factor' });
+    const enrolled = availableMfaMethods(user, tenant);
+    // The portal's verify request carries a code, not a WebAuthn assertion: a WebAuthn-only user
+    // must sign in through the hosted page, never skip the second factor here.
+    const methods = enrolled.filter((m) => m !== 'webauthn');
+    if (enrolled.length > 0 || tenant.settings.mfa_required) {
+      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'no second factor usable in the portal' });
       const { token } = await this.deps.flows.start('mfa', this.settings.mfaTtlSeconds, {
         user_id: user._id,
         tenant_id: tenant._id,

@@ -120,7 +120,8 @@ export class TenantAuth {
 
   async sendEmailCode(slug: string, mfaToken: string, userId: string): Promise<number> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
-    const { flow, user } = await this.liveMfaFlow(tenant, mfaToken, userId);
+    // The portal has no send endpoint of its own: its MFA flows may ask for a code here too.
+    const { flow, user } = await this.liveMfaFlow(tenant, mfaToken, userId, ['tenant', 'portal']);
     if (!availableMfaMethods(user, tenant).includes('email')) throw new ApiError('mfaMethodUnavailable');
     return this.deps.emailCodes.send(flow, user, tenant);
   }
@@ -134,9 +135,14 @@ export class TenantAuth {
     return { challenge_id, options: options as unknown as Record<string, unknown> };
   }
 
-  private async liveMfaFlow(tenant: TenantDoc, mfaToken: string, userId: string | null | undefined): Promise<{ flow: FlowDoc; user: UserDoc }> {
+  private async liveMfaFlow(
+    tenant: TenantDoc,
+    mfaToken: string,
+    userId: string | null | undefined,
+    channels: ReadonlyArray<FlowDoc['channel']> = ['tenant'],
+  ): Promise<{ flow: FlowDoc; user: UserDoc }> {
     const flow = await this.deps.flows.findLive('mfa', mfaToken);
-    const matches = flow?.user_id && flow.tenant_id?.equals(tenant._id) && flow.channel === 'tenant' && (!userId || flow.user_id.toHexString() === userId);
+    const matches = flow?.user_id && flow.tenant_id?.equals(tenant._id) && channels.includes(flow.channel) && (!userId || flow.user_id.toHexString() === userId);
     if (!flow || !matches) throw new ApiError('invalidCode', { internal: 'unknown, expired or mismatched mfa token' });
     const user = await this.deps.users.findById(flow.user_id as ObjectId);
     if (!user || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user not active' });

@@ -384,8 +384,8 @@ async function profileScenario(phase: Phase, scenario: ScenarioId, env: Record<s
     await server.stop();
     throw error;
   }
-  const rows = await runScenario(phase, scenario, ctx, DURATION, (started, ended) => (window = { started, ended }));
   let window = { started: 0, ended: 0 };
+  const rows = await runScenario(phase, scenario, ctx, DURATION, (started, ended) => (window = { started, ended }));
   for (const row of rows) log(formatRow(row));
   await server.stop();
   // Keep only the samples of the load itself: not start-up, warm-up, nor the drain at shutdown.

@@ -17,14 +17,17 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 # bcrypt ships prebuilt binaries for linux-x64/arm64 (glibc and musl); the toolchain is only a
-# fallback for other platforms and never reaches the final image.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+# fallback for other platforms and never reaches the final image. Works on Debian and Alpine
+# bases alike (--build-arg NODE_IMAGE=node:20-alpine gives a smaller image).
+RUN if command -v apt-get >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; \
+    else \
+      apk add --no-cache python3 make g++; \
+    fi
 COPY package.json package-lock.json ./
+# The last step fails the build now, not at the first login, if the native binding cannot load.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- # fail the build now, not at the first login, if the native binding cannot load
  && node -e "require('bcrypt').hashSync('x', 4)"
 
 # ---- runtime --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 header { padding: 1.5rem 2rem 1rem; border-bottom: 1px solid var(--line); }
 header h1 { margin: 0 0 .25rem; font-size: 1.5rem; }
 header p { margin: .25rem 0; color: var(--muted); }
-main { display: grid; grid-template-columns: 16rem 1fr; gap: 2rem; padding: 1rem 2rem 4rem; }
+main { display: grid; grid-template-columns: 16rem minmax(0, 1fr); gap: 2rem; padding: 1rem 2rem 4rem; }
 nav { position: sticky; top: 1rem; align-self: start; font-size: .9rem; max-height: calc(100vh - 2rem); overflow: auto; }
 nav h2 { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin: 1rem 0 .25rem; }
 nav a { display: block; padding: .1rem 0; color: var(--fg); text-decoration: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -43,6 +43,11 @@ export const docsPageCsp = `default-src 'none'; style-src 'sha256-${createHash('
 
 function esc(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Escaped text with the spec's `code spans` rendered as <code>. */
+function prose(text: unknown): string {
+  return esc(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
 function json(value: unknown): string {
@@ -88,12 +93,12 @@ function responseBlock(op: MockOperation, response: MockResponse, schemas: MockC
   const examples = response.examples
     .map(
       (ex, i) =>
-        `<details${isDefault && i === 0 ? ' open' : ''}><summary>example <code>${esc(ex.name)}</code>${ex.summary ? ` <span class="muted">— ${esc(ex.summary)}</span>` : ''}${
+        `<details${isDefault && i === 0 ? ' open' : ''}><summary>example <code>${esc(ex.name)}</code>${ex.summary ? ` <span class="muted">— ${prose(ex.summary)}</span>` : ''}${
           isDefault && i === 0 ? ' <span class="muted">(default answer)</span>' : ''
         } <span class="muted">· Prefer: code=${response.status}, example=${esc(ex.name)}</span></summary><pre>${json(ex.value)}</pre></details>`,
     )
     .join('');
-  return `<div><span class="status ${klass}">${response.status}</span> ${esc(response.description)}${
+  return `<div><span class="status ${klass}">${response.status}</span> ${prose(response.description)}${
     response.envelope ? ' <span class="muted">(meta.request_id and meta.timestamp are filled per request)</span>' : ''
   }${headers.length ? `<div class="muted">headers: ${headers.map(([k, v]) => `<code>${esc(k)}: ${esc(v)}</code>`).join(', ')}</div>` : ''}${examples}${schemaBlock('schema', response.schema, schemas, response.schemaName)}</div>`;
 }
@@ -110,9 +115,9 @@ function operationBlock(op: MockOperation, catalogue: MockCatalogue, baseUrl: st
     : '';
   return `<section class="op" id="${esc(anchor(op))}">
 <h3><span class="method ${esc(op.method)}">${esc(op.method)}</span><span class="path">${esc(op.path)}</span><span class="muted">${esc(op.operationId)}</span>${
-    op.secured ? '<span class="lock">🔒 bearer token (any well-formed value in mock mode)</span>' : ''
+    op.secured ? '<span class="lock">requires <code>Authorization: Bearer …</code> (any well-formed value in mock mode)</span>' : ''
   }</h3>
-${op.summary ? `<p><strong>${esc(op.summary)}</strong>${op.description && op.description !== op.summary ? ` — ${esc(op.description)}` : ''}</p>` : ''}
+${op.summary ? `<p><strong>${esc(op.summary)}</strong>${op.description && op.description !== op.summary ? ` — ${prose(op.description)}` : ''}</p>` : ''}
 ${paramTable}${body}
 ${op.responses.map((r) => responseBlock(op, r, catalogue.schemas)).join('\n')}
 <details><summary>try it</summary><pre>${esc(curl(baseUrl, op))}\n\n${esc(curl(baseUrl, op, 'dynamic=true'))}</pre></details>

@@ -88,6 +88,13 @@ export interface CreateHandlersOptions extends HandlerOptions {
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i; // the syntax createApp accepts
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
+/** A UUID (crypto.randomUUID exists only in secure contexts in browsers: https or localhost). */
+function newRequestId(): string {
+  if (typeof globalThis.crypto?.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  const hex = Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+}
+
 function operation(operationId: OperationId): MockOperation {
   const op = mockCatalogue.operations[operationId];
   if (!op) throw new Error(`Unknown operationId ${String(operationId)}: mocks/generated/examples.ts has ${Object.keys(mockCatalogue.operations).join(', ')}`);
@@ -155,7 +162,7 @@ function handlerFor(op: MockOperation, options: HandlerOptions, override: MockOv
     async (info) => {
       const { request } = info;
       const incoming = request.headers.get('x-request-id');
-      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId();
       if (op.secured && options.enforceAuth !== false) {
         const refused = authFailure(request, requestId);
         if (refused) return refused;

@@ -94,7 +94,10 @@ export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'h
       mountPages(app);
       // Prism's query-string form of Prefer (`?__code=401&__example=…`): moved into a Prefer
       // header before routing, so request validation does not see parameters the spec lacks.
-      app.use((req, _res, next) => {
+      app.use((req, res, next) => {
+        // Let browser code read which preference was applied (cors set the list just before).
+        const exposed = res.getHeader('Access-Control-Expose-Headers');
+        if (typeof exposed === 'string') res.setHeader('Access-Control-Expose-Headers', `${exposed},Preference-Applied`);
         const q = req.url.indexOf('?');
         if (q >= 0 && req.url.includes('__', q)) {
           const params = new URLSearchParams(req.url.slice(q + 1));

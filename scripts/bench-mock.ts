@@ -1,9 +1,11 @@
 /**
  * `npm run bench:mock`: our HTTP mock server and Stoplight Prism (`@stoplight/prism-cli`, pinned
  * to 5.14.2, the last release that runs on Node 20) on the same spec, side by side in one run,
- * on loopback. For each scenario, each server gets a short warm-up and then a measured
- * autocannon run (default 5 s, 32 connections); the table shows requests per second and latency
- * percentiles, and the ratio of our throughput to Prism's.
+ * on loopback. For each scenario, each server gets a warm-up (default 2 s) and then a measured
+ * autocannon run (default 5 s, 32 connections); the table shows requests per second, latency
+ * percentiles, the server's CPU time per request (from /proc, whole process tree) and the ratio
+ * of our throughput to Prism's. CPU per request is the steadier figure on a shared machine: other
+ * load lowers both servers' req/s, but hardly what each request costs.
  *
  *   npm run bench:mock
  *   npm run bench:mock -- --duration 10 --connections 64
@@ -15,6 +17,7 @@
  * stopped at the end, on error and on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -30,7 +33,7 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -83,6 +86,36 @@ process.on('SIGINT', () => {
 });
 process.on('exit', stopAll);
 
+/** CPU time (ms) used so far by a process and all its descendants, from /proc (Linux); undefined elsewhere. */
+function treeCpuMs(rootPid: number | undefined): number | undefined {
+  if (rootPid === undefined) return undefined;
+  try {
+    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux this runs on
+    const stats = new Map<number, { ppid: number; ticks: number }>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+        // After "pid (comm) ": state ppid ... utime(14th field overall → index 11 here) stime(12)
+        stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    let ticks = 0;
+    const queue = [rootPid];
+    while (queue.length > 0) {
+      const pid = queue.pop()!;
+      ticks += stats.get(pid)?.ticks ?? 0;
+      for (const [child, s] of stats) if (s.ppid === pid) queue.push(child);
+    }
+    return (ticks / ticksPerSecond) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -129,6 +162,8 @@ interface Measurement {
   errors: number;
   timeouts: number;
   total: number;
+  /** Server CPU time per answered request (user + system, whole process tree), in microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 function cannon(target: Target, scenario: Scenario, seconds: number): Promise<autocannon.Result> {
@@ -152,8 +187,12 @@ async function measure(target: Target, scenario: Scenario): Promise<Measurement>
   });
   await probe.arrayBuffer();
   if (warmup > 0) await cannon(target, scenario, warmup);
+  const cpuBefore = treeCpuMs(target.child.pid);
   const result = await cannon(target, scenario, duration);
+  const cpuAfter = treeCpuMs(target.child.pid);
+  const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0 ? ((cpuAfter - cpuBefore) * 1000) / result.requests.total : undefined;
   return {
+    ...(cpuUsPerRequest !== undefined ? { cpuUsPerRequest } : {}),
     scenario: scenario.name,
     server: target.name,
     status: probe.status,
@@ -165,6 +204,14 @@ async function measure(target: Target, scenario: Scenario): Promise<Measurement>
     timeouts: result.timeouts,
     total: result.requests.total,
   };
+}
+
+function readLoadAverage(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 function pad(text: string | number, width: number, right = false): string {
@@ -189,7 +236,7 @@ async function main(): Promise<void> {
   log('');
 
   const results: Measurement[] = [];
-  const header = `${pad('scenario', 44)} ${pad('server', 14)} ${pad('status', 6, true)} ${pad('req/s', 9, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('errors', 7, true)}  ratio`;
+  const header = `${pad('scenario', 44)} ${pad('server', 14)} ${pad('status', 6, true)} ${pad('req/s', 9, true)} ${pad('p50 ms', 7, true)} ${pad('p99 ms', 7, true)} ${pad('errors', 7, true)} ${pad('CPU µs/req', 11, true)}  ratio`;
   log(header);
   log('-'.repeat(header.length));
   for (const scenario of scenarios) {
@@ -198,10 +245,11 @@ async function main(): Promise<void> {
       const m = await measure(target, scenario);
       pair.push(m);
       results.push(m);
-      const ratio = target === prism ? `${(pair[0]!.rps / Math.max(m.rps, 1)).toFixed(1)}×` : '';
+      const cpuRatio = pair[0]!.cpuUsPerRequest && m.cpuUsPerRequest ? ` (CPU ${(m.cpuUsPerRequest / pair[0]!.cpuUsPerRequest).toFixed(1)}×)` : '';
+      const ratio = target === prism ? `${(pair[0]!.rps / Math.max(m.rps, 1)).toFixed(1)}×${cpuRatio}` : '';
       const statusNote = m.status === scenario.expect ? String(m.status) : `${m.status}!`;
       log(
-        `${pad(target === ours ? scenario.name : '', 44)} ${pad(m.server, 14)} ${pad(statusNote, 6, true)} ${pad(Math.round(m.rps), 9, true)} ${pad(m.p50, 7, true)} ${pad(m.p99, 7, true)} ${pad(m.errors + m.timeouts, 7, true)}  ${ratio}`,
+        `${pad(target === ours ? scenario.name : '', 44)} ${pad(m.server, 14)} ${pad(statusNote, 6, true)} ${pad(Math.round(m.rps), 9, true)} ${pad(m.p50, 7, true)} ${pad(m.p99, 7, true)} ${pad(m.errors + m.timeouts, 7, true)} ${pad(m.cpuUsPerRequest !== undefined ? Math.round(m.cpuUsPerRequest) : '-', 11, true)}  ${ratio}`,
       );
     }
   }
@@ -212,6 +260,16 @@ async function main(): Promise<void> {
   const geomean = Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
   log('');
   log(`throughput, scaikey mock / prism: min ${Math.min(...ratios).toFixed(1)}×, geometric mean ${geomean.toFixed(1)}× (target ≥ 5×: ${Math.min(...ratios) >= 5 ? 'met' : 'not met'})`);
+  const cpuRatios = scenarios.flatMap((s) => {
+    const [a, b] = results.filter((r) => r.scenario === s.name);
+    return a!.cpuUsPerRequest && b!.cpuUsPerRequest ? [b!.cpuUsPerRequest / a!.cpuUsPerRequest] : [];
+  });
+  if (cpuRatios.length === scenarios.length) {
+    const cpuGeomean = Math.exp(cpuRatios.reduce((sum, r) => sum + Math.log(r), 0) / cpuRatios.length);
+    log(`server CPU per request, prism / scaikey mock: min ${Math.min(...cpuRatios).toFixed(1)}×, geometric mean ${cpuGeomean.toFixed(1)}× (independent of other load on the machine)`);
+  }
+  const load = readLoadAverage();
+  if (load !== undefined && load > 1.5) log(`note: load average ${load.toFixed(1)} on this machine during the run; req/s figures are compressed by the contention, CPU per request much less so`);
   if (args.json) {
     process.stdout.write(
       `${JSON.stringify({ node: process.version, duration, warmup, connections, startupMs: { scaikey: ours.startupMs, prism: prism.startupMs }, prismVersion, results, ratios, geomean }, null, 2)}\n`,

@@ -21,6 +21,7 @@ import { PortalAuth } from './login/portal-auth.ts';
 import { Totp } from './mfa/totp.ts';
 import { BackupCodes } from './mfa/backup-codes.ts';
 import { MfaVerifier } from './mfa/mfa-verifier.ts';
+import { MfaStep } from './mfa/mfa-step.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { EmailCodes } from './mfa/email-code.ts';
 import { TrustedDevices } from './mfa/trusted-devices.ts';
@@ -102,13 +103,14 @@ export function createServices(database: Database, config: ServiceConfig, logger
   const mfa = new MfaVerifier(totp, backupCodes, emailCodes, webauthn);
   const trustedDevices = new TrustedDevices(database, clock, config.TRUSTED_DEVICE_TTL);
   const audit = new AuditLog(database, clock, logger, metrics);
+  const mfaStep = new MfaStep({ throttle, mfa, flows, audit });
   const portalAuth = new PortalAuth(
-    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfa, audit, metrics },
+    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfaStep, audit, metrics },
     { flowTtlSeconds: config.FLOW_TOKEN_TTL, mfaTtlSeconds: config.MFA_TOKEN_TTL },
   );
 
   const tenantAuth = new TenantAuth(
-    { users, tenants, hasher, throttle, flows, sessions, mfa, emailCodes, trustedDevices, audit, webauthn },
+    { users, tenants, hasher, throttle, flows, sessions, mfaStep, emailCodes, trustedDevices, audit, webauthn },
     { mfaTtlSeconds: config.MFA_TOKEN_TTL },
   );
   const registration = new Registration(

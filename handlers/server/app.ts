@@ -116,6 +116,21 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
   // is fixed after init, so build the list once: about twice the throughput (npm run bench:mock).
   const operationList = api.router.getOperations();
   api.router.getOperations = () => operationList;
+  // Matching a templated path compiles a RegExp per operation per call (twice per request); the
+  // answer depends only on method and path, so remember it (bounded; only successful matches).
+  const matchOperation = api.router.matchOperation.bind(api.router);
+  const matched = new Map<string, ReturnType<typeof matchOperation>>();
+  api.router.matchOperation = ((req: OasRequest, strict?: boolean) => {
+    const key = `${req.method} ${req.path}`;
+    const hit = matched.get(key);
+    if (hit) return hit;
+    const operation = matchOperation(req, strict as never);
+    if (operation) {
+      if (matched.size >= 1000) matched.clear();
+      matched.set(key, operation);
+    }
+    return operation;
+  }) as typeof api.router.matchOperation;
 
   const app = express();
   app.disable('x-powered-by');

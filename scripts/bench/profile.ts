@@ -5,6 +5,7 @@ interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 
 interface ProfileNode {
@@ -67,7 +68,8 @@ function shortWhere(frame: CallFrame): string {
   const nm = url.lastIndexOf('/node_modules/');
   if (nm >= 0) url = url.slice(nm + 14);
   else if (url.startsWith(root)) url = url.slice(root.length + 1);
-  return `${url}:${frame.lineNumber + 1}`;
+  // tsx emits each module's code on few lines, so the column tells anonymous functions apart.
+  return `${url}:${frame.lineNumber + 1}:${frame.columnNumber + 1}`;
 }
 
 /**
@@ -85,10 +87,11 @@ export function summariseProfiles(files: string[], topN = 25, window = { startBe
     const from = profile.endTime - window.startBeforeEndUs;
     const to = profile.endTime - window.stopBeforeEndUs;
     let at = profile.startTime;
+    // Sample i stands for the time until sample i + 1 (as Chrome DevTools counts it).
     profile.samples.forEach((id, i) => {
-      const delta = profile.timeDeltas[i] ?? 0;
-      at += delta;
-      if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+      at += profile.timeDeltas[i] ?? 0;
+      const duration = profile.timeDeltas[i + 1] ?? 0;
+      if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + duration);
     });
     for (const [id, us] of selfUs) {
       const node = nodes.get(id);

@@ -158,6 +158,17 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     await screenshot(page, 'tenant-mfa-webauthn');
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(appCallback);
+
+    // The portal's verify takes codes only: a security-key-only account is sent to the tenant's page.
+    await page.goto(`${origin}/portal/account`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/portal/login?signed_out=1');
+    await page.getByLabel('Email address').fill(email);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#signin-error', { hasText: 'works only on your organisation’s own sign-in page' }).waitFor();
+    await screenshot(page, 'portal-login-webauthn-only');
     await page.close();
   });
 
@@ -189,6 +200,22 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     await page.getByRole('button', { name: /^Revoke: Chrome/ }).click();
     await page.locator('#devices-status', { hasText: 'Trusted device revoked.' }).waitFor();
     await page.locator('#device-list li', { hasText: 'No trusted devices.' }).waitFor();
+
+    // The portal asks for an emailed code too (sent through the tenant's send operation).
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/portal/login?signed_out=1');
+    const portalStart = Date.now();
+    await page.getByLabel('Email address').fill(email);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#email-code-status', { hasText: 'We emailed you a code.' }).waitFor();
+    await screenshot(page, 'portal-login-mfa-email');
+    const portalMail = await smtp.waitFor((m) => m.to === email && /sign-in code/.test(m.subject) && m.receivedAt.getTime() >= portalStart, 15_000);
+    await page.getByLabel('Code from the email we sent you').fill(smtp.codeIn(portalMail)!);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL('**/portal/account');
+    await page.locator('#account-content[aria-busy="false"]').waitFor();
     await page.close();
   });
 

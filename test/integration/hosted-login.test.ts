@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from 'otplib';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
-import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/server/errors.ts';
 
 let server: TestServer;
@@ -19,14 +19,7 @@ afterAll(async () => {
 const base = (slug: string) => `/api/v1/auth/tenants/${slug}`;
 const mailTo = (to: string, subject: RegExp) => smtp.waitFor((m) => m.to === to && subject.test(m.subject), 10_000);
 
-async function enrolTotp(userId: import('mongodb').ObjectId) {
-  const secret = server.services.totp.newSecret();
-  await server.services.database.users.updateOne(
-    { _id: userId },
-    { $set: { 'mfa.totp': { secret_enc: server.services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
-  );
-  return secret;
-}
+const enrolTotp = (userId: import('mongodb').ObjectId) => enrolTotpDirectly(server, userId);
 const totpNow = (secret: string) => generate({ secret, epoch: Math.floor(server.clock.now().getTime() / 1000) });
 
 describe('register and verify email', () => {

@@ -3,7 +3,7 @@ import { generate } from 'otplib';
 import { SignJWT, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { createHmac } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/server/errors.ts';
 import { AccessTokens } from '../../handlers/domain/tokens/access-tokens.ts';
 
@@ -26,14 +26,7 @@ async function signIn(email: string, password: string, tenantId?: string) {
   return server.call('POST', '/api/v1/auth/authenticate', { body: { flow_token: flow.flow_token, password, ...(tenantId ? { tenant_id: tenantId } : {}) } });
 }
 
-async function enrolTotp(userId: import('mongodb').ObjectId) {
-  const secret = server.services.totp.newSecret();
-  await server.services.database.users.updateOne(
-    { _id: userId },
-    { $set: { 'mfa.totp': { secret_enc: server.services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
-  );
-  return secret;
-}
+const enrolTotp = (userId: import('mongodb').ObjectId) => enrolTotpDirectly(server, userId);
 
 const totpAt = (secret: string, clockSeconds: number) => generate({ secret, epoch: clockSeconds });
 const nowSeconds = () => Math.floor(server.clock.now().getTime() / 1000);

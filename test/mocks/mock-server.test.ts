@@ -124,6 +124,10 @@ describe('mock server', () => {
       expect(response.headers.get('access-control-allow-origin')).toBe(origin);
       expect(response.headers.get('access-control-allow-headers')).toMatch(/prefer/i);
     }
+    const actual = await fetch(`${mock.url}/.well-known/jwks.json`, { headers: { origin: 'http://localhost:3000', prefer: 'code=200' } });
+    expect(actual.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(actual.headers.get('access-control-expose-headers')).toMatch(/X-Request-ID/);
+    expect(actual.headers.get('access-control-expose-headers')).toMatch(/Preference-Applied/);
     const stranger = await fetch(`${mock.url}${validRequest(op).url}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -31,3 +31,13 @@ export async function createUser(
   });
   return { user, email, password };
 }
+
+/** TOTP enrolled straight in the database, for tests of sign-in (enrolment has its own tests). */
+export async function enrolTotpDirectly(server: TestServer, userId: import('mongodb').ObjectId): Promise<string> {
+  const secret = server.services.totp.newSecret();
+  await server.services.database.users.updateOne(
+    { _id: userId },
+    { $set: { 'mfa.totp': { secret_enc: server.services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
+  );
+  return secret;
+}

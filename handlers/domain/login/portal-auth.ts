@@ -8,7 +8,7 @@ import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { availableMfaMethods, normaliseEmail, portalUser, type Users } from '../users/users.ts';
-import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
+import type { MfaStep } from '../mfa/mfa-step.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from './flows.ts';
 import type { Metrics } from '../../server/metrics.ts';
@@ -43,7 +43,7 @@ interface Deps {
   flows: Flows;
   sessions: Sessions;
   accessTokens: AccessTokens;
-  mfa: MfaVerifier;
+  mfaStep: MfaStep;
   audit: AuditLog;
   metrics: Metrics;
 }
@@ -92,18 +92,7 @@ export class PortalAuth {
     }
     const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
     if (!user || !tenant || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user or tenant gone' });
-    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, this.throttlePolicy(tenant));
-    let amr: string;
-    try {
-      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code });
-    } catch (error) {
-      await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
-      await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
-      throw error;
-    }
-    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidCode', { internal: 'mfa flow consumed concurrently' });
-    await ticket.succeeded();
-    await this.deps.audit.record({ type: 'mfa.verify', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+    const amr = await this.deps.mfaStep.complete(flow, user, tenant, { method: input.method, code: input.code }, client);
     return this.issue(user, tenant, ['pwd', amr], flow.remember_me, client);
   }
 
@@ -197,9 +186,5 @@ export class PortalAuth {
     );
     await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr } });
     return { access_token: access.token, refresh_token: refreshToken, user: portalUser(user, tenant) };
-  }
-
-  private throttlePolicy(tenant: TenantDoc) {
-    return tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
   }
 }

@@ -6,7 +6,7 @@ import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { availableMfaMethods, normaliseEmail, type Users } from '../users/users.ts';
-import type { MfaVerifier } from '../mfa/mfa-verifier.ts';
+import type { MfaStep } from '../mfa/mfa-step.ts';
 import type { EmailCodes } from '../mfa/email-code.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
@@ -40,7 +40,7 @@ interface Deps {
   throttle: LoginThrottle;
   flows: Flows;
   sessions: Sessions;
-  mfa: MfaVerifier;
+  mfaStep: MfaStep;
   emailCodes: EmailCodes;
   trustedDevices: TrustedDevices;
   audit: AuditLog;
@@ -102,18 +102,7 @@ export class TenantAuth {
   ): Promise<SessionOutcome> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
     const { flow, user } = await this.liveMfaFlow(tenant, input.mfaToken, input.userId);
-    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp);
-    let amr: string;
-    try {
-      amr = await this.deps.mfa.verify(user, tenant, flow, { method: input.method, code: input.code, challengeId: input.challengeId, credential: input.credential });
-    } catch (error) {
-      await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
-      await this.deps.audit.record({ type: 'mfa.verify', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
-      throw error;
-    }
-    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidCode', { internal: 'mfa flow consumed concurrently' });
-    await ticket.succeeded();
-    await this.deps.audit.record({ type: 'mfa.verify', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { method: input.method } });
+    const amr = await this.deps.mfaStep.complete(flow, user, tenant, { method: input.method, code: input.code, challengeId: input.challengeId, credential: input.credential }, client);
     const deviceToken = input.trustDevice ? await this.deps.trustedDevices.issue(user, input.deviceFingerprint, client.userAgent) : null;
     return this.startSession(user, tenant, flow.remember_me, ['pwd', amr], client, deviceToken, flow.redirect_uri);
   }

@@ -7,7 +7,7 @@ import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { Tenants } from '../tenants/tenants.ts';
-import { availableMfaMethods, type Users } from '../users/users.ts';
+import { availableMfaMethods, portalUser, type Users } from '../users/users.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -113,14 +113,7 @@ export class Profile {
 export function toProfile(user: UserDoc, tenant: TenantDoc) {
   const methods = availableMfaMethods(user, tenant);
   return {
-    id: user._id.toHexString(),
-    tenant_id: tenant._id.toHexString(),
-    tenant_slug: tenant.slug,
-    email: user.email,
-    email_verified: user.email_verified,
-    first_name: user.first_name,
-    last_name: user.last_name,
-    display_name: user.display_name,
+    ...portalUser(user, tenant),
     phone: user.phone,
     locale: user.locale,
     timezone: user.timezone,

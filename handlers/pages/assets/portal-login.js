@@ -1,11 +1,14 @@
 // Portal sign-in across tenants, identify-first: POST /auth/identify → (choose a tenant when the
 // email has several) → POST /auth/authenticate → (POST /auth/mfa/verify) → the account page.
-import { $, api, ApiError, el, onSubmit, showStep, t } from './core.js';
+import { $, api, ApiError, el, FormMessages, onSubmit, showStep, t } from './core.js';
+import { EmailCodeSender } from './email-code.js';
 import { clearSession, hasSession, saveTokens } from './portal-session.js';
 
 const steps = ['step-email', 'step-tenant', 'step-password', 'step-mfa'];
-const codeInputs = { totp: 'totp-code', backup_code: 'backup-code' };
+const codeInputs = { totp: 'totp-code', email: 'email-code', backup_code: 'backup-code' };
 const state = { email: '', flowToken: '', tenants: [], tenant: null, mfaToken: '', userId: '', method: '' };
+// The portal has no send operation of its own; the tenant's send endpoint accepts portal MFA flows.
+const emailCodes = new EmailCodeSender({ status: $('email-code-status'), button: $('resend-code'), onError: (error) => new FormMessages($('mfa-form'), 'mfa').apiError(error) });
 
 const params = new URLSearchParams(window.location.search);
 if (params.has('signed_out')) $('portal-notice').textContent = t('portal.signed_out');
@@ -17,6 +20,7 @@ function goToAccount() {
 }
 
 function restart(message) {
+  emailCodes.reset();
   Object.assign(state, { flowToken: '', tenants: [], tenant: null, mfaToken: '', userId: '', method: '' });
   $('password').value = '';
   for (const id of Object.values(codeInputs)) $(id).value = '';
@@ -28,6 +32,7 @@ for (const button of document.querySelectorAll('.change-email')) button.addEvent
 
 onSubmit($('email-form'), 'identify', async (messages) => {
   if (!messages.validate(['email'])) return;
+  $('portal-notice').textContent = '';
   state.email = $('email').value.trim();
   const reply = await api('POST', '/api/v1/auth/identify', { body: { email: state.email } });
   state.flowToken = reply.flow_token;
@@ -82,6 +87,11 @@ onSubmit($('password-form'), 'signin', async (messages) => {
       restart(t('errors.The sign-in flow has expired. Please start again.'));
       return;
     }
+    if (error instanceof ApiError && error.status === 400 && error.detail === 'This verification method is not available') {
+      // A second factor the portal cannot ask for (a security key): only the tenant's page can.
+      messages.error(t('portal.webauthn_only'));
+      return;
+    }
     messages.apiError(error);
     $('password').value = '';
     $('password').focus();
@@ -99,8 +109,9 @@ onSubmit($('password-form'), 'signin', async (messages) => {
 function startMfa(reply, passwordMessages) {
   state.mfaToken = reply.mfa_token;
   state.userId = reply.user_id;
-  // The portal has no operations to send email codes or to start WebAuthn, so it offers the rest.
-  const methods = (reply.available_methods || []).filter((m) => m in codeInputs);
+  // Security keys need the tenant's page (the portal's verify takes a code, not an assertion).
+  const methods = (reply.available_methods || []).filter((m) => m in codeInputs && (m !== 'email' || state.tenant));
+  if (state.tenant) emailCodes.use(state.tenant.slug, state.mfaToken, state.userId);
   if (methods.length === 0) {
     passwordMessages.error(t('mfa.no_method'));
     return;
@@ -115,6 +126,7 @@ function selectMethod(method, focus) {
   state.method = method;
   $(`method-${method}`).checked = true;
   for (const panel of document.querySelectorAll('#mfa-form .method-panel')) panel.hidden = panel.dataset.panel !== method;
+  if (method === 'email') void emailCodes.sendOnce();
   if (focus) $(codeInputs[method]).focus();
 }
 

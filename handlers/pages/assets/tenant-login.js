@@ -2,13 +2,13 @@
 // then on to the redirect_uri the API validated. Uses only the public Authentication operations:
 // POST …/login, POST …/mfa/verify, POST …/mfa/email/send, POST …/mfa/webauthn/begin.
 import { $, api, ApiError, describeUserAgent, FormMessages, minutesText, onSubmit, page, safeRedirect, showStep, t } from './core.js';
+import { EmailCodeSender } from './email-code.js';
 import { getAssertion, isCancelled, webauthnSupported } from './webauthn.js';
 
 const slug = page.tenant.slug;
 const base = `/api/v1/auth/tenants/${encodeURIComponent(slug)}`;
 const steps = ['step-password', 'step-mfa', 'step-done'];
 const codeInputs = { totp: 'totp-code', email: 'email-code', backup_code: 'backup-code' };
-const resendCooldownSeconds = 30;
 
 /**
  * "Trust this device": the API returns a trusted_device_token after MFA; it is kept in
@@ -33,7 +33,8 @@ function writeTrustedDevice(email, token) {
   }
 }
 
-const state = { email: '', mfaToken: '', userId: '', methods: [], method: '', emailCodeSent: false, cooldownTimer: null };
+const state = { email: '', mfaToken: '', userId: '', methods: [], method: '' };
+const emailCodes = new EmailCodeSender({ status: $('email-code-status'), button: $('resend-code'), onError: (error) => new FormMessages($('mfa-form'), 'mfa').apiError(error) });
 
 function finish(redirectUri) {
   showStep('step-done', steps);
@@ -79,7 +80,7 @@ const loginMessages = onSubmit($('login-form'), 'login', async (messages) => {
 function startMfa(data) {
   state.mfaToken = data.mfa_token;
   state.userId = data.user_id;
-  state.emailCodeSent = false;
+  emailCodes.use(slug, state.mfaToken, state.userId);
   state.methods = (data.available_methods || []).filter((m) => m in codeInputs || (m === 'webauthn' && webauthnSupported()));
   const mfaMessages = new FormMessages($('mfa-form'), 'mfa');
   mfaMessages.clear();
@@ -100,7 +101,7 @@ function selectMethod(method, focusInput) {
   const radio = $(`method-${method}`);
   if (radio) radio.checked = true;
   for (const panel of document.querySelectorAll('#mfa-form .method-panel')) panel.hidden = panel.dataset.panel !== method;
-  if (method === 'email' && !state.emailCodeSent) void sendEmailCode();
+  if (method === 'email') void emailCodes.sendOnce();
   if (focusInput) {
     const input = codeInputs[method] ? $(codeInputs[method]) : null;
     (input || $('mfa-title')).focus();
@@ -112,43 +113,6 @@ for (const radio of document.querySelectorAll('#mfa-methods input[type="radio"]'
     if (radio.checked) selectMethod(radio.value, false);
   });
 }
-
-async function sendEmailCode() {
-  const status = $('email-code-status');
-  const button = $('resend-code');
-  state.emailCodeSent = true;
-  status.textContent = t('mfa.email_sending');
-  startCooldown(button);
-  try {
-    const reply = await api('POST', `${base}/mfa/email/send`, { query: { mfa_token: state.mfaToken, user_id: state.userId } });
-    status.textContent = t('mfa.email_sent', { minutes: minutesText(reply.expires_in || 600) });
-  } catch (error) {
-    status.textContent = '';
-    new FormMessages($('mfa-form'), 'mfa').apiError(error);
-  }
-}
-
-function startCooldown(button) {
-  let remaining = resendCooldownSeconds;
-  clearInterval(state.cooldownTimer);
-  button.setAttribute('aria-disabled', 'true');
-  button.textContent = t('mfa.email_resend_wait', { seconds: remaining });
-  state.cooldownTimer = setInterval(() => {
-    remaining -= 1;
-    if (remaining <= 0) {
-      clearInterval(state.cooldownTimer);
-      button.removeAttribute('aria-disabled');
-      button.textContent = t('mfa.email_resend');
-    } else {
-      button.textContent = t('mfa.email_resend_wait', { seconds: remaining });
-    }
-  }, 1000);
-}
-
-$('resend-code').addEventListener('click', () => {
-  if ($('resend-code').getAttribute('aria-disabled') === 'true') return;
-  void sendEmailCode();
-});
 
 onSubmit($('mfa-form'), 'mfa', async (messages) => {
   const method = state.method;
@@ -195,8 +159,8 @@ onSubmit($('mfa-form'), 'mfa', async (messages) => {
 });
 
 $('mfa-restart').addEventListener('click', () => {
-  clearInterval(state.cooldownTimer);
-  Object.assign(state, { mfaToken: '', userId: '', methods: [], method: '', emailCodeSent: false });
+  emailCodes.reset();
+  Object.assign(state, { mfaToken: '', userId: '', methods: [], method: '' });
   for (const id of Object.values(codeInputs)) $(id).value = '';
   $('password').value = '';
   loginMessages.clear();

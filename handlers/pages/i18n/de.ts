@@ -165,6 +165,7 @@ export const de: Messages = {
   'portal.password': 'Passwort',
   'portal.sign_in': 'Anmelden',
   'portal.forgot': 'Passwort vergessen?',
+  'portal.webauthn_only': 'Der zweite Schritt Ihres Kontos ist ein Sicherheitsschlüssel oder Passkey; er funktioniert nur auf der Anmeldeseite Ihrer Organisation. Melden Sie sich bitte dort an.',
   'portal.signed_out': 'Sie wurden abgemeldet.',
   'portal.session_expired': 'Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an.',
 

@@ -167,6 +167,7 @@ export const en = {
   'portal.password': 'Password',
   'portal.sign_in': 'Sign in',
   'portal.forgot': 'Forgot your password?',
+  'portal.webauthn_only': 'Your account’s second step is a security key or passkey, which works only on your organisation’s own sign-in page. Sign in there instead.',
   'portal.signed_out': 'You have been signed out.',
   'portal.session_expired': 'Your session has ended. Please sign in again.',
 

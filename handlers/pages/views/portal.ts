@@ -48,10 +48,16 @@ ${field({ id: 'password', label: t('portal.password'), type: 'password', autocom
 ${formMessages('mfa')}
 <fieldset class="methods" id="mfa-methods"><legend>${t('mfa.method_legend')}</legend>
 <div class="radio" data-method="totp" hidden><input type="radio" name="method" id="method-totp" value="totp"><label for="method-totp">${t('mfa.method.totp')}</label></div>
+<div class="radio" data-method="email" hidden><input type="radio" name="method" id="method-email" value="email"><label for="method-email">${t('mfa.method.email')}</label></div>
 <div class="radio" data-method="backup_code" hidden><input type="radio" name="method" id="method-backup_code" value="backup_code"><label for="method-backup_code">${t('mfa.method.backup_code')}</label></div>
 </fieldset>
 <div class="method-panel" data-panel="totp" hidden>
 ${field({ id: 'totp-code', label: t('mfa.totp_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
+</div>
+<div class="method-panel" data-panel="email" hidden>
+<p class="note" id="email-code-status" role="status" aria-atomic="true"></p>
+${field({ id: 'email-code', label: t('mfa.email_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
+<button type="button" class="secondary" id="resend-code">${t('mfa.email_resend')}</button>
 </div>
 <div class="method-panel" data-panel="backup_code" hidden>
 ${field({ id: 'backup-code', label: t('mfa.backup_label'), hint: t('mfa.backup_hint'), autocomplete: 'off', maxlength: 32, spellcheck: false, autocapitalize: 'none' })}

@@ -107,10 +107,28 @@ export interface ComponentTimings {
   /** ES256 access-token signing, as refresh and login do. */
   issuePerSecond: number;
   issueMeanUs: number;
+  /**
+   * Latency of one verification at a time, alone and while `hashesInFlight` bcrypt hashes run in
+   * the same process: both use libuv's thread pool (UV_THREADPOOL_SIZE, 4 by default), so a login
+   * storm makes every token check wait behind password hashes.
+   */
+  verifyAloneP50Us: number;
+  verifyAloneP99Us: number;
+  verifyDuringHashingP50Us: number;
+  verifyDuringHashingP99Us: number;
+  hashesInFlight: number;
+}
+
+export interface HashFunctions {
+  compare(data: string, hash: string): Promise<boolean>;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** Throughput of the token operations on their own, in this process, 32 at a time for ~2 s each. */
-export async function measureComponents(env: Record<string, string>, accessTokens: string[]): Promise<ComponentTimings> {
+export async function measureComponents(env: Record<string, string>, accessTokens: string[], bcrypt: HashFunctions, password: string, passwordHash: string): Promise<ComponentTimings> {
   const config = loadConfig(env);
   const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
   try {
@@ -130,7 +148,38 @@ export async function measureComponents(env: Record<string, string>, accessToken
     const verify = await run((i) => services.accessTokens.verify(accessTokens[i % accessTokens.length]!));
     const id = new ObjectId().toHexString();
     const issue = await run(() => services.accessTokens.issue({ userId: id, tenantId: id, sessionId: id }));
-    return { verifyPerSecond: verify.perSecond, verifyMeanUs: verify.meanUs, issuePerSecond: issue.perSecond, issueMeanUs: issue.meanUs };
+
+    const sequentialVerifies = async (ms: number) => {
+      const times: number[] = [];
+      const started = performance.now();
+      for (let i = 0; performance.now() - started < ms; i++) {
+        const t = performance.now();
+        await services.accessTokens.verify(accessTokens[i % accessTokens.length]!);
+        times.push((performance.now() - t) * 1000);
+      }
+      return times.sort((a, b) => a - b);
+    };
+    const alone = await sequentialVerifies(1500);
+    const hashesInFlight = 8;
+    let hashing = true;
+    const hashers = Array.from({ length: hashesInFlight }, async () => {
+      while (hashing) await bcrypt.compare(password, passwordHash);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const during = await sequentialVerifies(3000);
+    hashing = false;
+    await Promise.all(hashers);
+    return {
+      verifyPerSecond: verify.perSecond,
+      verifyMeanUs: verify.meanUs,
+      issuePerSecond: issue.perSecond,
+      issueMeanUs: issue.meanUs,
+      verifyAloneP50Us: Math.round(percentile(alone, 50)),
+      verifyAloneP99Us: Math.round(percentile(alone, 99)),
+      verifyDuringHashingP50Us: Math.round(percentile(during, 50)),
+      verifyDuringHashingP99Us: Math.round(percentile(during, 99)),
+      hashesInFlight,
+    };
   } finally {
     await database.close();
   }

@@ -36,12 +36,14 @@ import { noCaptcha, type CaptchaVerifier } from './registration/captcha.ts';
 import { PasswordReset } from './password-reset/password-reset.ts';
 import { Profile } from './profile/profile.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { rememberAuthenticatedUser } from './users/authenticated-user.ts';
 import { Metrics } from '../server/metrics.ts';
 
 export type ServiceConfig = Pick<
   Config,
   | 'SCAIKEY_ENCRYPTION_KEY'
   | 'BCRYPT_COST'
+  | 'HASH_WORKERS'
   | 'ACCESS_TOKEN_TTL'
   | 'REFRESH_IDLE_TTL'
   | 'REFRESH_ABSOLUTE_TTL'
@@ -74,7 +76,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
   const masterKey = config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey();
   const box = new SecretBox(createHmac('sha256', masterKey).update('secret-box').digest());
   const pepper = createHmac('sha256', masterKey).update('backup-code-pepper').digest();
-  const hasher = new PasswordHasher(config.BCRYPT_COST);
+  const hasher = new PasswordHasher(config.BCRYPT_COST, config.HASH_WORKERS);
   const signingKeys = new SigningKeys(database, box, clock, config.ACCESS_TOKEN_TTL);
   const accessTokens = new AccessTokens(signingKeys, clock, {
     issuer: config.PUBLIC_BASE_URL,
@@ -145,11 +147,13 @@ export function createServices(database: Database, config: ServiceConfig, logger
     if (!session || session.user_id.toHexString() !== claims.sub) {
       throw new ApiError('invalidToken', { internal: 'session revoked or expired', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }
-    const user = await database.users.findOne({ _id: new ObjectId(claims.sub) }, { projection: { status: 1 } });
+    const user = await database.users.findOne({ _id: new ObjectId(claims.sub) });
     if (!user || (user.status !== 'active' && user.status !== 'pending')) {
       throw new ApiError('invalidToken', { internal: 'user not active', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }
-    return { userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp, token };
+    const principal = { userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp, token };
+    rememberAuthenticatedUser(principal, user);
+    return principal;
   }
 
   return {

@@ -34,7 +34,10 @@ const envSchema = z.object({
   SCAIKEY_ENCRYPTION_KEY: z.string().optional(),
   /** bcrypt cost. 12 meets OWASP's guidance (≥10); tests lower it, never skip hashing. */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
-  /** Worker threads that hash passwords, off the event loop. 0 means one per core. */
+  /**
+   * Password hashes computed at once (on libuv's thread pool, never the event loop); 0 means one
+   * per core, and never all of UV_THREADPOOL_SIZE, so token checks are not starved by a login storm.
+   */
   HASH_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   ACCESS_TOKEN_TTL: seconds(900),
   REFRESH_IDLE_TTL: seconds(60 * 60 * 24),

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 /**
  * bcrypt hashing off the event loop. The native `bcrypt` binding runs on libuv's thread pool and is
@@ -29,21 +31,36 @@ function normalise(password: string): string {
 
 export class PasswordHasher {
   private readonly bcrypt = loadBcrypt();
+  private readonly limit: LimitFunction;
   private dummyHash: Promise<string> | undefined;
 
-  constructor(private readonly cost: number) {}
+  /**
+   * `concurrency` bounds hashes in flight (0 = one per core). bcrypt shares libuv's thread pool
+   * with WebCrypto, which verifies every access token: without a bound, a login storm would fill
+   * the pool and stall every authenticated request behind 250 ms hashes. More hashes than cores
+   * would not finish sooner anyway.
+   */
+  constructor(
+    private readonly cost: number,
+    concurrency = 0,
+  ) {
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
+    const wanted = concurrency > 0 ? concurrency : availableParallelism();
+    this.limit = pLimit(Math.max(1, Math.min(wanted, poolSize - 1)));
+  }
 
   hash(password: string): Promise<string> {
-    return this.bcrypt.hash(normalise(password), this.cost);
+    return this.limit(() => this.bcrypt.hash(normalise(password), this.cost));
   }
 
   async verify(password: string, hash: string | null | undefined): Promise<boolean> {
     if (!hash) {
       // Unknown user: spend the same time on a hash of the same cost, so timing reveals nothing.
-      await this.bcrypt.compare(normalise(password), await this.dummy());
+      const dummy = await this.dummy();
+      await this.limit(() => this.bcrypt.compare(normalise(password), dummy));
       return false;
     }
-    return this.bcrypt.compare(normalise(password), hash);
+    return this.limit(() => this.bcrypt.compare(normalise(password), hash));
   }
 
   /** Cost recorded in a stored hash, so logins can re-hash when the configured cost rises. */
@@ -57,7 +74,7 @@ export class PasswordHasher {
   }
 
   private dummy(): Promise<string> {
-    this.dummyHash ??= this.bcrypt.hash('scaikey-dummy-password-for-timing', this.cost);
+    this.dummyHash ??= this.limit(() => this.bcrypt.hash('scaikey-dummy-password-for-timing', this.cost));
     return this.dummyHash;
   }
 }

@@ -13,6 +13,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientInfo } from '../login/portal-auth.ts';
 import type { Clock } from '../clock.ts';
+import { authenticatedUser } from '../users/authenticated-user.ts';
 
 export type ProfileFields = Partial<Record<'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone', string | null>>;
 
@@ -104,7 +105,10 @@ export class Profile {
   }
 
   async load(principal: Principal): Promise<{ user: UserDoc; tenant: TenantDoc }> {
-    const [user, tenant] = await Promise.all([this.deps.users.findById(principal.userId), this.deps.tenants.findActiveById(principal.tenantId)]);
+    const [user, tenant] = await Promise.all([
+      authenticatedUser(principal) ?? this.deps.users.findById(principal.userId),
+      this.deps.tenants.findActiveById(principal.tenantId),
+    ]);
     if (!user || !tenant) throw new ApiError('invalidToken', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     return { user, tenant };
   }

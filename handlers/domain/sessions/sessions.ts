@@ -145,18 +145,21 @@ export class Sessions {
     await this.database.refreshTokens.updateMany({ session_id: sessionId, revoked_at: null }, { $set: { revoked_at: now, successor_enc: null } });
   }
 
+  /** Slides the idle expiry of a live session; the liveness guard and the write are one atomic update. */
   private async touchSession(sessionId: ObjectId, now: Date): Promise<SessionDoc | null> {
-    const current = await this.findActive(sessionId.toHexString());
-    if (!current) return null;
-    const lifetimes = current.remember_me ? this.policy.rememberMe : this.policy.normal;
-    const idle = addSeconds(now, lifetimes.idleSeconds);
-    const idleExpires = idle < current.absolute_expires_at ? idle : current.absolute_expires_at;
-    return this.database.sessions.findOneAndUpdate(
-      { _id: sessionId, revoked_at: null },
-      { $set: { last_seen_at: now, idle_expires_at: idleExpires } },
-      { returnDocument: 'after' },
-    );
+    for (const rememberMe of [false, true]) {
+      const lifetimes = rememberMe ? this.policy.rememberMe : this.policy.normal;
+      // Reads check both expiries, so an idle expiry past the absolute one never extends a session.
+      const touched = await this.database.sessions.findOneAndUpdate(
+        { _id: sessionId, remember_me: rememberMe, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
+        { $set: { last_seen_at: now, idle_expires_at: addSeconds(now, lifetimes.idleSeconds) } },
+        { returnDocument: 'after' },
+      );
+      if (touched) return touched;
+    }
+    return null;
   }
+
 
   private async insertRefreshToken(session: SessionDoc, now: Date, token = newOpaqueToken('rt')): Promise<string> {
     const lifetimes = session.remember_me ? this.policy.rememberMe : this.policy.normal;

@@ -84,6 +84,31 @@ describe('every operation with input rejects invalid input with a FastAPI-shaped
   }
 });
 
+describe('operations without a handler', () => {
+  test('answer 501 with a detail', async () => {
+    const { createApp } = await import('../../handlers/server/app.ts');
+    const { createLogger } = await import('../../handlers/server/logger.ts');
+    const app = await createApp({
+      config: { BODY_LIMIT: 65_536, corsOrigins: [], trustProxy: false, validateResponses: false, production: false },
+      logger: createLogger('silent'),
+      handlers: {},
+      authenticate: async () => {
+        throw new Error('unused');
+      },
+    });
+    const listener = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => listener.once('listening', resolve));
+    try {
+      const { port } = listener.address() as import('node:net').AddressInfo;
+      const reply = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
+      expect(reply.status).toBe(501);
+      expect(await reply.json()).toEqual({ detail: 'Not implemented' });
+    } finally {
+      listener.close();
+    }
+  });
+});
+
 describe('transport-level errors', () => {
   test('wrong content type → 415, oversize body → 413, unknown route → 404, wrong method → 405', async () => {
     const form = await server.call('POST', '/api/v1/auth/identify', { raw: 'email=a@b.c', headers: { 'content-type': 'application/x-www-form-urlencoded' } });

@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { seedDemoIfEmpty } from '../../handlers/domain/tenants/demo-seed.ts';
+
+const run = promisify(execFile);
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+// The real `scaikey` bin against the test server's database.
+async function scaikey(...args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', 'scripts/scaikey.ts', ...args], {
+    env: { ...process.env, MONGODB_URI: server.testDb.uri, MONGODB_DB: server.testDb.dbName, BCRYPT_COST: '4', LOG_LEVEL: 'silent' },
+    timeout: 60_000,
+  });
+}
+
+test('creates a tenant and a user the API can sign in, sets a password, disables the user', async () => {
+  const created = JSON.parse((await scaikey('tenant', 'create', 'cli-co', '--name', 'CLI Co', '--self-registration', 'true', '--require-verification', 'false')).stdout);
+  expect(created).toMatchObject({ slug: 'cli-co', name: 'CLI Co', settings: { self_registration: true } });
+  await expect(scaikey('tenant', 'create', 'cli-co', '--name', 'Again')).rejects.toMatchObject({ stderr: expect.stringContaining('already exists') });
+  await expect(scaikey('user', 'create', '--tenant', 'cli-co', '--email', 'ada@cli.test', '--password', 'short')).rejects.toMatchObject({ stderr: expect.stringContaining('at least 15') });
+  await scaikey('user', 'create', '--tenant', 'cli-co', '--email', 'ada@cli.test', '--password', 'a long enough passphrase', '--verified');
+  const login = await server.call('POST', '/api/v1/auth/tenants/cli-co/login', { body: { email: 'ada@cli.test', password: 'a long enough passphrase' } });
+  expect(login.status).toBe(200);
+  await scaikey('user', 'set-password', '--tenant', 'cli-co', '--email', 'ada@cli.test', '--password', 'another long passphrase');
+  expect((await server.call('POST', '/api/v1/auth/login', { body: { email: 'ada@cli.test', password: 'another long passphrase' } })).status).toBe(200);
+  const listed = (await scaikey('user', 'list', '--tenant', 'cli-co')).stdout;
+  expect(listed).toContain('ada@cli.test');
+  await scaikey('user', 'disable', '--tenant', 'cli-co', '--email', 'ada@cli.test');
+  expect((await server.call('POST', '/api/v1/auth/login', { body: { email: 'ada@cli.test', password: 'another long passphrase' } })).status).toBe(401);
+  expect((await scaikey('tenant', 'list')).stdout).toContain('cli-co');
+});
+
+test('the demo seed runs once on an empty database and its user can sign in', async () => {
+  await server.services.database.tenants.deleteMany({});
+  const printed: string[] = [];
+  expect(await seedDemoIfEmpty(server.services, { password: undefined, log: () => undefined, print: (m) => printed.push(m) })).toBe(true);
+  const password = /demo@example\.com \/ (\S+)/.exec(printed.join('\n'))![1]!;
+  expect((await server.call('POST', '/api/v1/auth/tenants/demo/login', { body: { email: 'demo@example.com', password } })).status).toBe(200);
+  expect(await seedDemoIfEmpty(server.services, { password: undefined, log: () => undefined, print: () => undefined })).toBe(false);
+});

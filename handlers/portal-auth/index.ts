@@ -8,7 +8,7 @@ type PortalAuthHandlers = Pick<OperationHandlers, 'identifyUser' | 'authenticate
 export function portalAuthHandlers(services: Services): PortalAuthHandlers {
   const { portalAuth } = services;
   return {
-    identifyUser: async (ctx) => ({ status: 200, body: await portalAuth.identify(ctx.body.email) }),
+    identifyUser: async (ctx) => ({ status: 200, body: await portalAuth.identify(ctx.body.email, ctx) }),
 
     authenticateUser: async (ctx) => {
       const outcome = await portalAuth.authenticate(

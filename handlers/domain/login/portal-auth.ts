@@ -59,7 +59,9 @@ export class PortalAuth {
     private readonly settings: PortalAuthSettings,
   ) {}
 
-  async identify(email: string): Promise<{ flow_token: string; tenants: Array<{ id: string; slug: string; name: string }>; requires_tenant_selection: boolean }> {
+  async identify(email: string, client: ClientInfo): Promise<{ flow_token: string; tenants: Array<{ id: string; slug: string; name: string }>; requires_tenant_selection: boolean }> {
+    // Every identify stores a flow: bound how fast one address can create them (and probe emails).
+    await this.deps.throttle.limitAddress('identify', client.clientIp, 10);
     const normalised = normaliseEmail(email);
     const accounts = await this.deps.users.findAllByEmail(normalised);
     const tenants = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));

@@ -20,6 +20,15 @@ export class LoginThrottle {
     private readonly onLockout: (scope: 'ip' | 'account') => void = () => undefined,
   ) {}
 
+  /** A per-address budget for unauthenticated work that is not a secret check: `factor` × the login budget. */
+  async limitAddress(scope: string, clientIp: string, factor: number): Promise<void> {
+    const state = await this.counter.hit(`ip:${scope}:${clientIp}`, this.policy.ipWindowSeconds);
+    if (state.count > this.policy.ipLimit * factor) {
+      this.onLockout('ip');
+      throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: `${scope} limit ${clientIp}` });
+    }
+  }
+
   async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
     const p = { ...this.policy, ...policy };
     const ipKey = `ip:${scope}:${clientIp}`;

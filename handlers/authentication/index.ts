@@ -1,5 +1,5 @@
 import type { Services } from '../domain/services.ts';
-import type { OperationHandlers } from '../server/operation-types.ts';
+import type { OperationContext, OperationHandlers } from '../server/operation-types.ts';
 import { envelope, type CookieSpec } from '../server/request-context.ts';
 
 type AuthenticationHandlers = Pick<
@@ -16,8 +16,9 @@ function sessionCookie(secret: string, maxAgeSeconds: number): CookieSpec {
 /** The tenant-scoped operations behind the hosted login page. */
 export function authenticationHandlers(services: Services): AuthenticationHandlers {
   const { registration, passwordReset, tenantAuth, clock } = services;
-  const forgot: AuthenticationHandlers['forgotPassword'] = async (ctx) => ({
-    status: 200,
+  // The two documented "Forgot Password" operations share one contract and one behaviour.
+  const forgot = async (ctx: OperationContext<'forgotPassword'> | OperationContext<'passwordForgot'>) => ({
+    status: 200 as const,
     body: await passwordReset.forgot(ctx.params.tenant_slug, { email: ctx.body.email, redirectUri: ctx.body.redirect_uri }, ctx),
   });
   return {
@@ -41,7 +42,7 @@ export function authenticationHandlers(services: Services): AuthenticationHandle
     verifyEmail: async (ctx) => ({ status: 200, body: await registration.verifyEmail(ctx.params.tenant_slug, ctx.query.token) }),
 
     forgotPassword: forgot,
-    passwordForgot: forgot as unknown as AuthenticationHandlers['passwordForgot'],
+    passwordForgot: forgot,
 
     resetPassword: async (ctx) => ({
       status: 200,

@@ -1,6 +1,6 @@
 // Child-process plumbing shared by the mongod and FerretDB launchers: free ports, readiness
 // pings, graceful stop, and making sure no database process outlives the Node process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
@@ -48,8 +48,13 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function spawnServer(command: string, args: string[]): ServerProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `options` may set uid/gid/env/cwd (e.g. to run PostgreSQL as its own user when we are root). */
+export function spawnServer(
+  command: string,
+  args: string[],
+  options: Pick<SpawnOptions, 'uid' | 'gid' | 'env' | 'cwd'> = {},
+): ServerProcess {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-8192);

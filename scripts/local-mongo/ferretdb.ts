@@ -1,4 +1,4 @@
-// FerretDB 1.x (MongoDB wire protocol on SQLite), built from source with the local Go toolchain
+// FerretDB 1.x (MongoDB wire protocol on SQLite or PostgreSQL), built from source with the local Go toolchain
 // once and cached, so tests need neither a MongoDB download nor Docker.
 import { execFile } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './chi
 export const FERRETDB_VERSION = '1.24.2';
 // Marks binaries carrying our patch (see patchSource); bump it when the patch changes so
 // cached builds are rebuilt. FerretDB prints it as "package:" in `--version`.
-const BUILD_FLAVOUR = 'scaikey-patch-2';
+const BUILD_FLAVOUR = 'scaikey-patch-3';
 const MODULE = 'github.com/FerretDB/FerretDB';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 const STALE_LOCK_MS = 30 * 60_000;
@@ -169,7 +169,8 @@ async function build(dir: string, bin: string, log: (msg: string) => void): Prom
  *    $inc, counter ended at 3). MongoDB makes single-document writes atomic, so we serialise
  *    FerretDB's write commands behind one mutex. Reads still run concurrently.
  * 2. An update that violates a unique index fails with code 1 (InternalError, "UNIQUE
- *    constraint failed") instead of 11000; we map it to the duplicate-key error inserts get.
+ *    constraint failed" on SQLite, SQLSTATE 23505 on PostgreSQL) instead of 11000; we map it to
+ *    the duplicate-key error inserts get, in both backends.
  */
 async function patchSource(src: string): Promise<void> {
   const versionDir = join(src, 'build', 'version');
@@ -186,6 +187,17 @@ async function patchSource(src: string): Promise<void> {
       m +
       '\t\t\t\tvar se *sqlite3.Error\n' +
       '\t\t\t\tif errors.As(err, &se) && se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE {\n' +
+      '\t\t\t\t\treturn backends.NewError(backends.ErrorCodeInsertDuplicateID, err)\n' +
+      '\t\t\t\t}\n',
+  );
+
+  await replaceOnce(
+    join(src, 'internal', 'backends', 'postgresql', 'collection.go'),
+    '\t\t\tif tag, err = tx.Exec(ctx, q, b, arg); err != nil {\n',
+    (m) =>
+      m +
+      '\t\t\t\tvar pgErr *pgconn.PgError\n' +
+      '\t\t\t\tif errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {\n' +
       '\t\t\t\t\treturn backends.NewError(backends.ErrorCodeInsertDuplicateID, err)\n' +
       '\t\t\t\t}\n',
   );
@@ -235,16 +247,27 @@ async function makeWritable(path: string): Promise<void> {
   }
 }
 
-/** Starts FerretDB on a free loopback port with its SQLite files in `dataDir` (which must exist). */
-export async function startFerretDb(bin: string, dataDir: string): Promise<{ uri: string; proc: ServerProcess }> {
+/** Where FerretDB keeps its data. */
+export type FerretDbBackend =
+  | { kind: 'sqlite'; dataDir: string } // SQLite files in dataDir (which must exist)
+  | { kind: 'postgresql'; url: string }; // e.g. postgres://postgres@127.0.0.1:5432/ferretdb
+
+/** Starts FerretDB on a free loopback port on the given backend. */
+export async function startFerretDb(bin: string, backend: FerretDbBackend): Promise<{ uri: string; proc: ServerProcess }> {
+  const backendArgs =
+    backend.kind === 'sqlite'
+      ? [
+          '--handler=sqlite',
+          // A file: URL of the directory; FerretDB requires the trailing slash.
+          `--sqlite-url=${pathToFileURL(backend.dataDir).href.replace(/\/?$/, '/')}`,
+        ]
+      : ['--handler=postgresql', `--postgresql-url=${backend.url}`];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const uri = `mongodb://127.0.0.1:${port}/`;
     const proc = spawnServer(bin, [
       `--listen-addr=127.0.0.1:${port}`,
-      '--handler=sqlite',
-      // A file: URL of the directory; FerretDB requires the trailing slash.
-      `--sqlite-url=${pathToFileURL(dataDir).href.replace(/\/?$/, '/')}`,
+      ...backendArgs,
       '--state-dir=-', // no state.json in the cwd
       '--debug-addr=-', // no metrics/pprof listener on the fixed :8088 (parallel instances clash)
       '--telemetry=disable',

@@ -1,8 +1,10 @@
 // The local database (whatever startLocalMongo picked: mongod, FerretDB, or MONGODB_URI) must
 // provide the MongoDB behaviour the store relies on. See DESIGN.md, "Local database for tests".
-import { MongoServerError } from 'mongodb';
+import { existsSync } from 'node:fs';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalMongo } from '../../scripts/local-mongo.ts';
+import { findPostgres } from '../../scripts/local-mongo/postgres.ts';
 import { connectTestDatabase, testDatabaseName, type TestDatabase } from '../support/database.ts';
 
 let t: TestDatabase;
@@ -122,4 +124,55 @@ describe('startLocalMongo', () => {
       else process.env.MONGODB_URI = saved;
     }
   });
+
+  it('rejects an unknown SCAIKEY_LOCAL_DB', async () => {
+    const saved = { uri: process.env.MONGODB_URI, db: process.env.SCAIKEY_LOCAL_DB };
+    delete process.env.MONGODB_URI;
+    process.env.SCAIKEY_LOCAL_DB = 'oracle';
+    try {
+      await expect(startLocalMongo({ persistent: false, log: () => {} })).rejects.toThrow(/SCAIKEY_LOCAL_DB=oracle/);
+    } finally {
+      restoreEnv('MONGODB_URI', saved.uri);
+      restoreEnv('SCAIKEY_LOCAL_DB', saved.db);
+    }
+  });
+
+  it.runIf(!process.env.MONGODB_URI)(
+    'runs FerretDB on PostgreSQL when asked, and stop() removes everything',
+    async (ctx) => {
+      if (!(await findPostgres())) ctx.skip(); // no PostgreSQL on this machine
+      const saved = process.env.SCAIKEY_LOCAL_DB;
+      process.env.SCAIKEY_LOCAL_DB = 'ferretdb-postgres';
+      const lines: string[] = [];
+      try {
+        const db = await startLocalMongo({ persistent: false, log: (m) => lines.push(m) });
+        const dataDir = /data in (\S+)/.exec(lines.join('\n'))?.[1];
+        try {
+          expect(db.kind).toBe('ferretdb-postgres');
+          expect(dataDir && existsSync(dataDir)).toBe(true);
+          const client = new MongoClient(db.uri);
+          try {
+            const c = client.db('ferretdb_postgres_check').collection('docs');
+            await c.createIndex({ email: 1 }, { unique: true });
+            await c.insertOne({ email: 'a@example.com' });
+            await expect(c.insertOne({ email: 'a@example.com' })).rejects.toSatisfy(isDuplicateKey);
+            expect(await c.countDocuments({ email: 'a@example.com' })).toBe(1);
+          } finally {
+            await client.close();
+          }
+        } finally {
+          await db.stop();
+        }
+        expect(existsSync(dataDir!)).toBe(false);
+      } finally {
+        restoreEnv('SCAIKEY_LOCAL_DB', saved);
+      }
+    },
+    60_000,
+  );
 });
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}

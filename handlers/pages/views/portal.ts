@@ -1,5 +1,6 @@
 import { field, formMessages, html, type Html } from '../html.ts';
 import type { MessageKey } from '../i18n/index.ts';
+import { mfaCodePanels } from './mfa-panels.ts';
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
@@ -51,14 +52,7 @@ ${formMessages('mfa')}
 <div class="radio" data-method="email" hidden><input type="radio" name="method" id="method-email" value="email"><label for="method-email">${t('mfa.method.email')}</label></div>
 <div class="radio" data-method="backup_code" hidden><input type="radio" name="method" id="method-backup_code" value="backup_code"><label for="method-backup_code">${t('mfa.method.backup_code')}</label></div>
 </fieldset>
-<div class="method-panel" data-panel="totp" hidden>
-${field({ id: 'totp-code', label: t('mfa.totp_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
-</div>
-<div class="method-panel" data-panel="email" hidden>
-<p class="note" id="email-code-status" role="status" aria-atomic="true"></p>
-${field({ id: 'email-code', label: t('mfa.email_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
-<button type="button" class="secondary" id="resend-code">${t('mfa.email_resend')}</button>
-</div>
+${mfaCodePanels(t)}
 <div class="method-panel" data-panel="backup_code" hidden>
 ${field({ id: 'backup-code', label: t('mfa.backup_label'), hint: t('mfa.backup_hint'), autocomplete: 'off', maxlength: 32, spellcheck: false, autocapitalize: 'none' })}
 </div>

@@ -1,5 +1,6 @@
 import { checkbox, field, formMessages, html, type Html } from '../html.ts';
 import type { MessageKey } from '../i18n/index.ts';
+import { mfaCodePanels } from './mfa-panels.ts';
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
@@ -48,14 +49,7 @@ ${formMessages('mfa')}
 <fieldset class="methods" id="mfa-methods"><legend>${t('mfa.method_legend')}</legend>
 ${methodRadios}
 </fieldset>
-<div class="method-panel" data-panel="totp" hidden>
-${field({ id: 'totp-code', label: t('mfa.totp_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
-</div>
-<div class="method-panel" data-panel="email" hidden>
-<p class="note" id="email-code-status" role="status" aria-atomic="true"></p>
-${field({ id: 'email-code', label: t('mfa.email_label'), inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, spellcheck: false })}
-<button type="button" class="secondary" id="resend-code">${t('mfa.email_resend')}</button>
-</div>
+${mfaCodePanels(t)}
 <div class="method-panel" data-panel="webauthn" hidden>
 <p class="note" id="webauthn-hint">${t('mfa.webauthn_hint')}</p>
 </div>

@@ -120,7 +120,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
     { publicBaseUrl: config.PUBLIC_BASE_URL },
   );
   const passwordReset = new PasswordReset(
-    { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, clock, logger },
+    { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, throttle, clock, logger },
     { publicBaseUrl: config.PUBLIC_BASE_URL },
   );
   const accountSecurity = new AccountSecurity({

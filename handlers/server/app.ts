@@ -177,27 +177,14 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
         headers: req.headers as Record<string, string | string[]>,
         body: undefined,
       };
-      let operation;
-      try {
-        operation = api.matchOperation(oasRequest);
-      } catch (error) {
-        // Malformed percent-encoding in a path parameter: no route can match it.
-        if (error instanceof URIError) throw new ApiError('notFound', { internal: 'malformed path encoding' });
-        throw error;
-      }
+      const operation = api.matchOperation(oasRequest);
       if (operation) {
         locals.operationId = operation.operationId;
         // Like FastAPI, unknown query parameters are ignored rather than refused (cache busters).
         oasRequest.query = declaredQuery(operation, oasRequest.query as Record<string, string | string[]>);
         oasRequest.body = parseBody(req, operation.requestBody !== undefined);
       }
-      let result: HandlerResult;
-      try {
-        result = (await api.handleRequest(oasRequest, req)) as HandlerResult;
-      } catch (error) {
-        if (error instanceof URIError) throw new ApiError('notFound', { internal: 'malformed path encoding' });
-        throw error;
-      }
+      const result = (await api.handleRequest(oasRequest, req)) as HandlerResult;
       if (config.validateResponses && operation?.operationId) {
         assertResponseMatchesContract(api, operation.operationId, result);
       }
@@ -283,6 +270,8 @@ function parseBody(req: Request, expectsBody: boolean): unknown {
 }
 
 function translateTransportError(error: unknown): unknown {
+  // Malformed percent-encoding in a path parameter (the router decodes it): no route can match.
+  if (error instanceof URIError) return new ApiError('notFound', { internal: 'malformed path encoding' });
   if (error && typeof error === 'object' && 'type' in error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') return new ApiError('payloadTooLarge');

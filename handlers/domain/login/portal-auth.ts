@@ -140,8 +140,13 @@ export class PortalAuth {
     const candidates = tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === tenantId) : accounts;
     const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
     const live = candidates.filter((c) => tenants.some((t) => t._id.equals(c.tenant_id)));
-    const ticket = await this.deps.throttle.beginAttempt('portal', `${tenantId ?? '*'}:${email}`, client.clientIp);
     const target = live[0];
+    const targetTenant = target && tenants.find((t) => t._id.equals(target.tenant_id));
+    // A known account counts on the same counter as the hosted page and password changes; an
+    // unknown email gets a counter of its own, so it locks exactly like a real one.
+    const ticket = targetTenant
+      ? await this.deps.throttle.beginAccountAttempt(targetTenant, email, client.clientIp)
+      : await this.deps.throttle.beginAttempt('portal', email, client.clientIp);
     const ok = await this.deps.hasher.verify(password, target?.password_hash);
     if (!ok || !target) {
       await Promise.all([ticket.failed(), onFailure?.()]);

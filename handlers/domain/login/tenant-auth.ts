@@ -57,8 +57,7 @@ export class TenantAuth {
   async login(slug: string, input: { email: string; password: string; rememberMe: boolean; trustedDeviceToken: string | null | undefined }, client: ClientInfo): Promise<SessionOutcome | MfaOutcome> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
     const email = normaliseEmail(input.email);
-    const lockout = tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
-    const ticket = await this.deps.throttle.beginAttempt(`tenant:${tenant._id.toHexString()}`, email, client.clientIp, lockout);
+    const ticket = await this.deps.throttle.beginAccountAttempt(tenant, email, client.clientIp);
     const user = await this.deps.users.findInTenant(tenant._id, email);
     const ok = await this.deps.hasher.verify(input.password, user?.password_hash);
     if (!ok || !user || user.status === 'disabled' || user.status === 'locked') {

@@ -222,8 +222,7 @@ export class AccountSecurity {
 
   /** The current password again, limited like sign-in (same counters, so guesses here count there). */
   private async reauthenticate({ user, tenant }: Account, password: string, client: ClientInfo, purpose: string): Promise<void> {
-    const lockout = tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
-    const ticket = await this.deps.throttle.beginAttempt(`tenant:${tenant._id.toHexString()}`, user.email_normalized, client.clientIp, lockout);
+    const ticket = await this.deps.throttle.beginAccountAttempt(tenant, user.email_normalized, client.clientIp);
     if (!(await this.deps.hasher.verify(password, user.password_hash))) {
       await ticket.failed();
       await this.deps.audit.record({ type: 'password.reauthenticate', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { purpose } });

@@ -1,6 +1,6 @@
 import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
 import { ApiError } from '../../server/errors.ts';
-import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import { tenantLockout, type LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Flows } from '../login/flows.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { MfaAnswer, MfaVerifier } from './mfa-verifier.ts';
@@ -15,8 +15,7 @@ export class MfaStep {
   ) {}
 
   async complete(flow: FlowDoc, user: UserDoc, tenant: TenantDoc, answer: MfaAnswer, client: { clientIp: string; userAgent: string }): Promise<string> {
-    const lockout = tenant.settings.lockout ? { accountThreshold: tenant.settings.lockout.threshold, lockoutSeconds: tenant.settings.lockout.duration_seconds } : {};
-    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, lockout);
+    const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, tenantLockout(tenant));
     const event = { type: 'mfa.verify', tenantId: tenant._id, userId: user._id, ...client, details: { method: answer.method, channel: flow.channel } };
     let amr: string;
     try {

@@ -7,6 +7,7 @@ import type { Flows } from '../login/flows.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';
+import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { ClientInfo } from '../login/portal-auth.ts';
@@ -25,6 +26,7 @@ interface Deps {
   counter: AttemptCounter;
   sessions: Sessions;
   trustedDevices: TrustedDevices;
+  throttle: LoginThrottle;
   clock: Clock;
   logger: Logger;
 }
@@ -45,8 +47,8 @@ export class PasswordReset {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
     const redirectUri = requireAllowedRedirect(tenant, input.redirectUri);
     const email = normaliseEmail(input.email);
-    await this.limit(`forgot:ip:${client.clientIp}`, 20, 3600);
-    await this.limit(`forgot:email:${tenant._id.toHexString()}:${email}`, 5, 3600);
+    await this.deps.counter.enforce(`forgot:ip:${client.clientIp}`, 20, 3600);
+    await this.deps.counter.enforce(`forgot:email:${tenant._id.toHexString()}:${email}`, 5, 3600);
     const work = this.sendResetLink(tenant._id.toHexString(), email, redirectUri, client)
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'password reset email not prepared'))
       .finally(() => this.background.delete(work));
@@ -68,7 +70,7 @@ export class PasswordReset {
     if (!user.email_verified) await this.deps.users.markEmailVerified(user._id);
     await this.deps.sessions.revokeAllForUser(user._id, 'password reset');
     await this.deps.trustedDevices.revokeAll(user._id);
-    await this.deps.counter.reset(`acct:tenant:${tenant._id.toHexString()}:${user.email_normalized}`);
+    await this.deps.throttle.resetAccount(tenant, user.email_normalized);
     await this.deps.audit.record({ type: 'password.reset', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
     await this.deps.mailer.send({
       to: user.email,
@@ -106,8 +108,4 @@ export class PasswordReset {
     await this.deps.audit.record({ type: 'password.reset_requested', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
   }
 
-  private async limit(key: string, max: number, windowSeconds: number): Promise<void> {
-    const state = await this.deps.counter.hit(key, windowSeconds);
-    if (state.count > max) throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: key });
-  }
 }

@@ -82,7 +82,7 @@ export class Profile {
 
   async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, client: ClientInfo): Promise<{ message: string }> {
     const { user, tenant } = await this.load(principal);
-    const ticket = await this.deps.throttle.beginAttempt(`tenant:${tenant._id.toHexString()}`, user.email_normalized, client.clientIp);
+    const ticket = await this.deps.throttle.beginAccountAttempt(tenant, user.email_normalized, client.clientIp);
     if (!(await this.deps.hasher.verify(input.currentPassword, user.password_hash))) {
       await ticket.failed();
       await this.deps.audit.record({ type: 'password.change', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client });

@@ -1,4 +1,5 @@
 import type { Database } from '../../store/database.ts';
+import { ApiError } from '../../server/errors.ts';
 import { addSeconds, type Clock } from '../clock.ts';
 
 export interface CounterState {
@@ -44,6 +45,12 @@ export class AttemptCounter {
       }
     }
     throw new Error(`attempt counter ${key} kept changing under contention`);
+  }
+
+  /** Counts one request against `max` per window; over it, a 429 with Retry-After. */
+  async enforce(key: string, max: number, windowSeconds: number): Promise<void> {
+    const state = await this.hit(key, windowSeconds);
+    if (state.count > max) throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: key });
   }
 
   async peek(key: string): Promise<CounterState> {

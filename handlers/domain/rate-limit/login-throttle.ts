@@ -1,4 +1,5 @@
 import { ApiError } from '../../server/errors.ts';
+import type { TenantDoc } from '../../store/documents.ts';
 import type { AttemptCounter } from './attempt-counter.ts';
 
 export interface ThrottlePolicy {
@@ -27,6 +28,19 @@ export class LoginThrottle {
       this.onLockout('ip');
       throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: `${scope} limit ${clientIp}` });
     }
+  }
+
+  /**
+   * A password attempt on a tenant's account. Sign-in, re-authentication and password change all
+   * count on this one counter, so guesses made through any of them add up.
+   */
+  beginAccountAttempt(tenant: TenantDoc, emailNormalized: string, clientIp: string): Promise<AttemptTicket> {
+    return this.beginAttempt(accountScope(tenant), emailNormalized, clientIp, tenantLockout(tenant));
+  }
+
+  /** Lifts a tenant account's lockout, e.g. after a password reset proved control of the mailbox. */
+  async resetAccount(tenant: TenantDoc, emailNormalized: string): Promise<void> {
+    await this.counter.reset(`acct:${accountScope(tenant)}:${emailNormalized}`);
   }
 
   async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
@@ -61,4 +75,14 @@ export class AttemptTicket {
   async failed(): Promise<void> {
     if (this.lastAllowed) await this.counter.extend(this.accountKey, this.lockoutSeconds);
   }
+}
+
+function accountScope(tenant: TenantDoc): string {
+  return `tenant:${tenant._id.toHexString()}`;
+}
+
+/** The tenant's own lockout settings, where it has any, over the server defaults. */
+export function tenantLockout(tenant: TenantDoc): Partial<ThrottlePolicy> {
+  const lockout = tenant.settings.lockout;
+  return lockout ? { accountThreshold: lockout.threshold, lockoutSeconds: lockout.duration_seconds } : {};
 }

@@ -55,7 +55,7 @@ export class Registration {
     validateName(input.lastName, 'last_name');
     checkPassword(input.password, tenant.settings.password_policy, 'password', { email: input.email });
     const customData = sanitiseCustomData(input.customData);
-    await this.limit(`register:ip:${client.clientIp}`, 20, 3600);
+    await this.deps.counter.enforce(`register:ip:${client.clientIp}`, 20, 3600);
 
     const pending = tenant.settings.require_email_verification;
     const answer = (userId: string) => ({
@@ -104,7 +104,7 @@ export class Registration {
     if (user.email_verified) return { message: 'Email address is already verified.' };
     const tenant = await this.deps.tenants.findActiveById(user.tenant_id);
     if (!tenant) throw new ApiError('invalidToken');
-    await this.limit(`verify-email:user:${user._id.toHexString()}`, 3, 3600);
+    await this.deps.counter.enforce(`verify-email:user:${user._id.toHexString()}`, 3, 3600);
     await this.sendVerification(tenant, user, null);
     return { message: 'Verification email sent.' };
   }
@@ -145,10 +145,6 @@ export class Registration {
     });
   }
 
-  private async limit(key: string, max: number, windowSeconds: number): Promise<void> {
-    const state = await this.deps.counter.hit(key, windowSeconds);
-    if (state.count > max) throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: key });
-  }
 }
 
 function validateName(value: string, field: string): void {

@@ -6,9 +6,8 @@
  *   npm run mock                       (scripts/mock-server.ts)
  *   SCAIKEY_MOCK=true npm start        (handlers/server/main.ts calls startMockServer)
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 import type { Logger } from 'pino';
 import { createApp } from '../handlers/server/app.ts';
 import { ApiError } from '../handlers/server/errors.ts';
@@ -77,7 +76,7 @@ export function createMockHandlers(catalogue: MockCatalogue): Partial<OperationH
 }
 
 /** The mock app, not listening (for tests and for embedding). */
-export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'host'> = {}): Promise<express.Express> {
+export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'host'> = {}): Promise<RequestListener> {
   const logger = options.logger ?? createLogger('info');
   const spec = loadSpec();
   const catalogue = buildCatalogue(spec);
@@ -90,31 +89,11 @@ export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'h
     handlers: createMockHandlers(catalogue),
     authenticate,
     quickStart: true,
+    // Let browser code read which preference was applied.
+    exposeHeaders: ['Preference-Applied'],
+    rewriteRequest: preferFromQuery,
     extraRoutes: (app) => {
       mountPages(app);
-      // Prism's query-string form of Prefer (`?__code=401&__example=…`): moved into a Prefer
-      // header before routing, so request validation does not see parameters the spec lacks.
-      app.use((req, res, next) => {
-        // Let browser code read which preference was applied (cors set the list just before).
-        const exposed = res.getHeader('Access-Control-Expose-Headers');
-        if (typeof exposed === 'string') res.setHeader('Access-Control-Expose-Headers', `${exposed},Preference-Applied`);
-        const q = req.url.indexOf('?');
-        if (q >= 0 && req.url.includes('__', q)) {
-          const params = new URLSearchParams(req.url.slice(q + 1));
-          const prefer: string[] = [];
-          for (const key of ['code', 'example', 'dynamic', 'seed']) {
-            const value = params.get(`__${key}`);
-            params.delete(`__${key}`);
-            if (value !== null) prefer.push(`${key}="${value.replace(/["\\]/g, '')}"`);
-          }
-          if (prefer.length > 0) {
-            if (!req.headers.prefer) req.headers.prefer = prefer.join(', ');
-            const rest = params.toString();
-            req.url = rest ? `${req.url.slice(0, q)}?${rest}` : req.url.slice(0, q);
-          }
-        }
-        next();
-      });
       app.get('/healthz', (_req, res) => {
         res.json({ status: 'ok', mock: true });
       });
@@ -163,4 +142,25 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         setTimeout(() => server.closeAllConnections(), 2_000).unref();
       }),
   };
+}
+
+/**
+ * Prism's query-string form of Prefer (`?__code=401&__example=…`): moved into a Prefer header
+ * before routing, so request validation does not see parameters the spec lacks.
+ */
+function preferFromQuery(req: IncomingMessage): void {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (q < 0 || !url.includes('__', q)) return;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const prefer: string[] = [];
+  for (const key of ['code', 'example', 'dynamic', 'seed']) {
+    const value = params.get(`__${key}`);
+    params.delete(`__${key}`);
+    if (value !== null) prefer.push(`${key}="${value.replace(/["\\]/g, '')}"`);
+  }
+  if (prefer.length === 0) return;
+  if (!req.headers.prefer) req.headers.prefer = prefer.join(', ');
+  const rest = params.toString();
+  req.url = rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
 }

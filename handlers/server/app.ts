@@ -1,6 +1,10 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import cors from 'cors';
+import proxyAddr from 'proxy-addr';
+import { parseCookie, stringifySetCookie } from 'cookie';
 import sjson from 'secure-json-parse';
 import { OpenAPIBackend, type Context, type Document, type Request as OasRequest } from 'openapi-backend';
 import type { Ajv } from 'ajv';
@@ -10,7 +14,7 @@ import type { Config } from './config.ts';
 import { ApiError, RequestValidationError, toErrorResponse, type ValidationIssue } from './errors.ts';
 import { toFastApiIssues } from './fastapi-validation.ts';
 import { loadSpec } from './spec.ts';
-import { parseCookies, resolveRequestId, type HandlerResult, type Principal, type RequestContext } from './request-context.ts';
+import { resolveRequestId, type HandlerResult, type Principal, type RequestContext } from './request-context.ts';
 import type { OperationHandlers } from './operation-types.ts';
 
 export interface AppOptions {
@@ -19,8 +23,12 @@ export interface AppOptions {
   handlers: Partial<OperationHandlers>;
   /** Verifies a bearer token; throws ApiError('invalidToken') when it is not acceptable. */
   authenticate: (token: string) => Promise<Principal>;
-  /** Extra routes outside the contract (health, metrics, JWKS caching, pages). */
+  /** Extra routes outside the contract (health, metrics, pages), served by express. */
   extraRoutes?: (app: express.Express) => void;
+  /** Runs first for every request, before routing (the mock server's Prism query-string form of Prefer). */
+  rewriteRequest?: (req: IncomingMessage) => void;
+  /** Response headers browsers may read besides X-Request-ID and Retry-After. */
+  exposeHeaders?: string[];
   /** Told about every answered operation, for metrics and contract coverage. */
   onOperation?: (event: { operationId: string; status: number; durationMs: number }) => void;
   /**
@@ -30,17 +38,154 @@ export interface AppOptions {
   quickStart?: boolean;
 }
 
-interface Locals {
+/** One request's bookkeeping, from the first byte to the log line. */
+interface Exchange {
   requestId: string;
+  path: string;
   operationId?: string;
   started: bigint;
 }
 
+/** What openapi-backend hands to an operation handler besides its parsed request. */
+interface ApiCall {
+  req: IncomingMessage;
+  exchange: Exchange;
+}
+
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-/** Builds the HTTP app: express for transport concerns, openapi-backend for routing and validation. */
-export async function createApp(options: AppOptions): Promise<express.Express> {
+/**
+ * Builds the HTTP front. Requests for the contract's paths take a lean lane straight to
+ * openapi-backend (routing, validation, security) and the operation handlers: express's per-request
+ * machinery cost about a quarter of an API request's CPU (npm run bench:mock). Everything else
+ * (pages, health, metrics, docs) is served by an express app.
+ */
+export async function createApp(options: AppOptions): Promise<RequestListener> {
   const { config, logger } = options;
+  const api = await createRouter(options);
+  const isContractPath = contractPaths(api);
+
+  const securityHeaders = headersSetBy(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  const allowCors =
+    config.corsOrigins.length > 0
+      ? cors({ origin: config.corsOrigins, credentials: true, exposedHeaders: ['X-Request-ID', 'Retry-After', ...(options.exposeHeaders ?? [])], maxAge: 600 })
+      : undefined;
+  const trust = compileTrust(config.trustProxy);
+  // The body is read raw and parsed after routing, so errors can name the operation's contract.
+  const readRawBody = express.raw({ type: () => true, limit: config.BODY_LIMIT });
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
+
+  /** Maps any error to its answer (one mapper for both lanes) and logs what deserves it. */
+  function sendError(res: ServerResponse, exchange: Exchange, error: unknown): void {
+    const translated = translateTransportError(error);
+    const response = toErrorResponse(translated);
+    if (response.unexpected) {
+      logger.error({ reqId: exchange.requestId, operationId: exchange.operationId, err: translated }, 'unhandled error');
+    } else if (translated instanceof ApiError && translated.internal) {
+      logger.warn({ reqId: exchange.requestId, operationId: exchange.operationId, errorId: translated.id, why: translated.internal }, 'request refused');
+    }
+    if (res.headersSent) return;
+    for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+    sendJson(res, response.status, response.body);
+  }
+
+  const pages = express();
+  pages.disable('x-powered-by');
+  pages.set('trust proxy', config.trustProxy);
+  pages.set('etag', false);
+  pages.set('query parser', 'simple');
+  options.extraRoutes?.(pages);
+  pages.use((_req: Request, _res: Response, next: NextFunction) => next(new ApiError('notFound')));
+  pages.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(res, exchanges.get(req)!, error));
+
+  async function serveOperation(req: IncomingMessage, res: ServerResponse, exchange: Exchange, query: string): Promise<void> {
+    try {
+      if (countHeader(req.rawHeaders, 'authorization') > 1) {
+        throw new ApiError('invalidToken', { internal: 'several Authorization headers', headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
+      }
+      const body = await new Promise<unknown>((resolve, reject) => readRawBody(req as Request, res as Response, (error?: unknown) => (error ? reject(error) : resolve((req as Request).body))));
+      const oasRequest: OasRequest = {
+        method: req.method ?? 'GET',
+        path: exchange.path,
+        query: query ? (parseQueryString(query) as Record<string, string | string[]>) : {},
+        headers: req.headers as Record<string, string | string[]>,
+        body: undefined,
+      };
+      const operation = api.matchOperation(oasRequest);
+      if (operation) {
+        exchange.operationId = operation.operationId;
+        // Like FastAPI, unknown query parameters are ignored rather than refused (cache busters).
+        oasRequest.query = declaredQuery(operation, oasRequest.query as Record<string, string | string[]>);
+        oasRequest.body = parseBody(req, body, operation.requestBody !== undefined);
+      }
+      const call: ApiCall = { req, exchange };
+      const result = (await api.handleRequest(oasRequest, call)) as HandlerResult;
+      if (config.validateResponses && operation?.operationId) {
+        assertResponseMatchesContract(api, operation.operationId, result);
+      }
+      sendResult(res, result, config.production);
+    } catch (error) {
+      sendError(res, exchange, error);
+    }
+  }
+
+  const clientIpOf = (req: IncomingMessage) => proxyAddr(req, trust) || req.socket.remoteAddress || 'unknown';
+  api.register(
+    Object.fromEntries(
+      Object.entries(options.handlers).map(([operationId, handler]) => [
+        operationId,
+        async (c: Context, call: ApiCall) => {
+          const { req, exchange } = call;
+          const ctx: RequestContext = {
+            operationId,
+            requestId: exchange.requestId,
+            clientIp: clientIpOf(req),
+            userAgent: headerValue(req.headers['user-agent']) ?? '',
+            params: c.request.params as Record<string, string>,
+            query: c.request.query as Record<string, unknown>,
+            headers: req.headers,
+            cookies: parseCookie(headerValue(req.headers.cookie) ?? '') as Record<string, string>,
+            body: c.request.requestBody,
+            principal: c.security?.['HTTPBearer'] as Principal | undefined,
+          };
+          return (handler as (ctx: RequestContext) => Promise<HandlerResult>)(ctx);
+        },
+      ]),
+    ),
+  );
+
+  return function front(req, res) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const exchange: Exchange = { requestId: resolveRequestId(req.headers['x-request-id']), path: q >= 0 ? url.slice(0, q) : url, started: process.hrtime.bigint() };
+    exchanges.set(req, exchange);
+    res.setHeader('X-Request-ID', exchange.requestId);
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - exchange.started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      logger[level](
+        { reqId: exchange.requestId, method: req.method, path: exchange.path, operationId: exchange.operationId, status: res.statusCode, ms: Math.round(durationMs * 10) / 10 },
+        'request',
+      );
+      if (exchange.operationId) options.onOperation?.({ operationId: exchange.operationId, status: res.statusCode, durationMs });
+    });
+    for (const [name, value] of securityHeaders) res.setHeader(name, value);
+
+    const route = () => {
+      options.rewriteRequest?.(req);
+      const current = req.url ?? '/';
+      const at = current.indexOf('?');
+      exchange.path = at >= 0 ? current.slice(0, at) : current;
+      if (isContractPath(exchange.path)) void serveOperation(req, res, exchange, at >= 0 ? current.slice(at + 1) : '');
+      else pages(req, res);
+    };
+    if (allowCors) allowCors(req, res, route);
+    else route();
+  };
+}
+
+/** Builds the openapi-backend router: routing, request validation, security and error handlers. */
+async function createRouter(options: AppOptions): Promise<OpenAPIBackend> {
   const api = new OpenAPIBackend({
     definition: withoutLinks(loadSpec()) as unknown as Document,
     strict: true,
@@ -91,24 +236,6 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
       throw new ApiError('notImplemented');
     },
   });
-  for (const [operationId, handler] of Object.entries(options.handlers)) {
-    api.register(operationId, async (c: Context, req: Request) => {
-      const locals = req.res!.locals as Locals;
-      const ctx: RequestContext = {
-        operationId,
-        requestId: locals.requestId,
-        clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-        userAgent: headerValue(req.headers['user-agent']) ?? '',
-        params: c.request.params as Record<string, string>,
-        query: c.request.query as Record<string, unknown>,
-        headers: req.headers,
-        cookies: parseCookies(headerValue(req.headers.cookie)),
-        body: c.request.requestBody,
-        principal: c.security?.['HTTPBearer'] as Principal | undefined,
-      };
-      return (handler as (ctx: RequestContext) => Promise<HandlerResult>)(ctx);
-    });
-  }
   await api.init();
   if (!options.quickStart) api.validator.preCompileRequestValidators();
   // openapi-backend rebuilds its list of operations (lodash chain, one new object per operation)
@@ -131,84 +258,7 @@ export async function createApp(options: AppOptions): Promise<express.Express> {
     }
     return operation;
   }) as typeof api.router.matchOperation;
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const locals = res.locals as Locals;
-    locals.requestId = resolveRequestId(req.headers['x-request-id']);
-    locals.started = process.hrtime.bigint();
-    res.setHeader('X-Request-ID', locals.requestId);
-    res.on('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - locals.started) / 1e6;
-      const level = res.statusCode >= 500 ? 'error' : 'info';
-      logger[level](
-        { reqId: locals.requestId, method: req.method, path: req.path, operationId: locals.operationId, status: res.statusCode, ms: Math.round(durationMs * 10) / 10 },
-        'request',
-      );
-      if (locals.operationId) options.onOperation?.({ operationId: locals.operationId, status: res.statusCode, durationMs });
-    });
-    next();
-  });
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
-  if (config.corsOrigins.length > 0) {
-    app.use(cors({ origin: config.corsOrigins, credentials: true, exposedHeaders: ['X-Request-ID', 'Retry-After'], maxAge: 600 }));
-  }
-
-  options.extraRoutes?.(app);
-
-  // The body is read raw and parsed after routing, so errors can name the operation's contract.
-  app.use(express.raw({ type: () => true, limit: config.BODY_LIMIT }));
-
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
-    const locals = res.locals as Locals;
-    try {
-      if (countHeader(req.rawHeaders, 'authorization') > 1) {
-        throw new ApiError('invalidToken', { internal: 'several Authorization headers', headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
-      }
-      const oasRequest: OasRequest = {
-        method: req.method,
-        path: req.path,
-        query: req.query as Record<string, string | string[]>,
-        headers: req.headers as Record<string, string | string[]>,
-        body: undefined,
-      };
-      const operation = api.matchOperation(oasRequest);
-      if (operation) {
-        locals.operationId = operation.operationId;
-        // Like FastAPI, unknown query parameters are ignored rather than refused (cache busters).
-        oasRequest.query = declaredQuery(operation, oasRequest.query as Record<string, string | string[]>);
-        oasRequest.body = parseBody(req, operation.requestBody !== undefined);
-      }
-      const result = (await api.handleRequest(oasRequest, req)) as HandlerResult;
-      if (config.validateResponses && operation?.operationId) {
-        assertResponseMatchesContract(api, operation.operationId, result);
-      }
-      sendResult(res, result, config.production);
-    } catch (error) {
-      next(error);
-    }
-  });
-
-  // One mapper from errors to answers; body-parser's own errors are translated here too.
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const locals = res.locals as Locals;
-    const translated = translateTransportError(error);
-    const response = toErrorResponse(translated);
-    if (response.unexpected) {
-      logger.error({ reqId: locals.requestId, operationId: locals.operationId, err: translated }, 'unhandled error');
-    } else if (translated instanceof ApiError && translated.internal) {
-      logger.warn({ reqId: locals.requestId, operationId: locals.operationId, errorId: translated.id, why: translated.internal }, 'request refused');
-    }
-    if (res.headersSent) return;
-    res.status(response.status).set(response.headers).json(response.body);
-  });
-
-  return app;
+  return api;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -245,8 +295,7 @@ function declaredQuery(operation: { parameters?: unknown[] }, query: Record<stri
   return Object.fromEntries(Object.entries(query).filter(([name]) => names.has(name)));
 }
 
-function parseBody(req: Request, expectsBody: boolean): unknown {
-  const raw = req.body as unknown;
+function parseBody(req: IncomingMessage, raw: unknown, expectsBody: boolean): unknown {
   if (!expectsBody || !Buffer.isBuffer(raw) || raw.length === 0) return undefined;
   const contentType = (headerValue(req.headers['content-type']) ?? '').split(';')[0]!.trim();
   if (!jsonMediaType.test(contentType)) throw new ApiError('unsupportedMediaType');
@@ -283,20 +332,68 @@ function translateTransportError(error: unknown): unknown {
   return error;
 }
 
-function sendResult(res: Response, result: HandlerResult, production: boolean): void {
-  if (result.headers) res.set(result.headers);
+function sendResult(res: ServerResponse, result: HandlerResult, production: boolean): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   for (const cookie of result.cookies ?? []) {
-    res.cookie(cookie.name, cookie.value, {
-      httpOnly: true,
-      secure: production || cookie.name.startsWith('__Host-'),
-      sameSite: 'lax',
-      path: cookie.path ?? '/',
-      maxAge: cookie.maxAgeSeconds * 1000,
-    });
+    res.appendHeader(
+      'Set-Cookie',
+      stringifySetCookie(cookie.name, cookie.value, {
+        httpOnly: true,
+        secure: production || cookie.name.startsWith('__Host-'),
+        sameSite: 'lax',
+        path: cookie.path ?? '/',
+        maxAge: cookie.maxAgeSeconds,
+        expires: new Date(Date.now() + cookie.maxAgeSeconds * 1000),
+      }),
+    );
   }
   // Responses carry tokens and personal data: never cached unless a handler says otherwise.
   if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store');
-  res.status(result.status).json(result.body);
+  sendJson(res, result.status, result.body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+/** The headers a middleware sets when it only ever sets fixed ones (helmet with a static policy). */
+function headersSetBy(middleware: (req: never, res: never, next: (error?: unknown) => void) => void): Array<[string, string]> {
+  const headers = new Map<string, [string, string]>();
+  const recorder = {
+    setHeader: (name: string, value: string) => void headers.set(name.toLowerCase(), [name, String(value)]),
+    removeHeader: (name: string) => void headers.delete(name.toLowerCase()),
+    getHeader: (name: string) => headers.get(name.toLowerCase())?.[1],
+  };
+  let finished = false;
+  middleware({ headers: {}, method: 'GET', url: '/' } as never, recorder as never, (error) => {
+    if (error) throw error;
+    finished = true;
+  });
+  if (!finished) throw new Error('security header middleware did not finish synchronously');
+  return [...headers.values()];
+}
+
+/** Express's `trust proxy` semantics for the client address used by rate limits and audit. */
+function compileTrust(setting: boolean | number | string): (address: string, hop: number) => boolean {
+  if (setting === true) return () => true;
+  if (setting === false) return () => false;
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return proxyAddr.compile(setting.split(',').map((part) => part.trim()).filter(Boolean));
+}
+
+/** Paths the contract owns: everything under /api and the spec's other fixed paths (JWKS). */
+function contractPaths(api: OpenAPIBackend): (path: string) => boolean {
+  const fixed = new Set(
+    api.router
+      .getOperations()
+      .map((op) => op.path)
+      .filter((path) => !path.includes('{')),
+  );
+  return (path) => path === '/api' || path.startsWith('/api/') || fixed.has(path.length > 1 ? path.replace(/\/+$/, '') : path);
 }
 
 export class ContractViolation extends Error {

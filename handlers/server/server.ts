@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type express from 'express';
+import type { RequestListener } from 'node:http';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { Database } from '../store/database.ts';
@@ -18,7 +18,7 @@ import { mountPages } from '../pages/index.ts';
 export interface RunningServer {
   url: string;
   server: Server;
-  app: express.Express;
+  app: RequestListener;
   services: Services;
   database: Database;
   mail: MailSystem;
@@ -87,7 +87,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
 
   const server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, app);
-  // Requests Node refuses before express sees them (bad framing, oversized headers) still get a JSON detail.
+  // Requests Node refuses before the app sees them (bad framing, oversized headers) still get a JSON detail.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();

@@ -96,7 +96,7 @@ describe('operations without a handler', () => {
         throw new Error('unused');
       },
     });
-    const listener = app.listen(0, '127.0.0.1');
+    const listener = (await import('node:http')).createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => listener.once('listening', resolve));
     try {
       const { port } = listener.address() as import('node:net').AddressInfo;

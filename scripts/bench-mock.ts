@@ -11,6 +11,10 @@
  *   npm run bench:mock -- --duration 10 --connections 64
  *   npm run bench:mock -- --json > bench.json
  *
+ * Each scenario is measured in several rounds (default 3) that alternate which server goes first,
+ * and the table shows each server's median round, so a burst of load from elsewhere on a shared
+ * machine does not decide the ratio.
+ *
  * Both servers run in their own processes (ours through `scripts/mock-server.ts`, exactly as
  * `npm run mock` starts it), log every request at their default level into /dev/null, and only
  * one is loaded at a time. Everything is bounded: a fixed duration per run, and both servers are
@@ -34,12 +38,14 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
   },
 });
 const duration = Math.min(Math.max(Number(args.duration), 1), 60);
 const connections = Math.min(Math.max(Number(args.connections), 1), 256);
 const warmup = Math.min(Math.max(Number(args.warmup), 0), 10);
+const rounds = Math.min(Math.max(Math.round(Number(args.rounds)), 1), 9);
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 interface Scenario {
@@ -178,7 +184,7 @@ function cannon(target: Target, scenario: Scenario, seconds: number): Promise<au
   });
 }
 
-async function measure(target: Target, scenario: Scenario): Promise<Measurement> {
+async function measure(target: Target, scenario: Scenario, warm: boolean): Promise<Measurement> {
   // One plain request first, to record what the server answers.
   const probe = await fetch(`${target.url}${scenario.path}`, {
     method: scenario.method,
@@ -186,7 +192,7 @@ async function measure(target: Target, scenario: Scenario): Promise<Measurement>
     ...(scenario.body !== undefined ? { body: JSON.stringify(scenario.body) } : {}),
   });
   await probe.arrayBuffer();
-  if (warmup > 0) await cannon(target, scenario, warmup);
+  if (warm && warmup > 0) await cannon(target, scenario, warmup);
   const cpuBefore = treeCpuMs(target.child.pid);
   const result = await cannon(target, scenario, duration);
   const cpuAfter = treeCpuMs(target.child.pid);
@@ -204,6 +210,12 @@ async function measure(target: Target, scenario: Scenario): Promise<Measurement>
     timeouts: result.timeouts,
     total: result.requests.total,
   };
+}
+
+/** The round with the median throughput (its latency and CPU figures come with it). */
+function medianRound(measurements: Measurement[]): Measurement {
+  const sorted = [...measurements].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function readLoadAverage(): number | undefined {
@@ -225,7 +237,7 @@ async function main(): Promise<void> {
   const prismVersion = (require(prismPackage) as { version: string }).version;
   const prismBin = join(dirname(prismPackage), 'dist', 'index.js');
 
-  log(`mock server benchmark: ${duration} s per run after ${warmup} s warm-up, ${connections} connections, loopback, Node ${process.version}`);
+  log(`mock server benchmark: ${rounds} rounds of ${duration} s per server and scenario (median shown) after ${warmup} s warm-up, ${connections} connections, loopback, Node ${process.version}`);
   const [ourPort, prismPort] = await Promise.all([freePort(), freePort()]);
   const ours = await start('scaikey mock', process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'mock-server.ts'), '--port', String(ourPort), '--host', HOST], ourPort, {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
@@ -240,16 +252,18 @@ async function main(): Promise<void> {
   log(header);
   log('-'.repeat(header.length));
   for (const scenario of scenarios) {
-    const pair: Measurement[] = [];
-    for (const target of [ours, prism]) {
-      const m = await measure(target, scenario);
-      pair.push(m);
-      results.push(m);
+    const byServer = new Map<Target, Measurement[]>([[ours, []], [prism, []]]);
+    for (let round = 0; round < rounds; round++) {
+      for (const target of round % 2 === 0 ? [ours, prism] : [prism, ours]) byServer.get(target)!.push(await measure(target, scenario, round === 0));
+    }
+    const pair = [ours, prism].map((target) => medianRound(byServer.get(target)!));
+    results.push(...pair);
+    for (const [i, m] of pair.entries()) {
       const cpuRatio = pair[0]!.cpuUsPerRequest && m.cpuUsPerRequest ? ` (CPU ${(m.cpuUsPerRequest / pair[0]!.cpuUsPerRequest).toFixed(1)}×)` : '';
-      const ratio = target === prism ? `${(pair[0]!.rps / Math.max(m.rps, 1)).toFixed(1)}×${cpuRatio}` : '';
+      const ratio = i === 1 ? `${(pair[0]!.rps / Math.max(m.rps, 1)).toFixed(1)}×${cpuRatio}` : '';
       const statusNote = m.status === scenario.expect ? String(m.status) : `${m.status}!`;
       log(
-        `${pad(target === ours ? scenario.name : '', 44)} ${pad(m.server, 14)} ${pad(statusNote, 6, true)} ${pad(Math.round(m.rps), 9, true)} ${pad(m.p50, 7, true)} ${pad(m.p99, 7, true)} ${pad(m.errors + m.timeouts, 7, true)} ${pad(m.cpuUsPerRequest !== undefined ? Math.round(m.cpuUsPerRequest) : '-', 11, true)}  ${ratio}`,
+        `${pad(i === 0 ? scenario.name : '', 44)} ${pad(m.server, 14)} ${pad(statusNote, 6, true)} ${pad(Math.round(m.rps), 9, true)} ${pad(m.p50, 7, true)} ${pad(m.p99, 7, true)} ${pad(m.errors + m.timeouts, 7, true)} ${pad(m.cpuUsPerRequest !== undefined ? Math.round(m.cpuUsPerRequest) : '-', 11, true)}  ${ratio}`,
       );
     }
   }
@@ -272,7 +286,7 @@ async function main(): Promise<void> {
   if (load !== undefined && load > 1.5) log(`note: load average ${load.toFixed(1)} on this machine during the run; req/s figures are compressed by the contention, CPU per request much less so`);
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ node: process.version, duration, warmup, connections, startupMs: { scaikey: ours.startupMs, prism: prism.startupMs }, prismVersion, results, ratios, geomean }, null, 2)}\n`,
+      `${JSON.stringify({ node: process.version, duration, warmup, rounds, connections, startupMs: { scaikey: ours.startupMs, prism: prism.startupMs }, prismVersion, results, ratios, geomean }, null, 2)}\n`,
     );
   }
 }

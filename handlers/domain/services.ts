@@ -5,6 +5,7 @@ import { decodeKey } from '../server/config.ts';
 import { ApiError } from '../server/errors.ts';
 import type { Principal } from '../server/request-context.ts';
 import type { Database } from '../store/database.ts';
+import type { SessionDoc, UserDoc } from '../store/documents.ts';
 import { SecretBox, developmentKey } from './crypto/secrets.ts';
 import { createHmac } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
@@ -45,6 +46,7 @@ export type ServiceConfig = Pick<
   | 'BCRYPT_COST'
   | 'HASH_WORKERS'
   | 'ACCESS_TOKEN_TTL'
+  | 'AUTH_CACHE_TTL_MS'
   | 'REFRESH_IDLE_TTL'
   | 'REFRESH_ABSOLUTE_TTL'
   | 'REMEMBER_ME_IDLE_TTL'
@@ -82,6 +84,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
     issuer: config.PUBLIC_BASE_URL,
     audience: config.JWT_AUDIENCE,
     ttlSeconds: config.ACCESS_TOKEN_TTL,
+    verifiedCacheMs: config.AUTH_CACHE_TTL_MS,
   });
   const sessions = new Sessions(database, box, clock, {
     normal: { idleSeconds: config.REFRESH_IDLE_TTL, absoluteSeconds: config.REFRESH_ABSOLUTE_TTL },
@@ -140,14 +143,19 @@ export function createServices(database: Database, config: ServiceConfig, logger
   });
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
+  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
+  const recentSessions = database.recent<SessionDoc>('sessions', config.AUTH_CACHE_TTL_MS, clock);
+  const recentUsers = database.recent<UserDoc>('users', config.AUTH_CACHE_TTL_MS, clock);
+
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
   async function authenticate(token: string): Promise<Principal> {
     const claims = await accessTokens.verify(token);
-    const session = await sessions.findActive(claims.sid);
+    const session = await sessions.findActive(claims.sid, recentSessions);
     if (!session || session.user_id.toHexString() !== claims.sub) {
       throw new ApiError('invalidToken', { internal: 'session revoked or expired', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }
-    const user = await database.users.findOne({ _id: new ObjectId(claims.sub) });
+    const userId = new ObjectId(claims.sub);
+    const user = await recentUsers.get(userId, () => database.users.findOne({ _id: userId }));
     if (!user || (user.status !== 'active' && user.status !== 'pending')) {
       throw new ApiError('invalidToken', { internal: 'user not active', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }

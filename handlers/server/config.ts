@@ -40,6 +40,13 @@ const envSchema = z.object({
    */
   HASH_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   ACCESS_TOKEN_TTL: seconds(900),
+  /**
+   * Milliseconds an authenticated request may reuse a verified access token and its session and
+   * user as read by an earlier request of this process (0 turns the cache off). This process's own
+   * writes (logout, revocation, profile changes) take effect at once; a revocation made by another
+   * replica is seen here within this time.
+   */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   REFRESH_IDLE_TTL: seconds(60 * 60 * 24),
   REFRESH_ABSOLUTE_TTL: seconds(60 * 60 * 24 * 7),
   /** Lifetimes when the user ticks "remember me". */

@@ -1,6 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RefreshTokenDoc, SessionDoc } from '../../store/documents.ts';
+import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../server/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../clock.ts';
@@ -65,10 +66,19 @@ export class Sessions {
     return { session, refreshToken };
   }
 
-  /** The session if it is live: not revoked and within both lifetimes. */
-  async findActive(sessionId: string): Promise<SessionDoc | null> {
+  /**
+   * The session if it is live: not revoked and within both lifetimes. With `recent`, a copy read
+   * by an earlier request may answer (see RecentDocuments); liveness is checked on it all the same.
+   */
+  async findActive(sessionId: string, recent?: RecentDocuments<SessionDoc>): Promise<SessionDoc | null> {
     if (!ObjectId.isValid(sessionId)) return null;
     const now = this.clock.now();
+    if (recent?.enabled) {
+      const id = new ObjectId(sessionId);
+      const session = await recent.get(id, () => this.database.sessions.findOne({ _id: id }));
+      const live = session && session.revoked_at === null && session.idle_expires_at > now && session.absolute_expires_at > now;
+      return live ? session : null;
+    }
     return this.database.sessions.findOne({
       _id: new ObjectId(sessionId),
       revoked_at: null,

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ObjectId, type CommandStartedEvent } from 'mongodb';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import { RecentDocuments } from '../../handlers/store/recent-documents.ts';
+import { ManualClock } from '../../handlers/domain/clock.ts';
+
+// Authenticated requests reuse what an earlier request of the same process read (AUTH_CACHE_TTL_MS):
+// the process's own writes take effect at once, another replica's within the TTL.
+let a: TestServer;
+let b: TestServer;
+beforeAll(async () => {
+  a = await startTestServer();
+  b = await startTestServer({}, { shareDatabaseWith: a });
+});
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+});
+
+async function signIn(server: TestServer, email: string, password = strongPassword) {
+  const reply = await server.call('POST', '/api/v1/auth/login', { body: { email, password } });
+  expect(reply.status).toBe(200);
+  return reply.body as { access_token: string; refresh_token: string };
+}
+
+/** Counts the reads a server sends to the users and sessions collections while `work` runs. */
+async function readsDuring(server: TestServer, work: () => Promise<unknown>): Promise<number> {
+  let reads = 0;
+  const listener = (event: CommandStartedEvent) => {
+    if (event.commandName === 'find' && ['users', 'sessions'].includes(String(event.command.find))) reads++;
+  };
+  server.database.client.on('commandStarted', listener);
+  try {
+    await work();
+  } finally {
+    server.database.client.off('commandStarted', listener);
+  }
+  return reads;
+}
+
+describe('one replica', () => {
+  test('a repeated request reads neither session nor user; a logout ends the token at once', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const tokens = await signIn(a, email);
+    expect(await readsDuring(a, () => a.call('GET', '/api/v1/me', { token: tokens.access_token }))).toBeGreaterThan(0);
+    const cached = await readsDuring(a, async () => {
+      expect((await a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(200);
+    });
+    expect(cached).toBe(0);
+    expect((await a.call('POST', '/api/v1/auth/logout', { token: tokens.access_token })).status).toBe(200);
+    expect((await a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(401);
+  });
+
+  test('a profile change is visible to the next request', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).body.display_name).toBeNull();
+    expect((await a.call('PATCH', '/api/v1/me', { token, body: { display_name: 'Ada L.' } })).status).toBe(200);
+    expect((await a.call('GET', '/api/v1/me', { token })).body.display_name).toBe('Ada L.');
+  });
+
+  test('a password change ends the other, cached sessions at once (a write not by _id evicts everything)', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const here = await signIn(a, email);
+    const elsewhere = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(200);
+    const changed = await a.call('POST', '/api/v1/me/password', { token: here.access_token, body: { current_password: strongPassword, new_password: 'a changed long passphrase' } });
+    expect(changed.status).toBe(200);
+    expect((await a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(401);
+  });
+
+  test('a user disabled by a direct write of this process is refused at once', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    await a.database.users.updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+  });
+});
+
+describe('two replicas', () => {
+  test("another replica's logout is seen within AUTH_CACHE_TTL_MS", async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(b, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    expect((await b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
+    expect((await b.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    // Replica a read the session before the logout and may use that copy for the TTL, no longer.
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    a.clock.advance(a.config.AUTH_CACHE_TTL_MS / 1000);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+  });
+
+  test('AUTH_CACHE_TTL_MS=0 reads the database on every request', async () => {
+    const c = await startTestServer({ AUTH_CACHE_TTL_MS: '0' }, { shareDatabaseWith: a });
+    try {
+      const tenant = await createTenant(a);
+      const { email } = await createUser(a, tenant);
+      const { access_token: token } = await signIn(b, email);
+      for (let i = 0; i < 2; i++) {
+        expect(await readsDuring(c, () => c.call('GET', '/api/v1/me', { token }))).toBeGreaterThanOrEqual(2);
+      }
+      expect((await b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
+      expect((await c.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('RecentDocuments', () => {
+  const doc = () => ({ _id: new ObjectId(), name: 'x', nested: { list: [1, 2] }, at: new Date() });
+
+  test('serves a read for the TTL by the injected clock, then reads again', async () => {
+    const clock = new ManualClock();
+    const cache = new RecentDocuments<ReturnType<typeof doc>>(1000, clock);
+    const d = doc();
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      return d;
+    };
+    await cache.get(d._id, load);
+    await cache.get(d._id, load);
+    expect(loads).toBe(1);
+    clock.advance(1);
+    await cache.get(d._id, load);
+    expect(loads).toBe(2);
+  });
+
+  test('does not keep a read that overlapped an eviction, nor a missing document', async () => {
+    const cache = new RecentDocuments<ReturnType<typeof doc>>(1000, new ManualClock());
+    const d = doc();
+    let release!: () => void;
+    const slow = cache.get(d._id, () => new Promise((resolve) => (release = () => resolve(d))));
+    cache.evict([d._id.toHexString()]);
+    release();
+    await slow;
+    expect(cache.size).toBe(0);
+    expect(await cache.get(d._id, async () => null)).toBeNull();
+    expect(cache.size).toBe(0);
+  });
+
+  test('hands out frozen documents, except class instances inside them', async () => {
+    const cache = new RecentDocuments<ReturnType<typeof doc>>(1000, new ManualClock());
+    const d = doc();
+    const got = await cache.get(d._id, async () => d);
+    expect(Object.isFrozen(got)).toBe(true);
+    expect(Object.isFrozen(got!.nested.list)).toBe(true);
+    expect(Object.isFrozen(got!.at)).toBe(false);
+    expect(() => {
+      (got as { name: string }).name = 'y';
+    }).toThrow(TypeError);
+  });
+
+  test('with a TTL of 0 every call loads', async () => {
+    const cache = new RecentDocuments<ReturnType<typeof doc>>(0, new ManualClock());
+    const d = doc();
+    let loads = 0;
+    for (let i = 0; i < 3; i++) await cache.get(d._id, async () => (loads++, d));
+    expect(loads).toBe(3);
+    expect(cache.enabled).toBe(false);
+  });
+});

@@ -47,6 +47,7 @@ export type ServiceConfig = Pick<
   | 'HASH_WORKERS'
   | 'ACCESS_TOKEN_TTL'
   | 'AUTH_CACHE_TTL_MS'
+  | 'AUTH_CACHE_POLL_MS'
   | 'REFRESH_IDLE_TTL'
   | 'REFRESH_ABSOLUTE_TTL'
   | 'REMEMBER_ME_IDLE_TTL'
@@ -144,8 +145,9 @@ export function createServices(database: Database, config: ServiceConfig, logger
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
   // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
-  const recentSessions = database.recent<SessionDoc>('sessions', config.AUTH_CACHE_TTL_MS, clock);
-  const recentUsers = database.recent<UserDoc>('users', config.AUTH_CACHE_TTL_MS, clock);
+  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
+  const recentSessions = database.recent<SessionDoc>('sessions', cacheOptions);
+  const recentUsers = database.recent<UserDoc>('users', cacheOptions);
 
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
   async function authenticate(token: string): Promise<Principal> {

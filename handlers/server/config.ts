@@ -41,12 +41,14 @@ const envSchema = z.object({
   HASH_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   ACCESS_TOKEN_TTL: seconds(900),
   /**
-   * Milliseconds an authenticated request may reuse a verified access token and its session and
-   * user as read by an earlier request of this process (0 turns the cache off). This process's own
-   * writes (logout, revocation, profile changes) take effect at once; a revocation made by another
-   * replica is seen here within this time.
+   * Milliseconds an authenticated request may reuse a verified access token and the session and
+   * user read by an earlier request of this process (0 turns the cache off). Writes made through
+   * any ScaiKey process evict at once here, or within AUTH_CACHE_POLL_MS on other replicas; this
+   * TTL bounds only changes made behind ScaiKey's back (an operator's shell).
    */
-  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+  /** How often each replica reads the others' cache invalidations (milliseconds). */
+  AUTH_CACHE_POLL_MS: z.coerce.number().int().min(10).max(5_000).default(250),
   REFRESH_IDLE_TTL: seconds(60 * 60 * 24),
   REFRESH_ABSOLUTE_TTL: seconds(60 * 60 * 24 * 7),
   /** Lifetimes when the user ticks "remember me". */

@@ -1,6 +1,7 @@
 import { MongoClient, type Collection, type Db, type ObjectId } from 'mongodb';
 import type { Clock } from '../domain/clock.ts';
-import { RecentDocuments } from './recent-documents.ts';
+import { CacheInvalidation } from './cache-invalidation.ts';
+import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
 import type {
   AuditEventDoc,
@@ -32,19 +33,16 @@ export class Database {
   readonly webauthnCredentials: Collection<WebAuthnCredentialDoc>;
   readonly webauthnChallenges: Collection<WebAuthnChallengeDoc>;
 
-  private readonly recentByCollection = new Map<string, Array<RecentDocuments<never>>>();
-  private readonly seesWrites: boolean;
+  private readonly cacheInvalidation: CacheInvalidation;
 
   private constructor(
     readonly client: MongoClient,
     readonly db: Db,
     private readonly ownsClient: boolean,
   ) {
-    this.seesWrites = monitorWrites(client, db.databaseName, (collection, ids) => {
-      for (const [name, caches] of this.recentByCollection) {
-        if (collection === name || collection === '*') for (const cache of caches) cache.evict(ids);
-      }
-    });
+    let invalidation: CacheInvalidation | undefined;
+    const seesWrites = monitorWrites(client, db.databaseName, (event) => invalidation?.onWrite(event));
+    this.cacheInvalidation = invalidation = new CacheInvalidation(db.collection('cache_invalidations'), seesWrites);
     this.tenants = db.collection('tenants');
     this.users = db.collection('users');
     this.sessions = db.collection('sessions');
@@ -71,16 +69,17 @@ export class Database {
   }
 
   /**
-   * A short-lived cache of documents of one collection read by `_id` (see RecentDocuments), evicted
-   * by this process's writes to that collection. Disabled (every read goes to the database) when
-   * `ttlMs` is 0 or the client cannot report its writes.
+   * A short-lived cache of documents of one collection read by `_id` (see RecentDocuments), kept in
+   * step with writes of this process and of other replicas (see CacheInvalidation). Disabled (every
+   * read goes to the database) when `ttlMs` is 0 or the client cannot report its writes.
    */
-  recent<T extends { _id: ObjectId }>(collection: 'users' | 'sessions', ttlMs: number, clock: Clock): RecentDocuments<T> {
-    const cache = new RecentDocuments<T>(this.seesWrites ? ttlMs : 0, clock);
-    const list = this.recentByCollection.get(collection) ?? [];
-    list.push(cache as unknown as RecentDocuments<never>);
-    this.recentByCollection.set(collection, list);
-    return cache;
+  recent<T extends { _id: ObjectId }>(collection: 'users' | 'sessions', options: { ttlMs: number; pollMs: number; clock: Clock }): RecentDocuments<T> {
+    return this.cacheInvalidation.register<T>(collection, options);
+  }
+
+  /** Reads other replicas' announcements now instead of at the next poll (tests). */
+  async pollInvalidations(): Promise<void> {
+    await this.cacheInvalidation.poll();
   }
 
   async ping(): Promise<boolean> {
@@ -93,6 +92,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.cacheInvalidation.close();
     if (this.ownsClient) await this.client.close();
   }
 }

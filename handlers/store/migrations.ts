@@ -17,6 +17,7 @@ export const expiringCollections = [
   { collection: 'counters', field: 'expires_at', marginSeconds: 0 },
   { collection: 'trusted_devices', field: 'expires_at', marginSeconds: 86_400 },
   { collection: 'webauthn_challenges', field: 'expires_at', marginSeconds: 3_600 },
+  { collection: 'cache_invalidations', field: 'created_at', marginSeconds: 600 },
 ] as const;
 
 export interface MigrationResult {
@@ -32,7 +33,7 @@ async function ensureIndexes(collection: Collection<any>, specs: Array<{ key: In
 
 export async function migrate(database: Database): Promise<MigrationResult> {
   const existing = new Set((await database.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices', 'webauthn_credentials', 'webauthn_challenges']) {
+  for (const name of ['tenants', 'users', 'sessions', 'refresh_tokens', 'flows', 'signing_keys', 'counters', 'audit_events', 'meta', 'trusted_devices', 'webauthn_credentials', 'webauthn_challenges', 'cache_invalidations']) {
     if (!existing.has(name)) {
       try {
         await database.db.createCollection(name);

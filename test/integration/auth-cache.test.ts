@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ObjectId, type CommandStartedEvent } from 'mongodb';
+import { MongoClient, ObjectId, type CommandStartedEvent } from 'mongodb';
+import { Database } from '../../handlers/store/database.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { RecentDocuments } from '../../handlers/store/recent-documents.ts';
 import { ManualClock } from '../../handlers/domain/clock.ts';
 
 // Authenticated requests reuse what an earlier request of the same process read (AUTH_CACHE_TTL_MS):
-// the process's own writes take effect at once, another replica's within the TTL.
+// the process's own writes take effect at once, another replica's at the next poll of the
+// announcements (AUTH_CACHE_POLL_MS), changes behind ScaiKey's back within the TTL.
 let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
@@ -84,17 +86,64 @@ describe('one replica', () => {
 });
 
 describe('two replicas', () => {
-  test("another replica's logout is seen within AUTH_CACHE_TTL_MS", async () => {
+  /** Polls replica `server`'s invalidations until `check` holds (announcements are fire and forget). */
+  async function eventually(server: TestServer, check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 40; i++) {
+      await server.database.pollInvalidations();
+      if (await check()) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('not seen within 1 s');
+  }
+
+  test("another replica's logout is seen at this replica's next poll", async () => {
     const tenant = await createTenant(a);
     const { email } = await createUser(a, tenant);
     const { access_token: token } = await signIn(b, email);
     expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
     expect((await b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
     expect((await b.call('GET', '/api/v1/me', { token })).status).toBe(401);
-    // Replica a read the session before the logout and may use that copy for the TTL, no longer.
+    await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
+  });
+
+  test('a write by another ScaiKey process (the admin CLI) reaches the replicas', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    const cli = await Database.connect(a.testDb.uri, a.testDb.dbName);
+    await cli.users.updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
+    await cli.close(); // waits for its announcement
+    await a.database.pollInvalidations();
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+  });
+
+  test("a change behind ScaiKey's back is seen within AUTH_CACHE_TTL_MS", async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    const shell = new MongoClient(a.testDb.uri);
+    try {
+      await shell.db(a.testDb.dbName).collection('sessions').updateMany({}, { $set: { revoked_at: new Date() } });
+    } finally {
+      await shell.close();
+    }
+    await a.database.pollInvalidations();
     expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
     a.clock.advance(a.config.AUTH_CACHE_TTL_MS / 1000);
     expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+  });
+
+  test('a refresh elsewhere only extends the session and is not announced', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const tokens = await signIn(b, email);
+    const announcements = a.database.db.collection('cache_invalidations');
+    const before = await announcements.countDocuments();
+    expect((await b.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: tokens.refresh_token } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // announcements are fire and forget
+    expect(await announcements.countDocuments()).toBe(before);
   });
 
   test('AUTH_CACHE_TTL_MS=0 reads the database on every request', async () => {

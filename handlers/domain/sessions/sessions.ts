@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RefreshTokenDoc, SessionDoc } from '../../store/documents.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
+import { EXTENDS_ONLY } from '../../store/write-monitor.ts';
 import { ApiError } from '../../server/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../clock.ts';
@@ -163,7 +164,8 @@ export class Sessions {
       const touched = await this.database.sessions.findOneAndUpdate(
         { _id: sessionId, remember_me: rememberMe, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
         { $set: { last_seen_at: now, idle_expires_at: addSeconds(now, lifetimes.idleSeconds) } },
-        { returnDocument: 'after' },
+        // Only extends the session: other replicas' cached copies stay good enough.
+        { returnDocument: 'after', comment: EXTENDS_ONLY },
       );
       if (touched) return touched;
     }

@@ -289,11 +289,37 @@ async function warmUp(ctx: Context): Promise<void> {
   await waitIdle(ctx);
 }
 
+/**
+ * Steady state for GET /me, right before it is measured: every user's token has been seen by every
+ * process within AUTH_CACHE_TTL_MS (in production, users call again and again). Connections land on
+ * processes at random, so a cluster needs several passes.
+ */
+async function primeTokens(ctx: Context): Promise<void> {
+  const passes = ctx.server.pids().length > 1 ? 8 : 1;
+  const started = performance.now();
+  await sendEachToken(ctx.server.url, ctx.data.accessTokens, passes);
+  log(`  (warm-up: each of ${ctx.data.accessTokens.length} access tokens sent ${passes}× to GET /me in ${Math.round(performance.now() - started)} ms)`);
+}
+
+async function sendEachToken(url: string, tokens: string[], passes: number): Promise<void> {
+  let next = 0;
+  const total = tokens.length * passes;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < total) {
+        const token = tokens[next++ % tokens.length]!;
+        await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.arrayBuffer());
+      }
+    }),
+  );
+}
+
 async function runPhase(phase: Phase, ctx: Context): Promise<Row[]> {
   log(`\n== ${phase === 'single' ? 'one server process' : `${CLUSTER_WORKERS} server processes (WEB_CONCURRENCY=${CLUSTER_WORKERS})`}: pids ${ctx.server.pids().join(', ')}`);
   await warmUp(ctx);
   const rows: Row[] = [];
   for (const scenario of SCENARIOS) {
+    if (scenario === 'me' || scenario === 'storm') await primeTokens(ctx);
     const drained = await waitIdle(ctx);
     if (drained > 5000) log(`  (waited ${Math.round(drained / 1000)} s for the previous scenario's requests to finish)`);
     const result = await runScenario(phase, scenario, ctx);
@@ -392,6 +418,7 @@ async function profileScenario(phase: Phase, scenario: ScenarioId, env: Record<s
   const ctx: Context = { ...ctxBase, server };
   try {
     await warmUp(ctx);
+    if (scenario === 'me' || scenario === 'storm') await primeTokens(ctx);
   } catch (error) {
     await server.stop();
     throw error;

@@ -5,7 +5,7 @@ import { decodeKey } from '../server/config.ts';
 import { ApiError } from '../server/errors.ts';
 import type { Principal } from '../server/request-context.ts';
 import type { Database } from '../store/database.ts';
-import type { SessionDoc, UserDoc } from '../store/documents.ts';
+import type { SessionDoc, TenantDoc, UserDoc } from '../store/documents.ts';
 import { SecretBox, developmentKey } from './crypto/secrets.ts';
 import { createHmac } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
@@ -99,7 +99,9 @@ export function createServices(database: Database, config: ServiceConfig, logger
     ipLimit: config.IP_RATE_LIMIT,
     ipWindowSeconds: config.IP_RATE_WINDOW,
   }, (scope) => metrics.lockout(scope));
-  const tenants = new Tenants(database, clock);
+  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
+  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
+  const tenants = new Tenants(database, clock, database.recent<TenantDoc>('tenants', cacheOptions));
   const users = new Users(database, clock, hasher);
   const flows = new Flows(database, clock);
   const totp = new Totp(database, box, clock);
@@ -144,8 +146,6 @@ export function createServices(database: Database, config: ServiceConfig, logger
   });
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
-  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
-  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
   const recentSessions = database.recent<SessionDoc>('sessions', cacheOptions);
   const recentUsers = database.recent<UserDoc>('users', cacheOptions);
 

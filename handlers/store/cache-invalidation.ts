@@ -14,7 +14,7 @@ export interface InvalidationDoc {
 }
 
 /** Collections whose documents replicas cache, so their changes are announced to the others. */
-const announced = new Set(['users', 'sessions', '*']);
+const announced = new Set(['users', 'sessions', 'tenants', '*']);
 /** How far back (seconds) each poll looks, for clocks of replicas that differ a little. */
 const LOOKBACK_SECONDS = 2;
 

@@ -73,7 +73,7 @@ export class Database {
    * step with writes of this process and of other replicas (see CacheInvalidation). Disabled (every
    * read goes to the database) when `ttlMs` is 0 or the client cannot report its writes.
    */
-  recent<T extends { _id: ObjectId }>(collection: 'users' | 'sessions', options: { ttlMs: number; pollMs: number; clock: Clock }): RecentDocuments<T> {
+  recent<T extends { _id: ObjectId }>(collection: 'users' | 'sessions' | 'tenants', options: { ttlMs: number; pollMs: number; clock: Clock }): RecentDocuments<T> {
     return this.cacheInvalidation.register<T>(collection, options);
   }
 

@@ -12,10 +12,12 @@ import type { Clock } from '../domain/clock.ts';
  * - an entry is used for at most `ttlMs` (by the injected clock), which bounds how long a write
  *   made by another replica can go unseen here.
  * Documents handed out are frozen (plain objects and arrays), since several requests share them.
+ * Used for sessions and users (bearer checks) and tenants (every tenant-scoped request).
  */
 export class RecentDocuments<T extends { _id: ObjectId }> {
   private readonly entries: LRUCache<string, { doc: T; at: number }>;
   private generation = 0;
+  private readonly loading = new Map<string, Promise<T | null>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -35,17 +37,31 @@ export class RecentDocuments<T extends { _id: ObjectId }> {
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
     if (hit && now - hit.at < this.ttlMs && now >= hit.at) return hit.doc;
+    // Concurrent misses for one document share one read (a hot tenant would otherwise send a
+    // burst of identical queries each time its entry expires).
+    const inFlight = this.loading.get(key);
+    if (inFlight) return inFlight;
     const generation = this.generation;
-    const doc = await load();
-    if (doc === null) return null;
-    freezePlain(doc);
-    if (generation === this.generation) this.entries.set(key, { doc, at: now });
-    return doc;
+    const loading = load().then((doc) => {
+      if (doc === null) return null;
+      freezePlain(doc);
+      if (generation === this.generation) this.entries.set(key, { doc, at: now });
+      return doc;
+    });
+    this.loading.set(key, loading);
+    try {
+      return await loading;
+    } finally {
+      if (this.loading.get(key) === loading) this.loading.delete(key);
+    }
   }
 
   /** Forgets the given ids, or every entry when `ids` is undefined. */
   evict(ids: string[] | undefined): void {
     this.generation++;
+    // A read under way may predate the write: later callers must not join it.
+    if (ids === undefined) this.loading.clear();
+    else for (const id of ids) this.loading.delete(id);
     if (ids === undefined) this.entries.clear();
     else for (const id of ids) this.entries.delete(id);
   }

@@ -118,6 +118,15 @@ describe('two replicas', () => {
     expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
   });
 
+  test("a tenant disabled on another replica ends its users' tokens here at the next poll", async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const { access_token: token } = await signIn(a, email);
+    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    await b.services.tenants.update(tenant.slug, { status: 'disabled' });
+    await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
+  });
+
   test("a change behind ScaiKey's back is seen within AUTH_CACHE_TTL_MS", async () => {
     const tenant = await createTenant(a);
     const { email } = await createUser(a, tenant);
@@ -206,6 +215,20 @@ describe('RecentDocuments', () => {
     expect(() => {
       (got as { name: string }).name = 'y';
     }).toThrow(TypeError);
+  });
+
+  test('concurrent misses share one read', async () => {
+    const cache = new RecentDocuments<ReturnType<typeof doc>>(1000, new ManualClock());
+    const d = doc();
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return d;
+    };
+    const got = await Promise.all(Array.from({ length: 10 }, () => cache.get(d._id, load)));
+    expect(loads).toBe(1);
+    expect(new Set(got).size).toBe(1);
   });
 
   test('with a TTL of 0 every call loads', async () => {

@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
+import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/documents.ts';
 import { ApiError } from '../../server/errors.ts';
 import type { Clock } from '../clock.ts';
@@ -29,6 +30,8 @@ export class Tenants {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    /** Tenants by id, kept in step with writes across replicas (read on every authenticated request). */
+    private readonly byId?: RecentDocuments<TenantDoc>,
   ) {}
 
   async create(input: { slug: string; name: string; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
@@ -77,7 +80,9 @@ export class Tenants {
   async findActiveById(id: ObjectId | string): Promise<TenantDoc | null> {
     const key = typeof id === 'string' ? id : id.toHexString();
     if (!ObjectId.isValid(key)) return null;
-    const tenant = await this.cached(`id:${key}`, () => this.database.tenants.findOne({ _id: new ObjectId(key) }));
+    const objectId = new ObjectId(key);
+    const load = () => this.database.tenants.findOne({ _id: objectId });
+    const tenant = this.byId?.enabled ? await this.byId.get(objectId, load) : await this.cached(`id:${key}`, load);
     return tenant && tenant.status === 'active' ? tenant : null;
   }
 

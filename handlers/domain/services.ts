@@ -102,7 +102,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
   // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
   const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
   const tenants = new Tenants(database, clock, database.recent<TenantDoc>('tenants', cacheOptions));
-  const users = new Users(database, clock, hasher);
+  const users = new Users(database, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
   const flows = new Flows(database, clock);
   const totp = new Totp(database, box, clock);
   const backupCodes = new BackupCodes(database, clock, pepper);
@@ -147,7 +147,6 @@ export function createServices(database: Database, config: ServiceConfig, logger
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
   const recentSessions = database.recent<SessionDoc>('sessions', cacheOptions);
-  const recentUsers = database.recent<UserDoc>('users', cacheOptions);
 
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
   async function authenticate(token: string): Promise<Principal> {
@@ -157,7 +156,7 @@ export function createServices(database: Database, config: ServiceConfig, logger
       throw new ApiError('invalidToken', { internal: 'session revoked or expired', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }
     const userId = new ObjectId(claims.sub);
-    const user = await recentUsers.get(userId, () => database.users.findOne({ _id: userId }));
+    const user = await users.findRecentById(userId);
     if (!user || (user.status !== 'active' && user.status !== 'pending')) {
       throw new ApiError('invalidToken', { internal: 'user not active', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }

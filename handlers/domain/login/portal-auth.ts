@@ -109,7 +109,7 @@ export class PortalAuth {
       throw new ApiError('invalidRefreshToken', { internal: 'refresh token reuse: family revoked' });
     }
     const { session } = outcome;
-    const user = await this.deps.users.findById(session.user_id);
+    const user = await this.deps.users.findRecentById(session.user_id);
     if (!user || user.status !== 'active') {
       await this.deps.sessions.revoke(session._id, 'user not active');
       throw new ApiError('invalidRefreshToken', { internal: 'user not active' });

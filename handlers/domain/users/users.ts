@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
+import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { TenantDoc, UserDoc, UserStatus } from '../../store/documents.ts';
 import type { Clock } from '../clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
@@ -29,6 +30,7 @@ export class Users {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
+    private readonly recent?: RecentDocuments<UserDoc>,
   ) {}
 
   async create(input: NewUser): Promise<UserDoc> {
@@ -68,6 +70,16 @@ export class Users {
     const key = typeof id === 'string' ? id : id.toHexString();
     if (!ObjectId.isValid(key)) return Promise.resolve(null);
     return this.database.users.findOne({ _id: new ObjectId(key) });
+  }
+
+  /**
+   * The user as recently read by this process (see RecentDocuments: writes through ScaiKey evict
+   * it, here at once and on other replicas within AUTH_CACHE_POLL_MS). For the hot checks of every
+   * authenticated request and refresh; frozen, so callers never change it.
+   */
+  findRecentById(id: ObjectId): Promise<UserDoc | null> {
+    const load = () => this.database.users.findOne({ _id: id });
+    return this.recent ? this.recent.get(id, load) : load();
   }
 
   findInTenant(tenantId: ObjectId, email: string): Promise<UserDoc | null> {

@@ -127,6 +127,15 @@ describe('two replicas', () => {
     await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
   });
 
+  test('a tenant disabled on another replica closes its hosted sign-in here at the next poll', async () => {
+    const tenant = await createTenant(a);
+    const { email } = await createUser(a, tenant);
+    const login = () => a.call('POST', `/api/v1/auth/tenants/${tenant.slug}/login`, { body: { email, password: strongPassword } });
+    expect((await login()).status).toBe(200);
+    await b.services.tenants.update(tenant.slug, { status: 'disabled' });
+    await eventually(a, async () => (await login()).status === 404);
+  });
+
   test("a change behind ScaiKey's back is seen within AUTH_CACHE_TTL_MS", async () => {
     const tenant = await createTenant(a);
     const { email } = await createUser(a, tenant);

@@ -26,6 +26,7 @@ export function defaultTenantSettings(): TenantSettings {
 
 export class Tenants {
   private readonly cache = new Map<string, { tenant: TenantDoc | null; at: number }>();
+  private readonly slugIds = new Map<string, ObjectId>();
 
   constructor(
     private readonly database: Database,
@@ -70,10 +71,23 @@ export class Tenants {
     return this.database.tenants.find({}).sort({ slug: 1 }).toArray();
   }
 
-  /** An active tenant by slug; a short cache keeps hot login paths off the database. */
+  /** An active tenant by slug; caches keep hot login paths off the database. */
   async requireActiveBySlug(slug: string): Promise<TenantDoc> {
-    const tenant = slugPattern.test(slug) ? await this.cached(`slug:${slug}`, () => this.database.tenants.findOne({ slug })) : null;
+    const tenant = slugPattern.test(slug) ? await this.findBySlug(slug) : null;
     if (!tenant || tenant.status !== 'active') throw new ApiError('tenantNotFound');
+    return tenant;
+  }
+
+  /**
+   * Slugs never change, so once a slug is known its tenant is read through the announced by-id
+   * cache (a change on any replica is seen within AUTH_CACHE_POLL_MS). Unknown slugs are
+   * remembered for 5 s, so guessing them does not reach the database on every request.
+   */
+  private async findBySlug(slug: string): Promise<TenantDoc | null> {
+    const id = this.byId?.enabled ? this.slugIds.get(slug) : undefined;
+    if (id) return this.byId!.get(id, () => this.database.tenants.findOne({ _id: id }));
+    const tenant = await this.cached(`slug:${slug}`, () => this.database.tenants.findOne({ slug }));
+    if (tenant) this.slugIds.set(slug, tenant._id);
     return tenant;
   }
 

@@ -12,7 +12,7 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './chi
 export const FERRETDB_VERSION = '1.24.2';
 // Marks binaries carrying our patch (see patchSource); bump it when the patch changes so
 // cached builds are rebuilt. FerretDB prints it as "package:" in `--version`.
-const BUILD_FLAVOUR = 'scaikey-patch-3';
+const BUILD_FLAVOUR = 'scaikey-patch-4';
 const MODULE = 'github.com/FerretDB/FerretDB';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 const STALE_LOCK_MS = 30 * 60_000;
@@ -167,7 +167,9 @@ async function build(dir: string, bin: string, log: (msg: string) => void): Prom
  *    isolation, so concurrent writers lose updates and a guarded findOneAndUpdate can have
  *    several winners (measured on SQLite: 20 concurrent guarded calls, 7 "won"; 100 concurrent
  *    $inc, counter ended at 3). MongoDB makes single-document writes atomic, so we serialise
- *    FerretDB's write commands behind one mutex. Reads still run concurrently.
+ *    FerretDB's write commands: on PostgreSQL per document (a write naming one _id per statement
+ *    waits only for writes to the same _id; other writes lock their collection), on SQLite
+ *    behind one global lock. Reads still run concurrently.
  * 2. An update that violates a unique index fails with code 1 (InternalError, "UNIQUE
  *    constraint failed" on SQLite, SQLSTATE 23505 on PostgreSQL) instead of 11000; we map it to
  *    the duplicate-key error inserts get, in both backends.
@@ -215,12 +217,34 @@ package handler
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"sort"
 	"sync"
 
 	"github.com/FerretDB/wire"
+
+	"github.com/FerretDB/FerretDB/internal/types"
 )
 
-var scaikeyWriteMu sync.Mutex
+// With SCAIKEY_FERRETDB_LOCKS=document (set by the launcher on PostgreSQL), a write whose every
+// filter names one scalar _id holds its collection's lock shared plus a stripe lock per _id;
+// any other write holds its collection's lock exclusively. Otherwise (SQLite, one writer at a
+// time anyway) every write holds one global lock.
+var (
+	scaikeyPerDocument = os.Getenv("SCAIKEY_FERRETDB_LOCKS") == "document"
+	scaikeyGlobalMu    sync.Mutex
+	scaikeyCollsMu     sync.Mutex
+	scaikeyColls       = map[string]*scaikeyCollLock{}
+)
+
+const scaikeyStripes = 256
+
+type scaikeyCollLock struct {
+	rw   sync.RWMutex
+	docs [scaikeyStripes]sync.Mutex
+}
 
 func (h *Handler) scaikeySerializeWrites() {
 	for _, name := range []string{"insert", "update", "delete", "findAndModify", "findandmodify"} {
@@ -230,11 +254,130 @@ func (h *Handler) scaikeySerializeWrites() {
 		}
 		next := cmd.Handler
 		cmd.Handler = func(ctx context.Context, msg *wire.OpMsg) (*wire.OpMsg, error) {
-			scaikeyWriteMu.Lock()
-			defer scaikeyWriteMu.Unlock()
+			unlock := scaikeyLock(msg)
+			defer unlock()
 			return next(ctx, msg)
 		}
 	}
+}
+
+func scaikeyLock(msg *wire.OpMsg) func() {
+	if !scaikeyPerDocument {
+		scaikeyGlobalMu.Lock()
+		return scaikeyGlobalMu.Unlock
+	}
+	doc, err := opMsgDocument(msg)
+	if err != nil {
+		scaikeyGlobalMu.Lock() // the handler will refuse it; keep it away from everything else
+		return scaikeyGlobalMu.Unlock
+	}
+	command := doc.Command()
+	collection, _ := doc.Get(command)
+	db, _ := doc.Get("$db")
+	lock := scaikeyCollection(fmt.Sprintf("%v.%v", db, collection))
+	ids, ok := scaikeyWriteIDs(command, doc)
+	if !ok {
+		lock.rw.Lock()
+		return lock.rw.Unlock
+	}
+	lock.rw.RLock()
+	stripes := make([]int, 0, len(ids))
+	seen := map[int]bool{}
+	for _, id := range ids {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		stripe := int(h.Sum32() % scaikeyStripes)
+		if !seen[stripe] {
+			seen[stripe] = true
+			stripes = append(stripes, stripe)
+		}
+	}
+	sort.Ints(stripes) // one order for everyone: no deadlock
+	for _, stripe := range stripes {
+		lock.docs[stripe].Lock()
+	}
+	return func() {
+		for i := len(stripes) - 1; i >= 0; i-- {
+			lock.docs[stripes[i]].Unlock()
+		}
+		lock.rw.RUnlock()
+	}
+}
+
+func scaikeyCollection(name string) *scaikeyCollLock {
+	scaikeyCollsMu.Lock()
+	defer scaikeyCollsMu.Unlock()
+	lock := scaikeyColls[name]
+	if lock == nil {
+		lock = new(scaikeyCollLock)
+		scaikeyColls[name] = lock
+	}
+	return lock
+}
+
+// scaikeyWriteIDs returns the _id each part of a write names (the filter of an update, delete or
+// findAndModify; the document of an insert), and false when any part names none.
+func scaikeyWriteIDs(command string, doc *types.Document) ([]string, bool) {
+	var parts []any
+	switch command {
+	case "findAndModify", "findandmodify":
+		query, err := doc.Get("query")
+		if err != nil {
+			return nil, false
+		}
+		parts = append(parts, query)
+	case "update", "delete", "insert":
+		field, key := "updates", "q"
+		if command == "delete" {
+			field = "deletes"
+		} else if command == "insert" {
+			field, key = "documents", ""
+		}
+		value, err := doc.Get(field)
+		if err != nil {
+			return nil, false
+		}
+		array, ok := value.(*types.Array)
+		if !ok {
+			return nil, false
+		}
+		for i := 0; i < array.Len(); i++ {
+			element, _ := array.Get(i)
+			if key == "" {
+				parts = append(parts, element)
+				continue
+			}
+			statement, ok := element.(*types.Document)
+			if !ok {
+				return nil, false
+			}
+			filter, err := statement.Get(key)
+			if err != nil {
+				return nil, false
+			}
+			parts = append(parts, filter)
+		}
+	default:
+		return nil, false
+	}
+	ids := make([]string, 0, len(parts))
+	for _, part := range parts {
+		document, ok := part.(*types.Document)
+		if !ok {
+			return nil, false
+		}
+		id, err := document.Get("_id")
+		if err != nil {
+			return nil, false
+		}
+		switch id.(type) {
+		case string, types.ObjectID, int32, int64, float64, bool:
+			ids = append(ids, fmt.Sprintf("%T:%v", id, id))
+		default:
+			return nil, false
+		}
+	}
+	return ids, len(ids) > 0
 }
 `;
 
@@ -272,7 +415,11 @@ export async function startFerretDb(bin: string, backend: FerretDbBackend): Prom
       '--debug-addr=-', // no metrics/pprof listener on the fixed :8088 (parallel instances clash)
       '--telemetry=disable',
       '--log-level=warn',
-    ]);
+    ], {
+      // PostgreSQL isolates concurrent writers itself, so only writes to the same document need
+      // to wait for each other; SQLite keeps one global write lock (see patchSource).
+      env: { ...process.env, SCAIKEY_FERRETDB_LOCKS: backend.kind === 'postgresql' ? 'document' : 'global' },
+    });
     try {
       await waitUntilReady(uri, proc, 'FerretDB', 30_000);
       return { uri, proc };

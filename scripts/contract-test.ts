@@ -172,7 +172,10 @@ async function main(passThrough: string[]): Promise<number> {
     // Schemathesis closes with a pytest-style banner ("== 3 warnings in 83s =="); CI reads the last
     // closing line, so end on a plain count of the JUnit report's test cases (one per operation).
     const summary = await junitSummary(join(REPORT_DIR, 'junit.xml'));
-    if (summary) log(`contract: ${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`);
+    if (summary) {
+      log(`contract: ${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`);
+      await writeFile(join(REPORT_DIR, 'summary.json'), `${JSON.stringify(summary)}\n`); // read by .ci/summary.mjs
+    }
     return interrupted ? 130 : code;
   } finally {
     process.off('SIGINT', onSignal);

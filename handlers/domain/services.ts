@@ -87,11 +87,19 @@ export function createServices(database: Database, config: ServiceConfig, logger
     ttlSeconds: config.ACCESS_TOKEN_TTL,
     verifiedCacheMs: config.AUTH_CACHE_TTL_MS,
   });
-  const sessions = new Sessions(database, box, clock, {
-    normal: { idleSeconds: config.REFRESH_IDLE_TTL, absoluteSeconds: config.REFRESH_ABSOLUTE_TTL },
-    rememberMe: { idleSeconds: config.REMEMBER_ME_IDLE_TTL, absoluteSeconds: config.REMEMBER_ME_ABSOLUTE_TTL },
-    reuseGraceSeconds: config.REFRESH_REUSE_GRACE,
-  });
+  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
+  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
+  const sessions = new Sessions(
+    database,
+    box,
+    clock,
+    {
+      normal: { idleSeconds: config.REFRESH_IDLE_TTL, absoluteSeconds: config.REFRESH_ABSOLUTE_TTL },
+      rememberMe: { idleSeconds: config.REMEMBER_ME_IDLE_TTL, absoluteSeconds: config.REMEMBER_ME_ABSOLUTE_TTL },
+      reuseGraceSeconds: config.REFRESH_REUSE_GRACE,
+    },
+    database.recent<SessionDoc>('sessions', cacheOptions),
+  );
   const counter = new AttemptCounter(database, clock);
   const throttle = new LoginThrottle(counter, {
     accountThreshold: config.LOCKOUT_THRESHOLD,
@@ -99,8 +107,6 @@ export function createServices(database: Database, config: ServiceConfig, logger
     ipLimit: config.IP_RATE_LIMIT,
     ipWindowSeconds: config.IP_RATE_WINDOW,
   }, (scope) => metrics.lockout(scope));
-  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
-  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
   const tenants = new Tenants(database, clock, database.recent<TenantDoc>('tenants', cacheOptions));
   const users = new Users(database, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
   const flows = new Flows(database, clock);
@@ -146,12 +152,10 @@ export function createServices(database: Database, config: ServiceConfig, logger
   });
   const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
 
-  const recentSessions = database.recent<SessionDoc>('sessions', cacheOptions);
-
   /** Bearer authentication: a valid signature is not enough; the session and user must be live. */
   async function authenticate(token: string): Promise<Principal> {
     const claims = await accessTokens.verify(token);
-    const session = await sessions.findActive(claims.sid, recentSessions);
+    const session = await sessions.findActiveRecent(claims.sid);
     if (!session || session.user_id.toHexString() !== claims.sub) {
       throw new ApiError('invalidToken', { internal: 'session revoked or expired', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }

@@ -42,6 +42,7 @@ export class Sessions {
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly policy: SessionPolicy,
+    private readonly recent?: RecentDocuments<SessionDoc>,
   ) {}
 
   async create(input: { tenantId: ObjectId; userId: ObjectId; rememberMe: boolean; amr: string[]; clientIp: string; userAgent: string; lifetimes?: SessionLifetimes }): Promise<NewSession> {
@@ -67,25 +68,30 @@ export class Sessions {
     return { session, refreshToken };
   }
 
-  /**
-   * The session if it is live: not revoked and within both lifetimes. With `recent`, a copy read
-   * by an earlier request may answer (see RecentDocuments); liveness is checked on it all the same.
-   */
-  async findActive(sessionId: string, recent?: RecentDocuments<SessionDoc>): Promise<SessionDoc | null> {
+  /** The session if it is live: not revoked and within both lifetimes. */
+  async findActive(sessionId: string): Promise<SessionDoc | null> {
     if (!ObjectId.isValid(sessionId)) return null;
     const now = this.clock.now();
-    if (recent?.enabled) {
-      const id = new ObjectId(sessionId);
-      const session = await recent.get(id, () => this.database.sessions.findOne({ _id: id }));
-      const live = session && session.revoked_at === null && session.idle_expires_at > now && session.absolute_expires_at > now;
-      return live ? session : null;
-    }
     return this.database.sessions.findOne({
       _id: new ObjectId(sessionId),
       revoked_at: null,
       idle_expires_at: { $gt: now },
       absolute_expires_at: { $gt: now },
     });
+  }
+
+  /**
+   * Like findActive, but a copy read by an earlier request of this process may answer (see
+   * RecentDocuments); liveness is checked on it all the same. For the bearer check of every request.
+   */
+  async findActiveRecent(sessionId: string): Promise<SessionDoc | null> {
+    if (!this.recent?.enabled) return this.findActive(sessionId);
+    if (!ObjectId.isValid(sessionId)) return null;
+    const now = this.clock.now();
+    const id = new ObjectId(sessionId);
+    const session = await this.recent.get(id, () => this.database.sessions.findOne({ _id: id }));
+    const live = session && session.revoked_at === null && session.idle_expires_at > now && session.absolute_expires_at > now;
+    return live ? session : null;
   }
 
   async refresh(presented: string): Promise<RefreshOutcome> {

@@ -45,7 +45,7 @@ COPY --chown=root:root spec ./spec
 COPY --chown=root:root generated ./generated
 COPY --chown=root:root handlers ./handlers
 COPY --chown=root:root mocks ./mocks
-# main.ts imports the local-database launcher (unused when MONGODB_URI is set); the admin CLI is
+# The admin CLI (with the local-database launcher it falls back to without MONGODB_URI) is
 # handy for `docker compose exec api node --import tsx scripts/scaikey.ts …`.
 COPY --chown=root:root scripts/local-mongo.ts scripts/scaikey.ts ./scripts/
 COPY --chown=root:root scripts/local-mongo ./scripts/local-mongo
@@ -62,4 +62,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # Node handles SIGTERM itself (drains in-flight requests, then exits); run with an init
 # (`docker run --init`, compose `init: true`) so stray children are reaped.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "handlers/server/main.ts"]
+CMD ["node", "--import", "tsx", "handlers/main.ts"]

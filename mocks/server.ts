@@ -9,12 +9,12 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createApp } from '../handlers/server/app.ts';
-import { ApiError } from '../handlers/server/errors.ts';
-import { createLogger } from '../handlers/server/logger.ts';
-import type { OperationHandlers } from '../handlers/server/operation-types.ts';
-import type { HandlerResult, Principal, RequestContext } from '../handlers/server/request-context.ts';
-import { loadSpec } from '../handlers/server/spec.ts';
+import { createApp } from '../handlers/http/front.ts';
+import { ApiError } from '../handlers/core/errors.ts';
+import { createLogger } from '../handlers/core/logger.ts';
+import type { OperationHandlers } from '../handlers/core/operation-types.ts';
+import type { HandlerResult, Principal, RequestContext } from '../handlers/core/request-context.ts';
+import { loadSpec } from '../handlers/core/spec.ts';
 import { buildCatalogue, type MockCatalogue } from './catalogue.ts';
 import { renderDocsPage, docsPageCsp } from './docs-page.ts';
 import { buildReply, MockPreferenceError, parsePreferences } from './responder.ts';

@@ -7,7 +7,7 @@
 //
 // The database is the project's local one (scripts/local-mongo.ts: MONGODB_URI if set, else a
 // mongod on PATH, else FerretDB), started empty and deleted afterwards. The server runs as a child
-// process exactly as in production (`node --import tsx handlers/server/main.ts`, NODE_ENV=production,
+// process exactly as in production (`node --import tsx handlers/main.ts`, NODE_ENV=production,
 // BCRYPT_COST 12), first as one process, then as a cluster (WEB_CONCURRENCY=2) on the same data.
 // Users, sessions and tokens are seeded through the domain services with the same encryption key.
 //

@@ -8,7 +8,7 @@
  *   LOG_LEVEL=warn npm run mock           quieter (one JSON line per request at info)
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../handlers/server/logger.ts';
+import { createLogger } from '../handlers/core/logger.ts';
 import { defaultMockCorsOrigins, startMockServer } from '../mocks/server.ts';
 
 const started = performance.now();

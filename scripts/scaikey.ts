@@ -4,20 +4,20 @@
  * default in SCAIKEY_DATA_DIR). Built on commander; every command prints JSON or a table.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../handlers/server/config.ts';
-import { createLogger } from '../handlers/server/logger.ts';
+import { loadConfig } from '../handlers/core/config.ts';
+import { createLogger } from '../handlers/core/logger.ts';
 import { Database } from '../handlers/store/database.ts';
 import { migrate } from '../handlers/store/migrations.ts';
-import { createServices, type Services } from '../handlers/domain/services.ts';
+import { composeDomain, type Domain } from '../handlers/compose.ts';
 import { checkPassword } from '../handlers/domain/passwords/password-policy.ts';
-import { RequestValidationError } from '../handlers/server/errors.ts';
+import { RequestValidationError } from '../handlers/core/errors.ts';
 import type { TenantSettings, UserStatus } from '../handlers/store/documents.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
 import { startLocalMongo } from './local-mongo.ts';
 
 const silentMailer: Mailer = { send: async () => undefined };
 
-async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(work: (domain: Domain) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   let stop: (() => Promise<void>) | undefined;
@@ -31,7 +31,7 @@ async function withServices<T>(work: (services: Services) => Promise<T>): Promis
   try {
     await migrate(database);
     // The CLI sends no mail: admin-created accounts are told out of band.
-    return await work(createServices(database, config, logger, { mailer: silentMailer }));
+    return await work(composeDomain(database, config, logger, { mailer: silentMailer }));
   } finally {
     await database.close();
     await stop?.();

@@ -1,5 +1,5 @@
 import { ObjectId, type Collection } from 'mongodb';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { RecentDocuments } from './recent-documents.ts';
 import type { WriteEvent } from './write-monitor.ts';
 

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type Db, type ObjectId } from 'mongodb';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { CacheInvalidation } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ObjectId } from 'mongodb';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../core/clock.ts';
 
 /**
  * A short-lived, in-process copy of documents that every authenticated request reads by `_id`

@@ -2,10 +2,10 @@
 // key as the server under test), except the users' password hashes: one cost-12 hash is computed
 // once and shared, so seeding thousands of users takes seconds, not minutes.
 import { ObjectId } from 'mongodb';
-import { loadConfig } from '../../handlers/server/config.ts';
-import { createLogger } from '../../handlers/server/logger.ts';
+import { loadConfig } from '../../handlers/core/config.ts';
+import { createLogger } from '../../handlers/core/logger.ts';
 import { Database } from '../../handlers/store/database.ts';
-import { createServices } from '../../handlers/domain/services.ts';
+import { composeDomain } from '../../handlers/compose.ts';
 import type { UserDoc } from '../../handlers/store/documents.ts';
 
 export interface SeedOptions {
@@ -44,7 +44,7 @@ export async function seed(options: SeedOptions): Promise<SeedData> {
   const config = loadConfig(options.env);
   const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
   try {
-    const services = createServices(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
+    const services = composeDomain(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
     const started = Date.now();
     const tenant = await services.tenants.create({
       slug: `bench-${Date.now().toString(36)}`,
@@ -133,7 +133,7 @@ export async function measureComponents(env: Record<string, string>, accessToken
   const config = loadConfig({ ...env, AUTH_CACHE_TTL_MS: '0' });
   const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
   try {
-    const services = createServices(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
+    const services = composeDomain(database, config, createLogger('warn'), { mailer: { send: async () => undefined } });
     await services.accessTokens.verify(accessTokens[0]!); // loads the keys
     const run = async (op: (i: number) => Promise<unknown>) => {
       let done = 0;

@@ -1,4 +1,4 @@
-// Starts the real server (handlers/server/main.ts) as a child process for the benchmark.
+// Starts the real server (handlers/main.ts) as a child process for the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -45,7 +45,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', 'handlers/server/main.ts'],
+    [...(options.nodeFlags ?? []), '--import', 'tsx', 'handlers/main.ts'],
     {
       env: { ...options.env, PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: String(options.workers) },
       stdio: ['ignore', 'pipe', 'pipe'],

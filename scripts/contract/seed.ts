@@ -2,7 +2,7 @@
 // then signed in through the real API so the tokens are the ones clients get.
 import type { ObjectId } from 'mongodb';
 import { generate } from 'otplib';
-import type { RunningServer } from '../../handlers/server/server.ts';
+import type { RunningServer } from '../../handlers/compose.ts';
 
 export const SEED_PASSWORD = 'correct horse battery staple';
 
@@ -37,7 +37,7 @@ async function post(url: string, path: string, body: unknown): Promise<any> {
 }
 
 export async function seed(server: RunningServer, counts: Counts = { refreshTokens: 30, flowTokens: 60, mfaTokens: 60 }): Promise<SeedData> {
-  const { services, url } = server;
+  const { domain: services, database, url } = server;
   const acme = await services.tenants.create({
     slug: 'acme',
     name: 'Acme Corporation',
@@ -60,7 +60,7 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
 
   const secret = await enrolTotp(server, grace._id);
   const backup = services.backupCodes.generate();
-  await services.database.users.updateOne({ _id: grace._id }, { $set: { 'mfa.backup_codes': backup.stored, 'mfa.backup_codes_created_at': new Date() } });
+  await database.users.updateOne({ _id: grace._id }, { $set: { 'mfa.backup_codes': backup.stored, 'mfa.backup_codes_created_at': new Date() } });
 
   // Through the API, as a client would.
   const logins = [];
@@ -92,9 +92,9 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
 
 /** As test/integration/portal-auth.test.ts does: a confirmed TOTP enrolment. */
 async function enrolTotp(server: RunningServer, userId: ObjectId): Promise<string> {
-  const { services } = server;
+  const { domain: services, database } = server;
   const secret = services.totp.newSecret();
-  await services.database.users.updateOne(
+  await database.users.updateOne(
     { _id: userId },
     { $set: { 'mfa.totp': { secret_enc: services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
   );

@@ -236,7 +236,7 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     await page.getByLabel('Time zone').fill('Europe/London');
     await page.getByRole('button', { name: 'Save', exact: true }).first().click();
     await page.locator('#profile-status', { hasText: 'Your profile has been saved.' }).waitFor();
-    const stored = await server.services.database.users.findOne({ email_normalized: email.toLowerCase() });
+    const stored = await server.database.users.findOne({ email_normalized: email.toLowerCase() });
     expect(stored).toMatchObject({ display_name: 'Countess of Lovelace', phone: '+441632960961', timezone: 'Europe/London' });
 
     const before = Date.now();

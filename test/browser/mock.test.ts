@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startMockServer, type RunningMockServer } from '../../mocks/server.ts';
-import { createLogger } from '../../handlers/server/logger.ts';
+import { createLogger } from '../../handlers/core/logger.ts';
 import { hasChromium, launchBrowser, newPage, screenshot, textOf } from './support.ts';
 
 let mock: RunningMockServer;

@@ -60,7 +60,7 @@ describe('HTML', () => {
 describe('routing on the raw path (mock server)', () => {
   test('malformed or unknown paths are not pages; pages answer GET and HEAD', async () => {
     const { startMockServer } = await import('../../mocks/server.ts');
-    const { createLogger } = await import('../../handlers/server/logger.ts');
+    const { createLogger } = await import('../../handlers/core/logger.ts');
     const mock = await startMockServer({ port: 0, logger: createLogger('silent'), corsOrigins: false });
     try {
       const get = (path: string, method = 'GET') => fetch(`${mock.url}${path}`, { method, redirect: 'manual' });

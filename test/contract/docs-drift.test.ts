@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { REFERENCE_DIR, referenceTags, renderReferencePage, tagSlug } from '../../scripts/render-reference.ts';
-import { loadSpec } from '../../handlers/server/spec.ts';
+import { loadSpec } from '../../handlers/core/spec.ts';
 
 // The committed reference pages (docs/reference) are what `npm run docs` renders from the spec.
 test('docs/reference is up to date with the spec (run npm run docs)', () => {

@@ -34,10 +34,10 @@ beforeAll(async () => {
   const b = await createUser(server, tenant);
   plain = { email: a.email, userId: a.user._id.toHexString() };
   mfa = { email: b.email, userId: b.user._id.toHexString() };
-  const secret = server.services.totp.newSecret();
-  await server.services.database.users.updateOne(
+  const secret = server.domain.totp.newSecret();
+  await server.database.users.updateOne(
     { _id: b.user._id },
-    { $set: { 'mfa.totp': { secret_enc: server.services.totp.seal(mfa.userId, secret), confirmed_at: new Date(), last_step: 0 } } },
+    { $set: { 'mfa.totp': { secret_enc: server.domain.totp.seal(mfa.userId, secret), confirmed_at: new Date(), last_step: 0 } } },
   );
 
   const login = await server.call('POST', '/api/v1/auth/login', { body: { email: plain.email, password: strongPassword } });
@@ -67,7 +67,7 @@ afterAll(async () => {
 const loose = new Set(['counters', 'audit_events']);
 
 async function snapshot(): Promise<Record<string, string>> {
-  const db = server.services.database.db;
+  const db = server.database.db;
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
   const out: Record<string, string> = {};
   for (const name of names) {
@@ -553,14 +553,14 @@ describe('mass assignment and type confusion on the profile', () => {
 
   test('fields outside the schema are ignored or refused, never written, never a 500', async () => {
     // Its own user and session: if the server does write these fields, the other tests' user survives.
-    const tenant = await server.services.tenants.requireActiveBySlug(tenantSlug);
+    const tenant = await server.domain.tenants.requireActiveBySlug(tenantSlug);
     const problems: string[] = [];
     for (const body of hostile) {
       const victim = await createUser(server, tenant);
       const login = await server.call('POST', '/api/v1/auth/login', { body: { email: victim.email, password: strongPassword } });
-      const userBefore = await server.services.database.users.findOne({ _id: victim.user._id });
+      const userBefore = await server.database.users.findOne({ _id: victim.user._id });
       const reply = await server.call('PATCH', '/api/v1/me', { token: login.body.access_token, body });
-      const userAfter = await server.services.database.users.findOne({ _id: victim.user._id });
+      const userAfter = await server.database.users.findOne({ _id: victim.user._id });
       const label = `PATCH /api/v1/me ${JSON.stringify(body)} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 120)}`;
       if (reply.status >= 500) problems.push(`${label}: server error`);
       else if (reply.status >= 400 && !(reply.body && 'detail' in reply.body)) problems.push(`${label}: no detail`);

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { loadSpec } from '../../handlers/server/spec.ts';
+import { loadSpec } from '../../handlers/core/spec.ts';
 
 // The router skips definition checks (its validator knows OAS 3.0 only); this holds the spec to 3.1.
 test('spec/openapi.yaml is a valid OpenAPI 3.1 document', async () => {

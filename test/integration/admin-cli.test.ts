@@ -39,10 +39,10 @@ test('creates a tenant and a user the API can sign in, sets a password, disables
 });
 
 test('the demo seed runs once on an empty database and its user can sign in', async () => {
-  await server.services.database.tenants.deleteMany({});
+  await server.database.tenants.deleteMany({});
   const printed: string[] = [];
-  expect(await seedDemoIfEmpty(server.services, { password: undefined, log: () => undefined, print: (m) => printed.push(m) })).toBe(true);
+  expect(await seedDemoIfEmpty(server.domain, { password: undefined, log: () => undefined, print: (m) => printed.push(m) })).toBe(true);
   const password = /demo@example\.com \/ (\S+)/.exec(printed.join('\n'))![1]!;
   expect((await server.call('POST', '/api/v1/auth/tenants/demo/login', { body: { email: 'demo@example.com', password } })).status).toBe(200);
-  expect(await seedDemoIfEmpty(server.services, { password: undefined, log: () => undefined, print: () => undefined })).toBe(false);
+  expect(await seedDemoIfEmpty(server.domain, { password: undefined, log: () => undefined, print: () => undefined })).toBe(false);
 });

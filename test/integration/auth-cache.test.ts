@@ -4,7 +4,7 @@ import { Database } from '../../handlers/store/database.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { RecentDocuments } from '../../handlers/store/recent-documents.ts';
-import { ManualClock } from '../../handlers/domain/clock.ts';
+import { ManualClock } from '../../handlers/core/clock.ts';
 
 // Authenticated requests reuse what an earlier request of the same process read (AUTH_CACHE_TTL_MS):
 // the process's own writes take effect at once, another replica's at the next poll of the
@@ -123,7 +123,7 @@ describe('two replicas', () => {
     const { email } = await createUser(a, tenant);
     const { access_token: token } = await signIn(a, email);
     expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    await b.services.tenants.update(tenant.slug, { status: 'disabled' });
+    await b.domain.tenants.update(tenant.slug, { status: 'disabled' });
     await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
   });
 
@@ -132,7 +132,7 @@ describe('two replicas', () => {
     const { email } = await createUser(a, tenant);
     const login = () => a.call('POST', `/api/v1/auth/tenants/${tenant.slug}/login`, { body: { email, password: strongPassword } });
     expect((await login()).status).toBe(200);
-    await b.services.tenants.update(tenant.slug, { status: 'disabled' });
+    await b.domain.tenants.update(tenant.slug, { status: 'disabled' });
     await eventually(a, async () => (await login()).status === 404);
   });
 

@@ -3,7 +3,7 @@ import { generate } from 'otplib';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
-import { errorCatalogue } from '../../handlers/server/errors.ts';
+import { errorCatalogue } from '../../handlers/core/errors.ts';
 
 let server: TestServer;
 let smtp: TestSmtpServer;
@@ -32,7 +32,7 @@ describe('register and verify email', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.data).toMatchObject({ status: 'pending_verification' });
     expect(reply.body.meta.request_id).toBe(reply.headers.get('x-request-id'));
-    const stored = await server.services.database.users.findOne({ _id: new (await import('mongodb')).ObjectId(reply.body.data.user_id) });
+    const stored = await server.database.users.findOne({ _id: new (await import('mongodb')).ObjectId(reply.body.data.user_id) });
     expect(stored?.custom_data).toEqual({ plan: 'pro' });
     expect(stored?.password_hash).toMatch(/^\$2[aby]\$/);
 
@@ -67,7 +67,7 @@ describe('register and verify email', () => {
     expect(reply.body.data.message).toBe(fresh.body.data.message);
     const notice = await mailTo(email, /.+/);
     expect(notice.text).toMatch(/sign in|reset/i);
-    expect(await server.services.database.users.countDocuments({ tenant_id: tenant._id, email_normalized: email })).toBe(1);
+    expect(await server.database.users.countDocuments({ tenant_id: tenant._id, email_normalized: email })).toBe(1);
   });
 
   test('policy, disabled registration, unknown tenant and foreign redirect URIs are refused clearly', async () => {
@@ -159,7 +159,7 @@ describe('hosted login and MFA', () => {
     expect(cookie).toMatch(/scaikey_session=rt_/);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
-    const session = await server.services.database.sessions.findOne({ user_id: user._id });
+    const session = await server.database.sessions.findOne({ user_id: user._id });
     expect(session?.remember_me).toBe(true);
   });
 
@@ -208,7 +208,7 @@ describe('hosted login and MFA', () => {
   test('email codes: sent by mail, resend limited, accepted once; WebAuthn without a credential is refused', async () => {
     const tenant = await createTenant(server, { mfa_methods: ['totp', 'email', 'backup_code'] });
     const { email, user } = await createUser(server, tenant);
-    await server.services.database.users.updateOne({ _id: user._id }, { $set: { 'mfa.email_enabled': true } });
+    await server.database.users.updateOne({ _id: user._id }, { $set: { 'mfa.email_enabled': true } });
     const challenge = await server.call('POST', `${base(tenant.slug)}/login`, { body: { email, password: strongPassword } });
     expect(challenge.body.data.available_methods).toEqual(['email']);
     const q = `mfa_token=${encodeURIComponent(challenge.body.data.mfa_token)}&user_id=${user._id.toHexString()}`;
@@ -220,7 +220,7 @@ describe('hosted login and MFA', () => {
     const mail = await mailTo(email, /code/i);
     const code = smtp.codeIn(mail)!;
     expect(code).toMatch(/^\d{6}$/);
-    const stored = await server.services.database.flows.findOne({ user_id: user._id, kind: 'mfa' });
+    const stored = await server.database.flows.findOne({ user_id: user._id, kind: 'mfa' });
     expect(JSON.stringify(stored)).not.toContain(`"${code}"`);
     const webauthn = await server.call('POST', `${base(tenant.slug)}/mfa/webauthn/begin?${q}`);
     expect(webauthn.status).toBe(400);

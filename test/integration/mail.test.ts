@@ -8,12 +8,12 @@ import { Writable } from 'node:stream';
 import { simpleParser } from 'mailparser';
 import type { Db } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../handlers/domain/clock.ts';
+import { ManualClock } from '../../handlers/core/clock.ts';
 import { createMailSystem, MailDelivery, smtpTransport, type MailTransport } from '../../handlers/domain/mail/delivery.ts';
 import type { MailRequest, MailTemplate, MailTemplateData } from '../../handlers/domain/mail/mailer.ts';
 import { mailOutbox, OutboxMailer, ensureMailOutboxIndexes } from '../../handlers/domain/mail/outbox-mailer.ts';
 import { escapeHtml, render, resolveLocale } from '../../handlers/domain/mail/templates.ts';
-import { createLogger } from '../../handlers/server/logger.ts';
+import { createLogger } from '../../handlers/core/logger.ts';
 import { connectTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 

@@ -3,7 +3,7 @@ import { generate } from 'otplib';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
-import { errorCatalogue } from '../../handlers/server/errors.ts';
+import { errorCatalogue } from '../../handlers/core/errors.ts';
 import type { TenantSettings } from '../../handlers/store/documents.ts';
 
 let server: TestServer;
@@ -80,7 +80,7 @@ describe('authenticator app (TOTP)', () => {
     expect(decodeURIComponent(parsed.pathname)).toContain(s.email);
     expect(qr).toMatch(/^data:image\/png;base64,/);
     expect(Buffer.from(qr.split(',')[1], 'base64').subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const stored = await server.services.database.users.findOne({ _id: s.user._id });
+    const stored = await server.database.users.findOne({ _id: s.user._id });
     expect(stored?.mfa.totp_pending?.secret_enc).toBeTruthy();
     expect(JSON.stringify(stored)).not.toContain(secret);
 
@@ -96,7 +96,7 @@ describe('authenticator app (TOTP)', () => {
     expect(confirmed.status).toBe(200);
     expect(confirmed.body).toMatchObject({ mfa_enabled: true, methods: ['totp'], totp_enabled: true });
     expect(confirmed.body.totp_confirmed_at).toBeTruthy();
-    const after = await server.services.database.users.findOne({ _id: s.user._id });
+    const after = await server.database.users.findOne({ _id: s.user._id });
     expect(after?.mfa.totp_pending).toBeNull();
     expect(JSON.stringify(after)).not.toContain(secret);
     await notice(s.email, 'An authenticator app was added');
@@ -153,7 +153,7 @@ describe('authenticator app (TOTP)', () => {
 
     const strict = await signedIn();
     await enrolTotp(strict);
-    await server.services.tenants.update(strict.tenant.slug, { settings: { mfa_required: true } });
+    await server.domain.tenants.update(strict.tenant.slug, { settings: { mfa_required: true } });
     const refused = await call(strict, 'DELETE', '/api/v1/me/mfa/totp', withPassword);
     expect(refused.status).toBe(400);
     expect(refused.body).toEqual(detail('mfaFactorRequired'));
@@ -177,7 +177,7 @@ describe('backup codes', () => {
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}$/);
-    const stored = JSON.stringify(await server.services.database.users.findOne({ _id: s.user._id }));
+    const stored = JSON.stringify(await server.database.users.findOne({ _id: s.user._id }));
     for (const code of codes) expect(stored).not.toContain(code);
     expect((await call(s, 'GET', '/api/v1/me/mfa/backup-codes')).body).toMatchObject({ remaining: 10, created_at: generated.body.created_at });
     await notice(s.email, 'New backup codes were generated');

@@ -36,7 +36,7 @@ test('a key rotated on one replica is picked up by the other; old tokens keep wo
   const { email } = await createUser(a, tenant);
   const before = await a.call('POST', '/api/v1/auth/login', { body: { email, password: strongPassword } });
   const oldKid = decodeProtectedHeader(before.body.access_token).kid;
-  const newKid = await a.services.signingKeys.rotate();
+  const newKid = await a.domain.signingKeys.rotate();
   const after = await a.call('POST', '/api/v1/auth/login', { body: { email, password: strongPassword } });
   expect(decodeProtectedHeader(after.body.access_token).kid).toBe(newKid);
   expect((await b.call('GET', '/api/v1/me', { token: after.body.access_token })).status).toBe(200);

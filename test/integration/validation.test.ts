@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { operationRoutes, type OperationId } from '../../generated/operations.ts';
-import { loadSpec } from '../../handlers/server/spec.ts';
+import { loadSpec } from '../../handlers/core/spec.ts';
 
 let server: TestServer;
 let token: string;
@@ -86,8 +86,8 @@ describe('every operation with input rejects invalid input with a FastAPI-shaped
 
 describe('operations without a handler', () => {
   test('answer 501 with a detail', async () => {
-    const { createApp } = await import('../../handlers/server/app.ts');
-    const { createLogger } = await import('../../handlers/server/logger.ts');
+    const { createApp } = await import('../../handlers/http/front.ts');
+    const { createLogger } = await import('../../handlers/core/logger.ts');
     const app = await createApp({
       config: { BODY_LIMIT: 65_536, corsOrigins: [], trustProxy: false, validateResponses: false, production: false },
       logger: createLogger('silent'),

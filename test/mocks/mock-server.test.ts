@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../handlers/server/app.ts';
-import { ApiError } from '../../handlers/server/errors.ts';
-import { createLogger } from '../../handlers/server/logger.ts';
+import { createApp } from '../../handlers/http/front.ts';
+import { ApiError } from '../../handlers/core/errors.ts';
+import { createLogger } from '../../handlers/core/logger.ts';
 import { startMockServer, type RunningMockServer } from '../../mocks/server.ts';
 import {
   defaultStatus,

@@ -9,7 +9,7 @@ export const strongPassword = 'correct horse battery staple';
 export async function createTenant(server: TestServer, settings: Partial<TenantSettings> = {}, name?: string) {
   counter += 1;
   const slug = `t${counter}-${Math.random().toString(36).slice(2, 8)}`;
-  return server.services.tenants.create({ slug, name: name ?? `Tenant ${counter}`, settings: { require_email_verification: false, ...settings } });
+  return server.domain.tenants.create({ slug, name: name ?? `Tenant ${counter}`, settings: { require_email_verification: false, ...settings } });
 }
 
 export async function createUser(
@@ -20,7 +20,7 @@ export async function createUser(
   counter += 1;
   const email = overrides.email ?? `user${counter}.${Math.random().toString(36).slice(2, 8)}@example.com`;
   const password = overrides.password ?? strongPassword;
-  const user = await server.services.users.create({
+  const user = await server.domain.users.create({
     tenant,
     email,
     password,
@@ -34,10 +34,10 @@ export async function createUser(
 
 /** TOTP enrolled straight in the database, for tests of sign-in (enrolment has its own tests). */
 export async function enrolTotpDirectly(server: TestServer, userId: import('mongodb').ObjectId): Promise<string> {
-  const secret = server.services.totp.newSecret();
-  await server.services.database.users.updateOne(
+  const secret = server.domain.totp.newSecret();
+  await server.database.users.updateOne(
     { _id: userId },
-    { $set: { 'mfa.totp': { secret_enc: server.services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
+    { $set: { 'mfa.totp': { secret_enc: server.domain.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
   );
   return secret;
 }

@@ -1,7 +1,7 @@
-import { loadConfig, type Config } from '../../handlers/server/config.ts';
-import { createLogger } from '../../handlers/server/logger.ts';
-import { startServer, type RunningServer } from '../../handlers/server/server.ts';
-import { ManualClock } from '../../handlers/domain/clock.ts';
+import { loadConfig, type Config } from '../../handlers/core/config.ts';
+import { createLogger } from '../../handlers/core/logger.ts';
+import { startServer, type RunningServer } from '../../handlers/compose.ts';
+import { ManualClock } from '../../handlers/core/clock.ts';
 import { connectTestDatabase, type TestDatabase } from './database.ts';
 import { recordOperation } from './coverage.ts';
 

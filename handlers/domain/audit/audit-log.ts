@@ -1,8 +1,8 @@
 import { ObjectId } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Database } from '../../store/database.ts';
-import type { Clock } from '../clock.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { SecurityMetrics } from '../../core/metrics.ts';
 
 export interface AuditInput {
   type: string;
@@ -20,7 +20,7 @@ export class AuditLog {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly metrics?: Metrics,
+    private readonly metrics?: SecurityMetrics,
   ) {}
 
   async record(event: AuditInput): Promise<void> {

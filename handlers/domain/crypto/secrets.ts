@@ -47,3 +47,11 @@ export class SecretBox {
 export function developmentKey(): Buffer {
   return createHash('sha256').update('scaikey-development-only-key').digest();
 }
+
+/** The keys derived from the one master key (SCAIKEY_ENCRYPTION_KEY): one purpose, one key. */
+export function deriveKeys(masterKey: Buffer): { box: SecretBox; pepper: Buffer } {
+  return {
+    box: new SecretBox(createHmac('sha256', masterKey).update('secret-box').digest()),
+    pepper: createHmac('sha256', masterKey).update('backup-code-pepper').digest(),
+  };
+}

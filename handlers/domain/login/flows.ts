@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { FlowDoc, FlowKind } from '../../store/documents.ts';
 import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 export const maxFlowFailures = 5;
 

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
-import type { Principal } from '../../server/request-context.ts';
+import { ApiError } from '../../core/errors.ts';
+import type { ClientInfo, Principal } from '../../core/request-context.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
@@ -11,12 +11,8 @@ import { availableMfaMethods, normaliseEmail, portalUser, type Users } from '../
 import type { MfaStep } from '../mfa/mfa-step.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from './flows.ts';
-import type { Metrics } from '../../server/metrics.ts';
+import type { SecurityMetrics } from '../../core/metrics.ts';
 
-export interface ClientInfo {
-  clientIp: string;
-  userAgent: string;
-}
 
 export interface PortalAuthSettings {
   flowTtlSeconds: number;
@@ -45,7 +41,7 @@ interface Deps {
   accessTokens: AccessTokens;
   mfaStep: MfaStep;
   audit: AuditLog;
-  metrics: Metrics;
+  metrics: SecurityMetrics;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ObjectId } from 'mongodb';
 import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Sessions } from '../sessions/sessions.ts';
@@ -12,7 +12,7 @@ import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from './flows.ts';
-import type { ClientInfo } from './portal-auth.ts';
+import type { ClientInfo } from '../../core/request-context.ts';
 
 export interface SessionOutcome {
   status: 'success';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Db } from 'mongodb';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 import { mailOutbox, OutboxMailer, type MailOutboxDoc } from './outbox-mailer.ts';
 
 /** What a transport gets: a rendered message and a stable id (used for the Message-ID). */

@@ -1,6 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { Mailer, MailRequest, MailTemplate } from './mailer.ts';
 import { render } from './templates.ts';
 

@@ -1,8 +1,8 @@
 import { ObjectId } from 'mongodb';
 import type { MfaMethod, TenantDoc, UserDoc, WebAuthnCredentialDoc } from '../../store/documents.ts';
 import type { Database } from '../../store/database.ts';
-import { ApiError, bodyValueError } from '../../server/errors.ts';
-import type { Principal } from '../../server/request-context.ts';
+import { ApiError, InvalidInput } from '../../core/errors.ts';
+import type { Principal } from '../../core/request-context.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Tenants } from '../tenants/tenants.ts';
@@ -10,8 +10,8 @@ import { availableMfaMethods, type Users } from '../users/users.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { securityEvents as noticeEvents } from '../mail/templates.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { ClientInfo } from '../login/portal-auth.ts';
-import type { Clock } from '../clock.ts';
+import type { ClientInfo } from '../../core/request-context.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import type { TotpEnrolment } from './totp-enrolment.ts';
@@ -47,7 +47,7 @@ export class AccountSecurity {
 
   async load(principal: Principal): Promise<Account> {
     const [user, tenant] = await Promise.all([this.deps.users.findById(principal.userId), this.deps.tenants.findActiveById(principal.tenantId)]);
-    if (!user || !tenant) throw new ApiError('invalidToken', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    if (!user || !tenant) throw new ApiError('invalidToken');
     return { user, tenant };
   }
 
@@ -152,7 +152,7 @@ export class AccountSecurity {
     const account = await this.load(principal);
     this.requireAllowed(account.tenant, 'webauthn');
     const name = typeof input.name === 'string' ? trimName(input.name) : null;
-    if (input.name != null && (!name || /[\u0000-\u001f\u007f]/.test(name))) throw bodyValueError('name', 'must be a non-blank name without control characters');
+    if (input.name != null && (!name || /[\u0000-\u001f\u007f]/.test(name))) throw new InvalidInput({ field: 'name', reason: 'must be a non-blank name without control characters' });
     let credential: WebAuthnCredentialDoc;
     try {
       credential = await this.deps.webauthn.completeRegistration(account.user, account.tenant, new ObjectId(principal.sessionId), { ...input, name });
@@ -172,7 +172,7 @@ export class AccountSecurity {
   async renameWebauthnCredential(principal: Principal, id: string, name: string, client: ClientInfo) {
     const { user, tenant } = await this.load(principal);
     const trimmed = trimName(name);
-    if (!trimmed || /[\u0000-\u001f\u007f]/.test(trimmed)) throw bodyValueError('name', 'must be a non-blank name without control characters');
+    if (!trimmed || /[\u0000-\u001f\u007f]/.test(trimmed)) throw new InvalidInput({ field: 'name', reason: 'must be a non-blank name without control characters' });
     const found = await this.deps.webauthn.credentials.findForUser(user._id, tenant._id, { id });
     const renamed = found ? await this.deps.webauthn.credentials.rename(found, trimmed) : null;
     if (!renamed) throw new ApiError('notFound');

@@ -1,7 +1,7 @@
 import { createHmac, randomInt } from 'node:crypto';
 import type { Database } from '../../store/database.ts';
 import type { UserDoc } from '../../store/documents.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 
 const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
 

@@ -1,9 +1,9 @@
 import { createHmac, randomInt } from 'node:crypto';
 import type { Database } from '../../store/database.ts';
 import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import { constantTimeEqual } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 import type { Mailer } from '../mail/mailer.ts';
 
 export const emailCodeTtlSeconds = 600;

@@ -1,5 +1,5 @@
 import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import { tenantLockout, type LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Flows } from '../login/flows.ts';
 import type { AuditLog } from '../audit/audit-log.ts';

@@ -1,5 +1,5 @@
 import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import { availableMfaMethods } from '../users/users.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import type { EmailCodes } from './email-code.ts';

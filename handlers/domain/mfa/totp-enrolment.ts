@@ -2,9 +2,9 @@ import { verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Database } from '../../store/database.ts';
 import type { TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 import type { Totp } from './totp.ts';
 
 export const totpEnrolmentTtlSeconds = 600;

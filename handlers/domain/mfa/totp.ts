@@ -2,7 +2,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import type { Database } from '../../store/database.ts';
 import type { UserDoc } from '../../store/documents.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 
 /**
  * TOTP (RFC 6238, 30 s, 6 digits, ±1 step). A code is accepted once: the step it matched is stored

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { UserDoc } from '../../store/documents.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 
 export interface TrustedDeviceView {
   id: string;

@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { UserDoc } from '../../store/documents.ts';
 import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 /**
  * "Trust this device": an opaque token that skips MFA for one user until it expires or is revoked

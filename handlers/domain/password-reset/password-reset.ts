@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { normaliseEmail, type Users } from '../users/users.ts';
@@ -10,8 +10,8 @@ import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
-import type { ClientInfo } from '../login/portal-auth.ts';
-import type { Clock } from '../clock.ts';
+import type { ClientInfo } from '../../core/request-context.ts';
+import type { Clock } from '../../core/clock.ts';
 import { linkWithToken, requireAllowedRedirect } from '../registration/redirects.ts';
 
 export const resetTtlSeconds = 3600;

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError, RequestValidationError, type ValidationIssue } from '../../server/errors.ts';
-import type { Principal } from '../../server/request-context.ts';
+import { ApiError, InvalidInput, type FieldProblem } from '../../core/errors.ts';
+import type { Principal } from '../../core/request-context.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
@@ -11,8 +11,8 @@ import { availableMfaMethods, portalUser, type Users } from '../users/users.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { ClientInfo } from '../login/portal-auth.ts';
-import type { Clock } from '../clock.ts';
+import type { ClientInfo } from '../../core/request-context.ts';
+import type { Clock } from '../../core/clock.ts';
 import { authenticatedUser } from '../users/authenticated-user.ts';
 
 export type ProfileFields = Partial<Record<'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone', string | null>>;
@@ -44,36 +44,36 @@ export class Profile {
   }
 
   async update(principal: Principal, fields: ProfileFields) {
-    const issues: ValidationIssue[] = [];
+    const issues: FieldProblem[] = [];
     const set: ProfileFields = {};
     for (const key of profileFieldNames) {
       const raw = fields[key];
       if (raw === undefined) continue;
       // The router validated types; this guards callers that bypass it.
       if (raw !== null && typeof raw !== 'string') {
-        issues.push({ loc: ['body', key], msg: 'Input should be a valid string', type: 'string_type' });
+        issues.push({ field: key, reason: 'not a string', kind: 'string_type' });
         continue;
       }
       const value = raw === null ? null : raw.trim();
       if (value !== null && /[\u0000-\u001f\u007f]/.test(value)) {
-        issues.push({ loc: ['body', key], msg: 'Value error, control characters are not allowed', type: 'value_error' });
+        issues.push({ field: key, reason: 'control characters are not allowed' });
         continue;
       }
       if (key === 'locale' && value !== null) {
         try {
           set.locale = Intl.getCanonicalLocales(value)[0] ?? value;
         } catch {
-          issues.push({ loc: ['body', 'locale'], msg: 'Value error, not a valid BCP 47 language tag', type: 'value_error' });
+          issues.push({ field: 'locale', reason: 'not a valid BCP 47 language tag' });
         }
         continue;
       }
       if (key === 'timezone' && value !== null && !timeZones.has(value)) {
-        issues.push({ loc: ['body', 'timezone'], msg: 'Value error, not a known IANA time zone', type: 'value_error' });
+        issues.push({ field: 'timezone', reason: 'not a known IANA time zone' });
         continue;
       }
       set[key] = value === '' ? null : value;
     }
-    if (issues.length > 0) throw new RequestValidationError(issues);
+    if (issues.length > 0) throw new InvalidInput(issues);
     const { tenant } = await this.load(principal);
     const updated = await this.deps.users.update(new ObjectId(principal.userId), set);
     if (!updated) throw new ApiError('invalidToken');
@@ -109,7 +109,7 @@ export class Profile {
       authenticatedUser(principal) ?? this.deps.users.findById(principal.userId),
       this.deps.tenants.findActiveById(principal.tenantId),
     ]);
-    if (!user || !tenant) throw new ApiError('invalidToken', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    if (!user || !tenant) throw new ApiError('invalidToken');
     return { user, tenant };
   }
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../../store/database.ts';
-import { ApiError } from '../../server/errors.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { ApiError } from '../../core/errors.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 export interface CounterState {
   count: number;

@@ -1,4 +1,4 @@
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import type { TenantDoc } from '../../store/documents.ts';
 import type { AttemptCounter } from './attempt-counter.ts';
 

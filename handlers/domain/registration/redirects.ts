@@ -1,5 +1,5 @@
 import type { TenantDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 
 /** Exact-match redirect URIs only (OAuth 2.1 style): no prefixes, no wildcards. */
 export function requireAllowedRedirect(tenant: TenantDoc, redirectUri: string | null | undefined): string | null {

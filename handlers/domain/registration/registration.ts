@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { TenantDoc, UserDoc } from '../../store/documents.ts';
-import { ApiError, RequestValidationError } from '../../server/errors.ts';
+import { ApiError, InvalidInput } from '../../core/errors.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { Tenants } from '../tenants/tenants.ts';
@@ -9,7 +9,7 @@ import type { Flows } from '../login/flows.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';
-import type { ClientInfo } from '../login/portal-auth.ts';
+import type { ClientInfo } from '../../core/request-context.ts';
 import type { CaptchaVerifier } from './captcha.ts';
 import { linkWithToken, requireAllowedRedirect } from './redirects.ts';
 
@@ -150,14 +150,14 @@ export class Registration {
 function validateName(value: string, field: string): void {
   // Same rule as the spec's pattern: no control characters, at least one visible character.
   if (!/^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f][^\u0000-\u001f\u007f]*$/.test(value)) {
-    throw new RequestValidationError([{ loc: ['body', field], msg: 'Value error, must be a non-empty name without control characters', type: 'value_error' }]);
+    throw new InvalidInput({ field, reason: 'must be a non-empty name without control characters' });
   }
 }
 
 /** custom_data is stored as given, so keys that MongoDB treats specially are refused. */
 export function sanitiseCustomData(data: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
   if (data === null || data === undefined) return null;
-  const fail = (msg: string) => new RequestValidationError([{ loc: ['body', 'custom_data'], msg: `Value error, ${msg}`, type: 'value_error' }]);
+  const fail = (msg: string) => new InvalidInput({ field: 'custom_data', reason: msg });
   if (Buffer.byteLength(JSON.stringify(data)) > 8192) throw fail('custom_data must be at most 8 KiB of JSON');
   const walk = (value: unknown, depth: number): void => {
     if (depth > 8) throw fail('custom_data is nested too deeply');

@@ -3,9 +3,9 @@ import type { Database } from '../../store/database.ts';
 import type { RefreshTokenDoc, SessionDoc } from '../../store/documents.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { EXTENDS_ONLY } from '../../store/write-monitor.ts';
-import { ApiError } from '../../server/errors.ts';
+import { ApiError } from '../../core/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 export interface SessionLifetimes {
   idleSeconds: number;

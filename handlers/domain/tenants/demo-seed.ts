@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { Services } from '../services.ts';
+import type { Tenants } from './tenants.ts';
+import type { Users } from '../users/users.ts';
 
 /**
  * First start on an empty development database: a `demo` tenant with self-registration and a
  * verified demo user, so a new user can sign in at once. Never called in production.
  */
 export async function seedDemoIfEmpty(
-  services: Services,
+  services: { tenants: Tenants; users: Users },
   options: { password?: string | undefined; log: (msg: string) => void; print: (msg: string) => void },
 ): Promise<boolean> {
-  if ((await services.database.tenants.estimatedDocumentCount()) > 0) return false;
+  if (await services.tenants.any()) return false;
   const tenant = await services.tenants.create({
     slug: 'demo',
     name: 'Demo',

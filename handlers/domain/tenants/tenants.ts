@@ -2,11 +2,10 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
-import type { Clock } from '../clock.ts';
+import { ApiError } from '../../core/errors.ts';
+import type { Clock } from '../../core/clock.ts';
 
 export const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const allMfaMethods: MfaMethod[] = ['totp', 'email', 'webauthn', 'backup_code'];
 
 export function defaultTenantSettings(): TenantSettings {
   return {
@@ -65,6 +64,11 @@ export class Tenants {
     if (!updated) throw new Error(`No tenant with slug "${slug}"`);
     this.cache.clear();
     return updated;
+  }
+
+  /** Whether any tenant exists (the demo seed runs only on an empty database). */
+  async any(): Promise<boolean> {
+    return (await this.database.tenants.estimatedDocumentCount()) > 0;
   }
 
   async list(): Promise<TenantDoc[]> {

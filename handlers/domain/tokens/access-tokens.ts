@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { ApiError } from '../../server/errors.ts';
-import type { Clock } from '../clock.ts';
+import { ApiError } from '../../core/errors.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
 export interface AccessTokenClaims {
@@ -23,7 +23,7 @@ export interface AccessTokenSettings {
 }
 
 const invalid = (internal: string) =>
-  new ApiError('invalidToken', { internal, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+  new ApiError('invalidToken', { internal });
 
 /** Short-lived ES256 JWTs (RFC 9068 profile). Only ES256 is accepted, which rules out `none` and HMAC. */
 export class AccessTokens {

@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 
 import type { Database } from '../../store/database.ts';
 import type { SigningKeyDoc } from '../../store/documents.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 const alg = 'ES256';
 const cacheSeconds = 60;

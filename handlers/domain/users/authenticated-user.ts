@@ -1,4 +1,4 @@
-import type { Principal } from '../../server/request-context.ts';
+import type { Principal } from '../../core/request-context.ts';
 import type { UserDoc } from '../../store/documents.ts';
 
 /**

@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { TenantDoc, UserDoc, UserStatus } from '../../store/documents.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 
 /** Emails compare case-insensitively after Unicode normalisation; the address as typed is kept for display. */

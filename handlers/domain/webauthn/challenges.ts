@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { WebAuthnChallengeDoc } from '../../store/documents.ts';
-import { addSeconds, type Clock } from '../clock.ts';
+import { addSeconds, type Clock } from '../../core/clock.ts';
 
 /**
  * WebAuthn challenges: random, stored with what they are bound to (user, purpose, and the MFA

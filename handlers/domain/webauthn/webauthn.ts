@@ -11,8 +11,8 @@ import {
 } from '@simplewebauthn/server';
 import type { Database } from '../../store/database.ts';
 import type { FlowDoc, TenantDoc, UserDoc, WebAuthnCredentialDoc } from '../../store/documents.ts';
-import { ApiError } from '../../server/errors.ts';
-import type { Clock } from '../clock.ts';
+import { ApiError } from '../../core/errors.ts';
+import type { Clock } from '../../core/clock.ts';
 import { WebAuthnChallenges } from './challenges.ts';
 import { DuplicateCredentialError, WebAuthnCredentials } from './credentials.ts';
 import { relyingPartyFor } from './relying-party.ts';

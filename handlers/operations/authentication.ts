@@ -1,11 +1,17 @@
-import type { Services } from '../domain/services.ts';
-import type { OperationContext, OperationHandlers } from '../server/operation-types.ts';
-import { envelope, type CookieSpec } from '../server/request-context.ts';
+import type { OperationContext, TagHandlers } from '../core/operation-types.ts';
+import type { CookieSpec } from '../core/request-context.ts';
+import type { Clock } from '../core/clock.ts';
+import type { TenantAuth } from '../domain/login/tenant-auth.ts';
+import type { PasswordReset } from '../domain/password-reset/password-reset.ts';
+import type { Registration } from '../domain/registration/registration.ts';
+import { envelope } from './envelope.ts';
 
-type AuthenticationHandlers = Pick<
-  OperationHandlers,
-  'register' | 'verifyEmail' | 'forgotPassword' | 'passwordForgot' | 'resetPassword' | 'tenantLogin' | 'verifyMfa' | 'sendEmailMfa' | 'beginWebauthnAuth'
->;
+interface Deps {
+  registration: Registration;
+  passwordReset: PasswordReset;
+  tenantAuth: TenantAuth;
+  clock: Clock;
+}
 
 export const sessionCookieName = 'scaikey_session';
 
@@ -14,8 +20,7 @@ function sessionCookie(secret: string, maxAgeSeconds: number): CookieSpec {
 }
 
 /** The tenant-scoped operations behind the hosted login page. */
-export function authenticationHandlers(services: Services): AuthenticationHandlers {
-  const { registration, passwordReset, tenantAuth, clock } = services;
+export function authenticationHandlers({ registration, passwordReset, tenantAuth, clock }: Deps): TagHandlers<'Authentication'> {
   // The two documented "Forgot Password" operations share one contract and one behaviour.
   const forgot = async (ctx: OperationContext<'forgotPassword'> | OperationContext<'passwordForgot'>) => ({
     status: 200 as const,

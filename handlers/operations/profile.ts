@@ -1,11 +1,9 @@
-import type { Services } from '../domain/services.ts';
-import type { OperationHandlers } from '../server/operation-types.ts';
+import type { TagHandlers } from '../core/operation-types.ts';
+import type { Profile } from '../domain/profile/profile.ts';
+import type { Registration } from '../domain/registration/registration.ts';
 
-type ProfileHandlers = Pick<OperationHandlers, 'getProfile' | 'updateProfile' | 'changePassword' | 'requestEmailVerification'>;
-
-/** /api/v1/me…: the bearer's own account. */
-export function profileHandlers(services: Services): ProfileHandlers {
-  const { profile, registration } = services;
+/** Profile: /api/v1/me…, the bearer's own account. */
+export function profileHandlers({ profile, registration }: { profile: Profile; registration: Registration }): TagHandlers<'Profile'> {
   return {
     getProfile: async (ctx) => ({ status: 200, body: await profile.get(ctx.principal!) }),
     updateProfile: async (ctx) => {

@@ -1,5 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+
+/** Where a request came from, for rate limits and the audit log. */
+export interface ClientInfo {
+  clientIp: string;
+  userAgent: string;
+}
 
 /** Identity of the caller once the bearer token has been verified. */
 export interface Principal {
@@ -12,11 +17,9 @@ export interface Principal {
 }
 
 /** What every operation handler receives: validated input and request facts, nothing framework-specific. */
-export interface RequestContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+export interface RequestContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> extends ClientInfo {
   operationId: string;
   requestId: string;
-  clientIp: string;
-  userAgent: string;
   params: P;
   query: Q;
   headers: IncomingHttpHeaders;
@@ -39,17 +42,3 @@ export interface HandlerResult<B = unknown> {
   headers?: Record<string, string>;
   cookies?: CookieSpec[];
 }
-
-const requestIdPattern = /^[A-Za-z0-9._:-]{8,128}$/;
-
-/** Honour a caller's X-Request-ID when it is a sane token, so traces join up; otherwise mint one. */
-export function resolveRequestId(incoming: string | string[] | undefined): string {
-  const value = Array.isArray(incoming) ? incoming[0] : incoming;
-  return value && requestIdPattern.test(value) ? value : randomUUID();
-}
-
-/** `meta` of the ApiResponse_* envelopes. */
-export function envelope<T>(data: T, ctx: { requestId: string }, now: Date = new Date()): { data: T; meta: { request_id: string; timestamp: string } } {
-  return { data, meta: { request_id: ctx.requestId, timestamp: now.toISOString() } };
-}
-

@@ -43,7 +43,7 @@ export type ErrorId = keyof typeof errorCatalogue;
 export interface ApiErrorOptions {
   /** Seconds until the client may retry (429). */
   retryAfter?: number;
-  /** Extra response headers, e.g. WWW-Authenticate or Allow. */
+  /** Extra response headers the HTTP edge sets (Allow, a WWW-Authenticate challenge); never the domain. */
   headers?: Record<string, string>;
   /** Private explanation for logs only; never sent to the client. */
   internal?: string;
@@ -88,8 +88,33 @@ export class RequestValidationError extends Error {
   }
 }
 
-export function bodyValueError(field: string, msg: string, ctx?: Record<string, unknown>): RequestValidationError {
-  return new RequestValidationError([{ loc: ['body', field], msg: `Value error, ${msg}`, type: 'value_error', ...(ctx ? { ctx } : {}) }]);
+/** One refused field of a request body, as domain rules (password policy, names) see it. */
+export interface FieldProblem {
+  field: string;
+  /** Plain reason, e.g. "Password must be at least 15 characters long". */
+  reason: string;
+  /** `value` for a rule the value breaks; `string_type` when it is not a string at all. */
+  kind?: 'value' | 'string_type';
+  ctx?: Record<string, unknown>;
+}
+
+/**
+ * A domain rule refused fields of the request body. The domain names fields, never response
+ * shapes; the mapper turns this into the same 422 as request validation.
+ */
+export class InvalidInput extends Error {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[] | FieldProblem) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.map((p) => `${p.field}: ${p.reason}`).join('; '));
+    this.name = 'InvalidInput';
+    this.problems = list;
+  }
+}
+
+function issueOf(problem: FieldProblem): ValidationIssue {
+  if (problem.kind === 'string_type') return { loc: ['body', problem.field], msg: 'Input should be a valid string', type: 'string_type' };
+  return { loc: ['body', problem.field], msg: `Value error, ${problem.reason}`, type: 'value_error', ...(problem.ctx ? { ctx: problem.ctx } : {}) };
 }
 
 export interface ErrorResponse {
@@ -103,6 +128,9 @@ export interface ErrorResponse {
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof RequestValidationError) {
     return { status: 422, body: { detail: error.issues }, headers: {}, unexpected: false };
+  }
+  if (error instanceof InvalidInput) {
+    return { status: 422, body: { detail: error.problems.map(issueOf) }, headers: {}, unexpected: false };
   }
   if (error instanceof ApiError) {
     const headers = { ...error.headers };

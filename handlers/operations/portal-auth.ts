@@ -1,12 +1,9 @@
-import type { Services } from '../domain/services.ts';
-import type { OperationHandlers } from '../server/operation-types.ts';
-import { ApiError } from '../server/errors.ts';
-
-type PortalAuthHandlers = Pick<OperationHandlers, 'identifyUser' | 'authenticateUser' | 'portalLogin' | 'portalMfaVerify' | 'portalRefresh' | 'portalLogout'>;
+import type { TagHandlers } from '../core/operation-types.ts';
+import { ApiError } from '../core/errors.ts';
+import type { PortalAuth } from '../domain/login/portal-auth.ts';
 
 /** Portal Auth: thin adapters from the contract to the PortalAuth domain service. */
-export function portalAuthHandlers(services: Services): PortalAuthHandlers {
-  const { portalAuth } = services;
+export function portalAuthHandlers({ portalAuth }: { portalAuth: PortalAuth }): TagHandlers<'Portal Auth'> {
   return {
     identifyUser: async (ctx) => ({ status: 200, body: await portalAuth.identify(ctx.body.email, ctx) }),
 

@@ -1,30 +1,8 @@
-import type { Services } from '../domain/services.ts';
-import type { OperationHandlers } from '../server/operation-types.ts';
+import type { TagHandlers } from '../core/operation-types.ts';
+import type { AccountSecurity } from '../domain/mfa/account-security.ts';
 
-type AccountSecurityHandlers = Pick<
-  OperationHandlers,
-  | 'getMfaStatus'
-  | 'startTotpEnrolment'
-  | 'confirmTotpEnrolment'
-  | 'removeTotp'
-  | 'enableEmailMfa'
-  | 'disableEmailMfa'
-  | 'getBackupCodesStatus'
-  | 'generateBackupCodes'
-  | 'beginWebauthnRegistration'
-  | 'completeWebauthnRegistration'
-  | 'listWebauthnCredentials'
-  | 'renameWebauthnCredential'
-  | 'removeWebauthnCredential'
-  | 'listTrustedDevices'
-  | 'revokeTrustedDevice'
-  | 'revokeAllTrustedDevices'
-  | 'listSecurityEvents'
->;
-
-/** /api/v1/me/mfa… and /api/v1/me/security-events: the bearer's second factors and security log. */
-export function accountSecurityHandlers(services: Services): AccountSecurityHandlers {
-  const { accountSecurity: security } = services;
+/** Account Security: /api/v1/me/mfa… and /api/v1/me/security-events, the bearer's second factors and security log. */
+export function accountSecurityHandlers({ accountSecurity: security }: { accountSecurity: AccountSecurity }): TagHandlers<'Account Security'> {
   return {
     getMfaStatus: async (ctx) => ({ status: 200, body: await security.status(ctx.principal!) }),
 

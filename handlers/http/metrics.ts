@@ -1,7 +1,8 @@
+import type { SecurityMetrics } from '../core/metrics.ts';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics, one registry per server instance (tests run several in one process). */
-export class Metrics {
+export class Metrics implements SecurityMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'operation' | 'status'>;
   private readonly latency: Histogram<'operation' | 'status'>;

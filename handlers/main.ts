@@ -1,14 +1,24 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createLogger } from './logger.ts';
-import { startServer } from './server.ts';
-import { seedDemoIfEmpty } from '../domain/tenants/demo-seed.ts';
-import { startLocalMongo } from '../../scripts/local-mongo.ts';
+import { ConfigError, loadConfig, type Config } from './core/config.ts';
+import { createLogger } from './core/logger.ts';
+import { startServer } from './compose.ts';
+import { seedDemoIfEmpty } from './domain/tenants/demo-seed.ts';
+import { pathToFileURL } from 'node:url';
+
+/** Starts a local database in `dataDir` (npm start passes the launcher in scripts/local-mongo.ts). */
+export type EmbeddedDatabaseStarter = (options: { dataDir: string; persistent: true; log: (msg: string) => void }) => Promise<{ uri: string; kind: string; stop(): Promise<void> }>;
+
+export interface RunOptions {
+  /** Used when MONGODB_URI is unset outside production; without it MONGODB_URI is required. */
+  startEmbeddedDatabase?: EmbeddedDatabaseStarter;
+}
 
 /**
  * Process entry point: configuration, the embedded database when there is no MONGODB_URI, cluster
  * workers (WEB_CONCURRENCY), signals. Replicas are stateless: everything shared lives in MongoDB.
+ * Run directly (`node handlers/main.ts`, the container) it needs MONGODB_URI; `npm start`
+ * (scripts/start.ts) hands it the embedded-database launcher.
  */
 function readConfig(): Config {
   try {
@@ -33,12 +43,12 @@ function workerCount(): number {
   return n;
 }
 
-async function main(): Promise<void> {
+export async function runServer(options: RunOptions = {}): Promise<void> {
   let config = readConfig();
   const logger = createLogger(config.LOG_LEVEL);
 
   if (config.SCAIKEY_MOCK) {
-    const { startMockServer } = await import('../../mocks/server.ts');
+    const { startMockServer } = await import('../mocks/server.ts');
     const mock = await startMockServer({ port: config.PORT, host: config.HOST, corsOrigins: config.corsOrigins.length ? config.corsOrigins : undefined, logger });
     logger.info({ url: mock.url }, 'ScaiKey MOCK server listening: answers come from the spec examples, no database');
     const stop = () => void mock.close().then(() => process.exit(0));
@@ -51,11 +61,11 @@ async function main(): Promise<void> {
   let stopDatabase: (() => Promise<void>) | undefined;
   let embedded = false;
   if (cluster.isPrimary && !config.MONGODB_URI) {
-    if (config.production) {
-      logger.fatal('MONGODB_URI is required in production');
+    if (config.production || !options.startEmbeddedDatabase) {
+      logger.fatal(config.production ? 'MONGODB_URI is required in production' : 'MONGODB_URI is required (npm start runs an embedded database instead)');
       process.exit(2);
     }
-    const local = await startLocalMongo({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: (msg) => logger.info(msg) });
+    const local = await options.startEmbeddedDatabase({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: (msg) => logger.info(msg) });
     config = { ...config, MONGODB_URI: local.uri };
     process.env.MONGODB_URI = local.uri;
     stopDatabase = local.stop;
@@ -97,7 +107,7 @@ async function main(): Promise<void> {
 
   const running = await startServer({ config, logger });
   if (embedded && !config.production && cluster.isPrimary) {
-    await seedDemoIfEmpty(running.services, { password: config.SCAIKEY_DEMO_PASSWORD, log: (msg) => logger.info(msg), print: (msg) => console.log(msg) });
+    await seedDemoIfEmpty(running.domain, { password: config.SCAIKEY_DEMO_PASSWORD, log: (msg) => logger.info(msg), print: (msg) => console.log(msg) });
   }
   logger.info({ url: running.url, pid: process.pid }, 'ScaiKey server listening');
 
@@ -114,7 +124,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((error: unknown) => {
+/** Ends the process with a one-line reason when start-up fails. */
+export function exitOnStartFailure(error: unknown): never {
   console.error('ScaiKey server failed to start:', error instanceof Error ? error.message : error);
   process.exit(1);
-});
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runServer().catch(exitOnStartFailure);

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import type { ValidationIssue } from './errors.ts';
+import type { ValidationIssue } from '../core/errors.ts';
 
 /**
  * Translates ajv errors from openapi-backend into FastAPI/pydantic v2 validation issues, so clients

@@ -1,4 +1,4 @@
-import type { OperationId, Operations, SuccessStatus } from '../../generated/operations.ts';
+import type { OperationId, Operations, SuccessStatus, Tag, operationTags } from '../../generated/operations.ts';
 import type { HandlerResult, RequestContext } from './request-context.ts';
 
 /** The input a handler sees for one operation, typed from the generated contract. */
@@ -16,3 +16,6 @@ export type OperationHandler<Id extends OperationId> = (ctx: OperationContext<Id
 
 /** Every operationId must have a handler: a missing or misspelled one is a compile error. */
 export type OperationHandlers = { [Id in OperationId]: OperationHandler<Id> };
+
+/** The handlers of one spec tag, derived from the generated `operationTags` (no hand-kept lists). */
+export type TagHandlers<T extends Tag> = { [Id in OperationId as (typeof operationTags)[Id] extends T ? Id : never]: OperationHandler<Id> };

@@ -1,0 +1,268 @@
+/**
+ * The composition root: the only module that knows every part. It connects the store, builds the
+ * domain with the narrow dependencies each service declares, hands the operations their domain
+ * services, and puts the HTTP edge in front.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './core/config.ts';
+import { decodeKey } from './core/config.ts';
+import type { SessionDoc, TenantDoc, UserDoc } from './store/documents.ts';
+import { deriveKeys, developmentKey } from './domain/crypto/secrets.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { PasswordHasher } from './domain/passwords/hasher.ts';
+import { SigningKeys } from './domain/tokens/signing-keys.ts';
+import { AccessTokens } from './domain/tokens/access-tokens.ts';
+import { Sessions } from './domain/sessions/sessions.ts';
+import { AttemptCounter } from './domain/rate-limit/attempt-counter.ts';
+import { LoginThrottle } from './domain/rate-limit/login-throttle.ts';
+import { Tenants } from './domain/tenants/tenants.ts';
+import { Users } from './domain/users/users.ts';
+import { Flows } from './domain/login/flows.ts';
+import { PortalAuth } from './domain/login/portal-auth.ts';
+import { Totp } from './domain/mfa/totp.ts';
+import { BackupCodes } from './domain/mfa/backup-codes.ts';
+import { MfaVerifier } from './domain/mfa/mfa-verifier.ts';
+import { MfaStep } from './domain/mfa/mfa-step.ts';
+import { AuditLog } from './domain/audit/audit-log.ts';
+import { EmailCodes } from './domain/mfa/email-code.ts';
+import { TrustedDevices } from './domain/mfa/trusted-devices.ts';
+import { TotpEnrolment } from './domain/mfa/totp-enrolment.ts';
+import { TrustedDeviceList } from './domain/mfa/trusted-device-list.ts';
+import { SecurityEvents } from './domain/mfa/security-events.ts';
+import { AccountSecurity } from './domain/mfa/account-security.ts';
+import { WebAuthn } from './domain/webauthn/webauthn.ts';
+import { TenantAuth } from './domain/login/tenant-auth.ts';
+import { Registration } from './domain/registration/registration.ts';
+import { noCaptcha, type CaptchaVerifier } from './domain/registration/captcha.ts';
+import { PasswordReset } from './domain/password-reset/password-reset.ts';
+import { Profile } from './domain/profile/profile.ts';
+import type { Mailer } from './domain/mail/mailer.ts';
+import { BearerAuthentication } from './domain/sessions/bearer-authentication.ts';
+import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
+
+import type { RequestListener } from 'node:http';
+import type { Server } from 'node:http';
+import { createApp } from './http/front.ts';
+import { listen } from './http/server.ts';
+import { Metrics } from './http/metrics.ts';
+import { loadSpec } from './core/spec.ts';
+import { isMigrated, migrate, sweepExpired } from './store/migrations.ts';
+import { Database } from './store/database.ts';
+import { operationHandlers } from './operations/index.ts';
+import { createMailSystem, type MailSystem } from './domain/mail/delivery.ts';
+import { ensureMailOutboxIndexes, purgeMailOutbox } from './domain/mail/outbox-mailer.ts';
+import { mountPages } from './pages/index.ts';
+
+export type DomainConfig = Pick<
+  Config,
+  | 'SCAIKEY_ENCRYPTION_KEY'
+  | 'BCRYPT_COST'
+  | 'HASH_WORKERS'
+  | 'ACCESS_TOKEN_TTL'
+  | 'AUTH_CACHE_TTL_MS'
+  | 'AUTH_CACHE_POLL_MS'
+  | 'REFRESH_IDLE_TTL'
+  | 'REFRESH_ABSOLUTE_TTL'
+  | 'REMEMBER_ME_IDLE_TTL'
+  | 'REMEMBER_ME_ABSOLUTE_TTL'
+  | 'REFRESH_REUSE_GRACE'
+  | 'FLOW_TOKEN_TTL'
+  | 'MFA_TOKEN_TTL'
+  | 'LOCKOUT_THRESHOLD'
+  | 'LOCKOUT_DURATION'
+  | 'IP_RATE_LIMIT'
+  | 'IP_RATE_WINDOW'
+  | 'PUBLIC_BASE_URL'
+  | 'JWT_AUDIENCE'
+  | 'TRUSTED_DEVICE_TTL'
+>;
+
+export interface DomainOptions {
+  mailer: Mailer;
+  metrics?: SecurityMetrics;
+  clock?: Clock;
+  captcha?: CaptchaVerifier;
+}
+
+/** The domain, every service built once and wired explicitly with the narrow dependencies it declares. */
+export function composeDomain(database: Database, config: DomainConfig, logger: Logger, options: DomainOptions) {
+  const clock = options.clock ?? systemClock;
+  const { mailer } = options;
+  const metrics = options.metrics ?? noMetrics;
+  const { box, pepper } = deriveKeys(config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey());
+  const hasher = new PasswordHasher(config.BCRYPT_COST, config.HASH_WORKERS);
+  const signingKeys = new SigningKeys(database, box, clock, config.ACCESS_TOKEN_TTL);
+  const accessTokens = new AccessTokens(signingKeys, clock, {
+    issuer: config.PUBLIC_BASE_URL,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL,
+    verifiedCacheMs: config.AUTH_CACHE_TTL_MS,
+  });
+  // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
+  const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
+  const sessions = new Sessions(
+    database,
+    box,
+    clock,
+    {
+      normal: { idleSeconds: config.REFRESH_IDLE_TTL, absoluteSeconds: config.REFRESH_ABSOLUTE_TTL },
+      rememberMe: { idleSeconds: config.REMEMBER_ME_IDLE_TTL, absoluteSeconds: config.REMEMBER_ME_ABSOLUTE_TTL },
+      reuseGraceSeconds: config.REFRESH_REUSE_GRACE,
+    },
+    database.recent<SessionDoc>('sessions', cacheOptions),
+  );
+  const counter = new AttemptCounter(database, clock);
+  const throttle = new LoginThrottle(counter, {
+    accountThreshold: config.LOCKOUT_THRESHOLD,
+    lockoutSeconds: config.LOCKOUT_DURATION,
+    ipLimit: config.IP_RATE_LIMIT,
+    ipWindowSeconds: config.IP_RATE_WINDOW,
+  }, (scope) => metrics.lockout(scope));
+  const tenants = new Tenants(database, clock, database.recent<TenantDoc>('tenants', cacheOptions));
+  const users = new Users(database, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
+  const flows = new Flows(database, clock);
+  const totp = new Totp(database, box, clock);
+  const backupCodes = new BackupCodes(database, clock, pepper);
+  const emailCodes = new EmailCodes(database, clock, mailer, pepper);
+  const webauthn = new WebAuthn(database, clock, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const mfa = new MfaVerifier(totp, backupCodes, emailCodes, webauthn);
+  const trustedDevices = new TrustedDevices(database, clock, config.TRUSTED_DEVICE_TTL);
+  const audit = new AuditLog(database, clock, logger, metrics);
+  const mfaStep = new MfaStep({ throttle, mfa, flows, audit });
+  const portalAuth = new PortalAuth(
+    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfaStep, audit, metrics },
+    { flowTtlSeconds: config.FLOW_TOKEN_TTL, mfaTtlSeconds: config.MFA_TOKEN_TTL },
+  );
+
+  const tenantAuth = new TenantAuth(
+    { users, tenants, hasher, throttle, flows, sessions, mfaStep, emailCodes, trustedDevices, audit, webauthn },
+    { mfaTtlSeconds: config.MFA_TOKEN_TTL },
+  );
+  const registration = new Registration(
+    { users, tenants, hasher, flows, mailer, audit, counter, captcha: options.captcha ?? noCaptcha },
+    { publicBaseUrl: config.PUBLIC_BASE_URL },
+  );
+  const passwordReset = new PasswordReset(
+    { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, throttle, clock, logger },
+    { publicBaseUrl: config.PUBLIC_BASE_URL },
+  );
+  const accountSecurity = new AccountSecurity({
+    database,
+    users,
+    tenants,
+    hasher,
+    throttle,
+    totpEnrolment: new TotpEnrolment(database, box, clock, totp),
+    backupCodes,
+    webauthn,
+    trustedDeviceList: new TrustedDeviceList(database, clock),
+    securityEvents: new SecurityEvents(database),
+    mailer,
+    audit,
+    clock,
+  });
+  const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
+
+  const bearer = new BearerAuthentication({ accessTokens, sessions, users });
+
+  return {
+    database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
+    totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer,
+  };
+}
+
+export type Domain = ReturnType<typeof composeDomain>;
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  app: RequestListener;
+  /** The wired domain (fixtures in tests, the demo seed); handlers get only what they declare. */
+  domain: Domain;
+  database: Database;
+  mail: MailSystem;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Listen on this port instead of config.PORT (0 picks a free one). */
+  port?: number;
+  onOperation?: (event: { operationId: string; status: number; durationMs: number }) => void;
+}
+
+/** Connects, migrates, wires the domain and starts listening. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  if (!config.MONGODB_URI) throw new Error('startServer needs MONGODB_URI (main.ts starts the embedded database first)');
+  const database = await Database.connect(config.MONGODB_URI, config.MONGODB_DB);
+  const migration = await migrate(database);
+  await ensureMailOutboxIndexes(database.db);
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics({ defaultMetrics: config.NODE_ENV !== 'test' });
+  const mail = createMailSystem({ db: database.db, clock, logger, smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.SCAIKEY_OUTBOX_DIR });
+  logger.info(mail.describe);
+  mail.delivery.start();
+  const domain = composeDomain(database, config, logger, { mailer: mail.mailer, clock, metrics });
+  await domain.signingKeys.ensureActiveKey();
+  // Housekeeping only: expired documents where the server lacks TTL indexes, delivered mail bodies.
+  const sweeper = setInterval(() => {
+    const now = clock.now();
+    const work = [purgeMailOutbox(database.db, new Date(now.getTime() - 7 * 86_400_000))];
+    if (!migration.ttlSupported) work.push(sweepExpired(database, now));
+    Promise.all(work).catch((error: unknown) => logger.warn({ err: error }, 'housekeeping sweep failed'));
+  }, 5 * 60_000).unref();
+
+  let draining = false;
+  const app = await createApp({
+    config,
+    logger,
+    handlers: operationHandlers(domain),
+    authenticate: (token) => domain.bearer.authenticate(token),
+    onOperation: (event) => {
+      metrics.observeRequest(event.operationId, event.status, event.durationMs);
+      options.onOperation?.(event);
+    },
+    extraRoutes: (router) => {
+      mountPages(router, { tenants: domain.tenants });
+      router.get('/healthz', (_req, res) => {
+        res.json({ status: 'ok' });
+      });
+      router.get('/readyz', async (_req, res) => {
+        const ready = !draining && (await database.ping()) && (await isMigrated(database).catch(() => false));
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+      });
+      router.get('/metrics', async (_req, res) => {
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      });
+      const specJson = JSON.stringify(loadSpec());
+      router.get('/openapi.json', (_req, res) => {
+        res.type('application/json').send(specJson);
+      });
+    },
+  });
+
+  const { server, url, drain } = await listen(app, options.port ?? config.PORT, config.HOST);
+
+  return {
+    url,
+    server,
+    app,
+    domain,
+    database,
+    mail,
+    metrics,
+    async close() {
+      draining = true;
+      clearInterval(sweeper);
+      await drain();
+      await domain.passwordReset.settle();
+      await mail.delivery.stop();
+      await database.close();
+    },
+  };
+}

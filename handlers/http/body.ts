@@ -1,0 +1,68 @@
+import type { IncomingMessage } from 'node:http';
+import sjson from 'secure-json-parse';
+import { ApiError, RequestValidationError, type ValidationIssue } from '../core/errors.ts';
+
+const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json$/i;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count++;
+  return count;
+}
+
+/** Like FastAPI, unknown query parameters are ignored rather than refused (cache busters). */
+export function declaredQuery(operation: { parameters?: unknown[] }, query: Record<string, string | string[]>): Record<string, string | string[]> {
+  const names = new Set(
+    (operation.parameters ?? [])
+      .filter((p): p is { in: string; name: string } => typeof p === 'object' && p !== null && (p as { in?: string }).in === 'query')
+      .map((p) => p.name),
+  );
+  return Object.fromEntries(Object.entries(query).filter(([name]) => names.has(name)));
+}
+
+/**
+ * The raw body as JSON, refusing what FastAPI refuses: other media types (415), invalid UTF-8 and
+ * invalid JSON (422 json_invalid), and prototype-polluting keys.
+ */
+export function parseBody(req: IncomingMessage, raw: unknown, expectsBody: boolean): unknown {
+  if (!expectsBody || !Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  const contentType = (headerValue(req.headers['content-type']) ?? '').split(';')[0]!.trim();
+  if (!jsonMediaType.test(contentType)) throw new ApiError('unsupportedMediaType');
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw new RequestValidationError([{ loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: 'Invalid UTF-8 in request body' } }]);
+  }
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : 'Invalid JSON';
+    if (/prototype/i.test(message)) {
+      throw new RequestValidationError([{ loc: ['body'], msg: 'Value error, object keys __proto__ and constructor.prototype are not allowed', type: 'value_error' }]);
+    }
+    const position = /position (\d+)/.exec(message);
+    const issue: ValidationIssue = { loc: ['body', position ? Number(position[1]) : 0], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: message } };
+    throw new RequestValidationError([issue]);
+  }
+}
+
+/** Errors of the transport (body reading, path decoding) as catalogue errors. */
+export function translateTransportError(error: unknown): unknown {
+  // Malformed percent-encoding in a path parameter (the router decodes it): no route can match.
+  if (error instanceof URIError) return new ApiError('notFound', { internal: 'malformed path encoding' });
+  if (error && typeof error === 'object' && 'type' in error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') return new ApiError('payloadTooLarge');
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ApiError('unsupportedMediaType');
+    if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
+      return new ApiError('badRequest', { internal: `transport: ${type}` });
+    }
+  }
+  return error;
+}

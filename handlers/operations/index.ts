@@ -1,0 +1,24 @@
+import type { OperationHandlers } from '../core/operation-types.ts';
+import { accountSecurityHandlers } from './account-security.ts';
+import { authenticationHandlers } from './authentication.ts';
+import { discoveryHandlers } from './discovery.ts';
+import { portalAuthHandlers } from './portal-auth.ts';
+import { profileHandlers } from './profile.ts';
+
+/** What the operations need from the domain: the union of what each tag module declares. */
+export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
+  Parameters<typeof authenticationHandlers>[0] &
+  Parameters<typeof portalAuthHandlers>[0] &
+  Parameters<typeof discoveryHandlers>[0] &
+  Parameters<typeof accountSecurityHandlers>[0];
+
+/** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
+export function operationHandlers(deps: OperationDependencies): OperationHandlers {
+  return {
+    ...profileHandlers(deps),
+    ...authenticationHandlers(deps),
+    ...portalAuthHandlers(deps),
+    ...discoveryHandlers(deps),
+    ...accountSecurityHandlers(deps),
+  } satisfies OperationHandlers;
+}

@@ -6,7 +6,9 @@
 import type { Logger } from 'pino';
 import type { Config } from './core/config.ts';
 import { decodeKey } from './core/config.ts';
-import type { SessionDoc, TenantDoc, UserDoc } from './store/documents.ts';
+import type { SessionDoc } from './store/sessions.ts';
+import type { TenantDoc } from './store/tenants.ts';
+import type { UserDoc } from './store/users.ts';
 import { deriveKeys, developmentKey } from './domain/crypto/secrets.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { PasswordHasher } from './domain/passwords/hasher.ts';
@@ -50,7 +52,7 @@ import { isMigrated, migrate, sweepExpired } from './store/migrations.ts';
 import { Database } from './store/database.ts';
 import { operationHandlers } from './operations/index.ts';
 import { createMailSystem, type MailSystem } from './domain/mail/delivery.ts';
-import { ensureMailOutboxIndexes, purgeMailOutbox } from './domain/mail/outbox-mailer.ts';
+import { purgeMailOutbox } from './domain/mail/outbox-mailer.ts';
 import { mountPages } from './pages/index.ts';
 
 export type DomainConfig = Pick<
@@ -201,7 +203,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (!config.MONGODB_URI) throw new Error('startServer needs MONGODB_URI (main.ts starts the embedded database first)');
   const database = await Database.connect(config.MONGODB_URI, config.MONGODB_DB);
   const migration = await migrate(database);
-  await ensureMailOutboxIndexes(database.db);
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ defaultMetrics: config.NODE_ENV !== 'test' });
   const mail = createMailSystem({ db: database.db, clock, logger, smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.SCAIKEY_OUTBOX_DIR });

@@ -11,7 +11,8 @@ import { migrate } from '../handlers/store/migrations.ts';
 import { composeDomain, type Domain } from '../handlers/compose.ts';
 import { checkPassword } from '../handlers/domain/passwords/password-policy.ts';
 import { RequestValidationError } from '../handlers/core/errors.ts';
-import type { TenantSettings, UserStatus } from '../handlers/store/documents.ts';
+import type { TenantSettings } from '../handlers/store/tenants.ts';
+import type { UserStatus } from '../handlers/store/users.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
 import { startLocalMongo } from './local-mongo.ts';
 

@@ -1,6 +1,7 @@
 import { ObjectId, type Collection } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
 import { RecentDocuments } from './recent-documents.ts';
+import { defineCollection } from './collection.ts';
 import type { WriteEvent } from './write-monitor.ts';
 
 export interface InvalidationDoc {
@@ -12,6 +13,13 @@ export interface InvalidationDoc {
   ids: string[] | null;
   created_at: Date;
 }
+
+/** `cache_invalidations`: announcements of writes, read back by every replica's poll. */
+export const cacheInvalidationsCollection = defineCollection<InvalidationDoc>({
+  name: 'cache_invalidations',
+  indexes: [],
+  expiry: { field: 'created_at', marginSeconds: 600 },
+});
 
 /** Collections whose documents replicas cache, so their changes are announced to the others. */
 const announced = new Set(['users', 'sessions', 'tenants', '*']);

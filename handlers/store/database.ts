@@ -3,20 +3,18 @@ import type { Clock } from '../core/clock.ts';
 import { CacheInvalidation } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
-import type {
-  AuditEventDoc,
-  CounterDoc,
-  FlowDoc,
-  MetaDoc,
-  RefreshTokenDoc,
-  SessionDoc,
-  SigningKeyDoc,
-  TenantDoc,
-  TrustedDeviceDoc,
-  UserDoc,
-  WebAuthnChallengeDoc,
-  WebAuthnCredentialDoc,
-} from './documents.ts';
+import type { AuditEventDoc } from './audit-events.ts';
+import type { CounterDoc } from './counters.ts';
+import type { FlowDoc } from './flows.ts';
+import type { MetaDoc } from './meta.ts';
+import type { RefreshTokenDoc } from './refresh-tokens.ts';
+import type { SessionDoc } from './sessions.ts';
+import type { SigningKeyDoc } from './signing-keys.ts';
+import type { TenantDoc } from './tenants.ts';
+import type { TrustedDeviceDoc } from './trusted-devices.ts';
+import type { UserDoc } from './users.ts';
+import type { WebAuthnChallengeDoc } from './webauthn-challenges.ts';
+import type { WebAuthnCredentialDoc } from './webauthn-credentials.ts';
 
 /** The store owns MongoDB: one client, typed collections, nothing module-global. */
 export class Database {

@@ -6,7 +6,7 @@ import { loadConfig } from '../../handlers/core/config.ts';
 import { createLogger } from '../../handlers/core/logger.ts';
 import { Database } from '../../handlers/store/database.ts';
 import { composeDomain } from '../../handlers/compose.ts';
-import type { UserDoc } from '../../handlers/store/documents.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 
 export interface SeedOptions {
   env: Record<string, string>;

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
-import type { TenantSettings } from '../../handlers/store/documents.ts';
+import type { TenantSettings } from '../../handlers/store/tenants.ts';
 
 let server: TestServer;
 let smtp: TestSmtpServer;

@@ -1,4 +1,4 @@
-import type { TenantSettings } from '../../handlers/store/documents.ts';
+import type { TenantSettings } from '../../handlers/store/tenants.ts';
 import type { TestServer } from './server.ts';
 
 let counter = 0;

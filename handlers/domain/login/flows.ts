@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { FlowDoc, FlowKind } from '../../store/documents.ts';
+import type { FlowDoc, FlowKind } from '../../store/flows.ts';
 import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 

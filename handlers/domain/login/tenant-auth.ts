@@ -1,5 +1,7 @@
 import type { ObjectId } from 'mongodb';
-import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { FlowDoc } from '../../store/flows.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';

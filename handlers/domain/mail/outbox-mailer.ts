@@ -1,52 +1,15 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.ts';
+import { mailOutboxCollection, type MailOutboxDoc, type MailStatus } from '../../store/mail-outbox.ts';
 import type { Mailer, MailRequest, MailTemplate } from './mailer.ts';
 import { render } from './templates.ts';
 
-export const mailOutboxCollectionName = 'mail_outbox';
-
-export type MailStatus = 'pending' | 'sent' | 'failed';
-
-/**
- * One message waiting for, or done with, delivery. `text` and `html` hold the link or code the
- * message carries, so they are cleared (set to null) once the message is sent or given up on.
- */
-export interface MailOutboxDoc {
-  _id: ObjectId;
-  to: string;
-  from: string;
-  template: MailTemplate;
-  /** The translation used, e.g. `de` for a user whose locale is `de-AT`. */
-  locale: string;
-  subject: string;
-  text: string | null;
-  html: string | null;
-  status: MailStatus;
-  /** Delivery attempts started so far (counted when a sender claims the message). */
-  attempts: number;
-  next_attempt_at: Date;
-  /** A sender holds the message until this time; another may take it over afterwards. */
-  claimed_until: Date;
-  claim_id: string | null;
-  last_error: string | null;
-  created_at: Date;
-  sent_at: Date | null;
-  failed_at: Date | null;
-}
+export type { MailOutboxDoc, MailStatus };
+export const mailOutboxCollectionName = mailOutboxCollection.name;
 
 export function mailOutbox(db: Db): Collection<MailOutboxDoc> {
   return db.collection<MailOutboxDoc>(mailOutboxCollectionName);
-}
-
-/**
- * Idempotent; call from the start-up migration. One index per command: FerretDB 1.24 drops the
- * connection when one createIndexes command names two or more indexes that all exist already.
- */
-export async function ensureMailOutboxIndexes(db: Db): Promise<void> {
-  const outbox = mailOutbox(db);
-  await outbox.createIndex({ status: 1, next_attempt_at: 1 }, { name: 'due' });
-  await outbox.createIndex({ created_at: 1 }, { name: 'created' });
 }
 
 /** Housekeeping: removes sent and failed messages created before `before`. Returns the count. */

@@ -1,5 +1,7 @@
 import { ObjectId } from 'mongodb';
-import type { MfaMethod, TenantDoc, UserDoc, WebAuthnCredentialDoc } from '../../store/documents.ts';
+import type { MfaMethod, TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
+import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
 import type { Database } from '../../store/database.ts';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Principal } from '../../core/request-context.ts';

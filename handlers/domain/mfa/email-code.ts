@@ -1,6 +1,8 @@
 import { createHmac, randomInt } from 'node:crypto';
 import type { Database } from '../../store/database.ts';
-import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { FlowDoc } from '../../store/flows.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
 import { constantTimeEqual } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';

@@ -1,4 +1,6 @@
-import type { FlowDoc, TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { FlowDoc } from '../../store/flows.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
 import { availableMfaMethods } from '../users/users.ts';
 import type { BackupCodes } from './backup-codes.ts';

@@ -1,6 +1,7 @@
 import { ObjectId, type Filter } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { AuditEventDoc, UserDoc } from '../../store/documents.ts';
+import type { AuditEventDoc } from '../../store/audit-events.ts';
+import type { UserDoc } from '../../store/users.ts';
 
 export interface SecurityEventView {
   id: string;

@@ -1,7 +1,8 @@
 import { verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Database } from '../../store/database.ts';
-import type { TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';

@@ -1,6 +1,6 @@
 import { generateSecret, generateURI, verify } from 'otplib';
 import type { Database } from '../../store/database.ts';
-import type { UserDoc } from '../../store/documents.ts';
+import type { UserDoc } from '../../store/users.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import type { Clock } from '../../core/clock.ts';
 

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { UserDoc } from '../../store/documents.ts';
+import type { UserDoc } from '../../store/users.ts';
 import type { Clock } from '../../core/clock.ts';
 
 export interface TrustedDeviceView {

@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
-import type { PasswordPolicy } from '../../store/documents.ts';
+import type { PasswordPolicy } from '../../store/tenants.ts';
 import { InvalidInput } from '../../core/errors.ts';
 
 // ~49k most common passwords (zxcvbn-ts's list), shipped with the package, compared case-insensitively.

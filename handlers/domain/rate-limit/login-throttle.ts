@@ -1,5 +1,5 @@
 import { ApiError } from '../../core/errors.ts';
-import type { TenantDoc } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
 import type { AttemptCounter } from './attempt-counter.ts';
 
 export interface ThrottlePolicy {

@@ -1,4 +1,4 @@
-import type { TenantDoc } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
 import { ApiError } from '../../core/errors.ts';
 
 /** Exact-match redirect URIs only (OAuth 2.1 style): no prefixes, no wildcards. */

@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
-import type { TenantDoc, UserDoc } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';

@@ -1,6 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { RefreshTokenDoc, SessionDoc } from '../../store/documents.ts';
+import type { RefreshTokenDoc } from '../../store/refresh-tokens.ts';
+import type { SessionDoc } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { EXTENDS_ONLY } from '../../store/write-monitor.ts';
 import { ApiError } from '../../core/errors.ts';

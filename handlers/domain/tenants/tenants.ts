@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
-import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/documents.ts';
+import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/tenants.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 

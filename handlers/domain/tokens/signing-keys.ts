@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Database } from '../../store/database.ts';
-import type { SigningKeyDoc } from '../../store/documents.ts';
+import type { SigningKeyDoc } from '../../store/signing-keys.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 

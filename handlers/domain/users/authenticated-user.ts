@@ -1,5 +1,5 @@
 import type { Principal } from '../../core/request-context.ts';
-import type { UserDoc } from '../../store/documents.ts';
+import type { UserDoc } from '../../store/users.ts';
 
 /**
  * The user document loaded while authenticating a request, kept for that request's handler so an

@@ -1,7 +1,8 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
-import type { TenantDoc, UserDoc, UserStatus } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc, UserStatus } from '../../store/users.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 

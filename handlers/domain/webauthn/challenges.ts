@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { WebAuthnChallengeDoc } from '../../store/documents.ts';
+import type { WebAuthnChallengeDoc } from '../../store/webauthn-challenges.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Database } from '../../store/database.ts';
-import type { WebAuthnCredentialDoc } from '../../store/documents.ts';
+import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
 import type { Clock } from '../../core/clock.ts';
 
 export class DuplicateCredentialError extends Error {

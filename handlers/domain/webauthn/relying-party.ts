@@ -1,4 +1,4 @@
-import type { TenantDoc } from '../../store/documents.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
 
 /** Who a WebAuthn credential is scoped to, and where ceremonies may come from. */
 export interface RelyingParty {

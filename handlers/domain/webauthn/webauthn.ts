@@ -10,7 +10,10 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Database } from '../../store/database.ts';
-import type { FlowDoc, TenantDoc, UserDoc, WebAuthnCredentialDoc } from '../../store/documents.ts';
+import type { FlowDoc } from '../../store/flows.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
+import type { UserDoc } from '../../store/users.ts';
+import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import { WebAuthnChallenges } from './challenges.ts';

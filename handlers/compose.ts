@@ -19,12 +19,14 @@ import { AttemptCounter } from './domain/rate-limit/attempt-counter.ts';
 import { LoginThrottle } from './domain/rate-limit/login-throttle.ts';
 import { Tenants } from './domain/tenants/tenants.ts';
 import { Users } from './domain/users/users.ts';
-import { Flows } from './domain/login/flows.ts';
+import { Flows } from './domain/flows/flows.ts';
 import { PortalAuth } from './domain/login/portal-auth.ts';
 import { Totp } from './domain/mfa/totp.ts';
 import { BackupCodes } from './domain/mfa/backup-codes.ts';
 import { MfaVerifier } from './domain/mfa/mfa-verifier.ts';
-import { MfaStep } from './domain/mfa/mfa-step.ts';
+import { PasswordStep } from './domain/sign-in/password-step.ts';
+import { SecondFactor } from './domain/sign-in/second-factor.ts';
+import { SignIn } from './domain/sign-in/sign-in.ts';
 import { AuditLog } from './domain/audit/audit-log.ts';
 import { EmailCodes } from './domain/mfa/email-code.ts';
 import { TrustedDevices } from './domain/mfa/trusted-devices.ts';
@@ -33,6 +35,7 @@ import { TrustedDeviceList } from './domain/mfa/trusted-device-list.ts';
 import { SecurityEvents } from './domain/mfa/security-events.ts';
 import { AccountSecurity } from './domain/mfa/account-security.ts';
 import { WebAuthn } from './domain/webauthn/webauthn.ts';
+import { WebAuthnCredentials } from './domain/webauthn/credentials.ts';
 import { TenantAuth } from './domain/login/tenant-auth.ts';
 import { Registration } from './domain/registration/registration.ts';
 import { noCaptcha, type CaptchaVerifier } from './domain/registration/captcha.ts';
@@ -52,7 +55,6 @@ import { isMigrated, migrate, sweepExpired } from './store/migrations.ts';
 import { Database } from './store/database.ts';
 import { operationHandlers } from './operations/index.ts';
 import { createMailSystem, type MailSystem } from './domain/mail/delivery.ts';
-import { purgeMailOutbox } from './domain/mail/outbox-mailer.ts';
 import { mountPages } from './pages/index.ts';
 
 export type DomainConfig = Pick<
@@ -93,7 +95,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const metrics = options.metrics ?? noMetrics;
   const { box, pepper } = deriveKeys(config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey());
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.HASH_WORKERS);
-  const signingKeys = new SigningKeys(database, box, clock, config.ACCESS_TOKEN_TTL);
+  const signingKeys = new SigningKeys(database.signingKeys, box, clock, config.ACCESS_TOKEN_TTL);
   const accessTokens = new AccessTokens(signingKeys, clock, {
     issuer: config.PUBLIC_BASE_URL,
     audience: config.JWT_AUDIENCE,
@@ -103,7 +105,8 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
   const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
   const sessions = new Sessions(
-    database,
+    database.sessions,
+    database.refreshTokens,
     box,
     clock,
     {
@@ -113,33 +116,37 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     },
     database.recent<SessionDoc>('sessions', cacheOptions),
   );
-  const counter = new AttemptCounter(database, clock);
+  const counter = new AttemptCounter(database.counters, clock);
   const throttle = new LoginThrottle(counter, {
     accountThreshold: config.LOCKOUT_THRESHOLD,
     lockoutSeconds: config.LOCKOUT_DURATION,
     ipLimit: config.IP_RATE_LIMIT,
     ipWindowSeconds: config.IP_RATE_WINDOW,
   }, (scope) => metrics.lockout(scope));
-  const tenants = new Tenants(database, clock, database.recent<TenantDoc>('tenants', cacheOptions));
-  const users = new Users(database, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
-  const flows = new Flows(database, clock);
-  const totp = new Totp(database, box, clock);
-  const backupCodes = new BackupCodes(database, clock, pepper);
-  const emailCodes = new EmailCodes(database, clock, mailer, pepper);
-  const webauthn = new WebAuthn(database, clock, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const tenants = new Tenants(database.tenants, clock, database.recent<TenantDoc>('tenants', cacheOptions));
+  const users = new Users(database.users, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
+  const flows = new Flows(database.flows, clock);
+  const totp = new Totp(database.users, box, clock);
+  const backupCodes = new BackupCodes(database.users, clock, pepper);
+  const emailCodes = new EmailCodes(database.flows, clock, mailer, pepper);
+  const webauthnCredentials = new WebAuthnCredentials(database.webauthnCredentials, database.users, clock);
+  const webauthn = new WebAuthn(
+    { flows: database.flows, challenges: database.webauthnChallenges, credentials: webauthnCredentials },
+    clock,
+    { publicBaseUrl: config.PUBLIC_BASE_URL },
+  );
   const mfa = new MfaVerifier(totp, backupCodes, emailCodes, webauthn);
-  const trustedDevices = new TrustedDevices(database, clock, config.TRUSTED_DEVICE_TTL);
-  const audit = new AuditLog(database, clock, logger, metrics);
-  const mfaStep = new MfaStep({ throttle, mfa, flows, audit });
-  const portalAuth = new PortalAuth(
-    { users, tenants, hasher, throttle, flows, sessions, accessTokens, mfaStep, audit, metrics },
-    { flowTtlSeconds: config.FLOW_TOKEN_TTL, mfaTtlSeconds: config.MFA_TOKEN_TTL },
-  );
-
-  const tenantAuth = new TenantAuth(
-    { users, tenants, hasher, throttle, flows, sessions, mfaStep, emailCodes, trustedDevices, audit, webauthn },
-    { mfaTtlSeconds: config.MFA_TOKEN_TTL },
-  );
+  const trustedDevices = new TrustedDevices(database.trustedDevices, clock, config.TRUSTED_DEVICE_TTL);
+  const audit = new AuditLog(database.auditEvents, clock, logger, metrics);
+  // The one sign-in pipeline; the portal and the hosted page are its entry points.
+  const signIn = new SignIn({
+    passwordStep: new PasswordStep({ users, tenants, hasher, throttle, audit }),
+    secondFactor: new SecondFactor({ throttle, mfa, flows, trustedDevices, audit }, { mfaTtlSeconds: config.MFA_TOKEN_TTL }),
+    sessions,
+    audit,
+  });
+  const portalAuth = new PortalAuth({ signIn, users, tenants, throttle, flows, sessions, accessTokens, audit, metrics }, { flowTtlSeconds: config.FLOW_TOKEN_TTL });
+  const tenantAuth = new TenantAuth({ signIn, users, tenants, flows, emailCodes, trustedDevices, webauthn });
   const registration = new Registration(
     { users, tenants, hasher, flows, mailer, audit, counter, captcha: options.captcha ?? noCaptcha },
     { publicBaseUrl: config.PUBLIC_BASE_URL },
@@ -149,21 +156,21 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     { publicBaseUrl: config.PUBLIC_BASE_URL },
   );
   const accountSecurity = new AccountSecurity({
-    database,
+    userStore: database.users,
     users,
     tenants,
     hasher,
     throttle,
-    totpEnrolment: new TotpEnrolment(database, box, clock, totp),
+    totpEnrolment: new TotpEnrolment(database.users, box, clock, totp),
     backupCodes,
     webauthn,
-    trustedDeviceList: new TrustedDeviceList(database, clock),
-    securityEvents: new SecurityEvents(database),
+    trustedDeviceList: new TrustedDeviceList(database.trustedDevices, clock),
+    securityEvents: new SecurityEvents(database.auditEvents),
     mailer,
     audit,
     clock,
   });
-  const profile = new Profile({ users, tenants, hasher, throttle, sessions, trustedDevices, mailer, audit, clock });
+  const profile = new Profile({ users, tenants, hasher, signIn, sessions, trustedDevices, mailer, audit, clock });
 
   const bearer = new BearerAuthentication({ accessTokens, sessions, users });
 
@@ -205,7 +212,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const migration = await migrate(database);
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ defaultMetrics: config.NODE_ENV !== 'test' });
-  const mail = createMailSystem({ db: database.db, clock, logger, smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.SCAIKEY_OUTBOX_DIR });
+  const mail = createMailSystem({ outbox: database.mailOutbox, clock, logger, smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.SCAIKEY_OUTBOX_DIR });
   logger.info(mail.describe);
   mail.delivery.start();
   const domain = composeDomain(database, config, logger, { mailer: mail.mailer, clock, metrics });
@@ -213,7 +220,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Housekeeping only: expired documents where the server lacks TTL indexes, delivered mail bodies.
   const sweeper = setInterval(() => {
     const now = clock.now();
-    const work = [purgeMailOutbox(database.db, new Date(now.getTime() - 7 * 86_400_000))];
+    const work = [database.mailOutbox.purge(new Date(now.getTime() - 7 * 86_400_000))];
     if (!migration.ttlSupported) work.push(sweepExpired(database, now));
     Promise.all(work).catch((error: unknown) => logger.warn({ err: error }, 'housekeeping sweep failed'));
   }, 5 * 60_000).unref();

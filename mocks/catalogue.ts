@@ -10,6 +10,7 @@
  *
  * This module is pure (no Node built-ins) so the browser can import it.
  */
+import { resolveLocalRef } from '../handlers/core/spec-refs.ts';
 
 /** A loose JSON Schema (OpenAPI 3.1 is JSON Schema 2020-12). */
 export type JsonSchema = { [key: string]: unknown };
@@ -84,22 +85,9 @@ function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Follows local `#/...` references until a non-reference object. */
+/** The object a value or its local `$ref` names. */
 function resolveRef(spec: Obj, value: unknown): Obj {
-  let current = value;
-  const seen = new Set<string>();
-  while (isObject(current) && typeof current.$ref === 'string') {
-    const ref = current.$ref;
-    if (!ref.startsWith('#/') || seen.has(ref)) throw new Error(`Unsupported or circular $ref ${ref}`);
-    seen.add(ref);
-    let target: unknown = spec;
-    for (const raw of ref.slice(2).split('/')) {
-      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-      target = isObject(target) ? target[key] : undefined;
-    }
-    if (target === undefined) throw new Error(`Unresolved $ref ${ref}`);
-    current = target;
-  }
+  const current = resolveLocalRef(spec, value);
   if (!isObject(current)) throw new Error('Expected an object in the OpenAPI document');
   return current;
 }
@@ -282,9 +270,4 @@ export function buildCatalogue(document: unknown): MockCatalogue {
     operations,
     schemas,
   };
-}
-
-/** The response documented for `status`, if any. */
-export function findResponse(operation: MockOperation, status: number): MockResponse | undefined {
-  return operation.responses.find((r) => r.status === status);
 }

@@ -4,6 +4,7 @@
  * responses and their examples, and how to ask the mock for each of them.
  */
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../handlers/core/text.ts';
 import type { JsonSchema, MockCatalogue, MockOperation, MockResponse } from './catalogue.ts';
 
 const STYLE = `
@@ -42,7 +43,7 @@ summary { cursor: pointer; }
 export const docsPageCsp = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`;
 
 function esc(text: unknown): string {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return escapeHtml(String(text));
 }
 
 /** Escaped text with the spec's `code spans` rendered as <code>. */

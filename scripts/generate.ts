@@ -30,6 +30,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { resolveLocalRef } from '../handlers/core/spec-refs.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SPEC_PATH = join(ROOT, 'spec', 'openapi.yaml');
@@ -119,21 +120,7 @@ export async function loadSpec(path = SPEC_PATH): Promise<OpenApiDocument> {
 
 /** Follows a local `#/components/...` reference (repeatedly); other objects are returned as they are. */
 export function deref<T extends { $ref?: string }>(spec: OpenApiDocument, value: T): T {
-  let current: T = value;
-  const seen = new Set<string>();
-  while (current.$ref !== undefined) {
-    const ref = current.$ref;
-    if (!ref.startsWith('#/') || seen.has(ref)) throw new Error(`Unsupported or circular $ref ${ref}`);
-    seen.add(ref);
-    let target: unknown = spec;
-    for (const raw of ref.slice(2).split('/')) {
-      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-      target = (target as Record<string, unknown> | undefined)?.[key];
-    }
-    if (target === undefined) throw new Error(`Unresolved $ref ${ref}`);
-    current = target as T;
-  }
-  return current;
+  return resolveLocalRef(spec, value);
 }
 
 export function schemaRefName(ref: string): string {

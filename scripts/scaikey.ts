@@ -10,7 +10,7 @@ import { Database } from '../handlers/store/database.ts';
 import { migrate } from '../handlers/store/migrations.ts';
 import { composeDomain, type Domain } from '../handlers/compose.ts';
 import { checkPassword } from '../handlers/domain/passwords/password-policy.ts';
-import { RequestValidationError } from '../handlers/core/errors.ts';
+import { InvalidInput } from '../handlers/core/errors.ts';
 import type { TenantSettings } from '../handlers/store/tenants.ts';
 import type { UserStatus } from '../handlers/store/users.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
@@ -175,7 +175,7 @@ program
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof RequestValidationError) console.error(error.issues.map((i) => i.msg).join('\n'));
+  if (error instanceof InvalidInput) console.error(error.problems.map((p) => `${p.field}: ${p.reason}`).join('\n'));
   else console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -1,4 +1,7 @@
-/** Time is injected so tests can move it; nothing in the domain calls Date.now() directly. */
+/**
+ * Time is injected so tests can move it: every security decision (expiry, lockout, lifetimes)
+ * reads this clock. In-process cache ages and file names use the wall clock; they decide nothing.
+ */
 export interface Clock {
   now(): Date;
 }

@@ -12,3 +12,4 @@ export function loadSpec(): OpenAPIV3_1.Document {
   cached ??= parse(readFileSync(specPath, 'utf8')) as OpenAPIV3_1.Document;
   return structuredClone(cached);
 }
+

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../core/text.ts';
 /**
  * A tiny auto-escaping HTML template: `html\`<p>${text}</p>\`` escapes every interpolated value
  * unless it is itself `Html` (or an array of them). No other templating, no build step.
@@ -11,11 +12,6 @@ export class Html {
 
 type Interpolation = Html | string | number | boolean | null | undefined | Interpolation[];
 
-const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => entities[c]!);
-}
 
 function render(value: Interpolation): string {
   if (value instanceof Html) return value.value;

@@ -3,33 +3,35 @@ import type { Clock } from '../core/clock.ts';
 import { CacheInvalidation } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
-import type { AuditEventDoc } from './audit-events.ts';
-import type { CounterDoc } from './counters.ts';
-import type { FlowDoc } from './flows.ts';
-import type { MetaDoc } from './meta.ts';
-import type { RefreshTokenDoc } from './refresh-tokens.ts';
-import type { SessionDoc } from './sessions.ts';
-import type { SigningKeyDoc } from './signing-keys.ts';
-import type { TenantDoc } from './tenants.ts';
-import type { TrustedDeviceDoc } from './trusted-devices.ts';
-import type { UserDoc } from './users.ts';
-import type { WebAuthnChallengeDoc } from './webauthn-challenges.ts';
-import type { WebAuthnCredentialDoc } from './webauthn-credentials.ts';
+import { AuditEventStore, auditEventsCollection } from './audit-events.ts';
+import { CounterStore, countersCollection } from './counters.ts';
+import { FlowStore, flowsCollection } from './flows.ts';
+import { MailOutboxStore, mailOutboxCollection } from './mail-outbox.ts';
+import { MetaStore, metaCollection } from './meta.ts';
+import { RefreshTokenStore, refreshTokensCollection } from './refresh-tokens.ts';
+import { SessionStore, sessionsCollection } from './sessions.ts';
+import { SigningKeyStore, signingKeysCollection } from './signing-keys.ts';
+import { TenantStore, tenantsCollection } from './tenants.ts';
+import { TrustedDeviceStore, trustedDevicesCollection } from './trusted-devices.ts';
+import { UserStore, usersCollection } from './users.ts';
+import { WebAuthnChallengeStore, webauthnChallengesCollection } from './webauthn-challenges.ts';
+import { WebAuthnCredentialStore, webauthnCredentialsCollection } from './webauthn-credentials.ts';
 
 /** The store owns MongoDB: one client, typed collections, nothing module-global. */
 export class Database {
-  readonly tenants: Collection<TenantDoc>;
-  readonly users: Collection<UserDoc>;
-  readonly sessions: Collection<SessionDoc>;
-  readonly refreshTokens: Collection<RefreshTokenDoc>;
-  readonly flows: Collection<FlowDoc>;
-  readonly signingKeys: Collection<SigningKeyDoc>;
-  readonly counters: Collection<CounterDoc>;
-  readonly auditEvents: Collection<AuditEventDoc>;
-  readonly meta: Collection<MetaDoc>;
-  readonly trustedDevices: Collection<TrustedDeviceDoc>;
-  readonly webauthnCredentials: Collection<WebAuthnCredentialDoc>;
-  readonly webauthnChallenges: Collection<WebAuthnChallengeDoc>;
+  readonly tenants: TenantStore;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly flows: FlowStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly counters: CounterStore;
+  readonly auditEvents: AuditEventStore;
+  readonly meta: MetaStore;
+  readonly trustedDevices: TrustedDeviceStore;
+  readonly webauthnCredentials: WebAuthnCredentialStore;
+  readonly webauthnChallenges: WebAuthnChallengeStore;
+  readonly mailOutbox: MailOutboxStore;
 
   private readonly cacheInvalidation: CacheInvalidation;
 
@@ -41,18 +43,19 @@ export class Database {
     let invalidation: CacheInvalidation | undefined;
     const seesWrites = monitorWrites(client, db.databaseName, (event) => invalidation?.onWrite(event));
     this.cacheInvalidation = invalidation = new CacheInvalidation(db.collection('cache_invalidations'), seesWrites);
-    this.tenants = db.collection('tenants');
-    this.users = db.collection('users');
-    this.sessions = db.collection('sessions');
-    this.refreshTokens = db.collection('refresh_tokens');
-    this.flows = db.collection('flows');
-    this.signingKeys = db.collection('signing_keys');
-    this.counters = db.collection('counters');
-    this.auditEvents = db.collection('audit_events');
-    this.meta = db.collection('meta');
-    this.trustedDevices = db.collection('trusted_devices');
-    this.webauthnCredentials = db.collection('webauthn_credentials');
-    this.webauthnChallenges = db.collection('webauthn_challenges');
+    this.tenants = new TenantStore(db.collection(tenantsCollection.name));
+    this.users = new UserStore(db.collection(usersCollection.name));
+    this.sessions = new SessionStore(db.collection(sessionsCollection.name));
+    this.refreshTokens = new RefreshTokenStore(db.collection(refreshTokensCollection.name));
+    this.flows = new FlowStore(db.collection(flowsCollection.name));
+    this.signingKeys = new SigningKeyStore(db.collection(signingKeysCollection.name));
+    this.counters = new CounterStore(db.collection(countersCollection.name));
+    this.auditEvents = new AuditEventStore(db.collection(auditEventsCollection.name));
+    this.meta = new MetaStore(db.collection(metaCollection.name));
+    this.trustedDevices = new TrustedDeviceStore(db.collection(trustedDevicesCollection.name));
+    this.webauthnCredentials = new WebAuthnCredentialStore(db.collection(webauthnCredentialsCollection.name));
+    this.webauthnChallenges = new WebAuthnChallengeStore(db.collection(webauthnChallengesCollection.name));
+    this.mailOutbox = new MailOutboxStore(db.collection(mailOutboxCollection.name));
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
 
 export type FlowKind = 'identify' | 'mfa' | 'verify_email' | 'password_reset';
@@ -33,3 +33,70 @@ export const flowsCollection = defineCollection<FlowDoc>({
   indexes: [{ key: { token_hash: 1 }, name: 'token_hash_unique', unique: true }],
   expiry: { field: 'expires_at', marginSeconds: 3_600 },
 });
+
+/** Reads and guarded writes of `flows`: each state change is one conditional update. */
+export class FlowStore {
+  constructor(private readonly collection: Collection<FlowDoc>) {}
+
+  /** Throws the driver's duplicate-key error (code 11000) when the token hash exists already. */
+  async insert(flow: FlowDoc): Promise<void> {
+    await this.collection.insertOne(flow);
+  }
+
+  /** The flow of this kind if unconsumed, unexpired at `now` and below `maxFailures` failures. */
+  findLive(kind: FlowKind, tokenHash: string, now: Date, maxFailures: number): Promise<FlowDoc | null> {
+    return this.collection.findOne({
+      token_hash: tokenHash,
+      kind,
+      consumed_at: null,
+      expires_at: { $gt: now },
+      failed_attempts: { $lt: maxFailures },
+    });
+  }
+
+  /** Marks a live flow consumed; of concurrent calls exactly one gets true. */
+  async consume(id: ObjectId, now: Date, maxFailures: number): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, consumed_at: null, expires_at: { $gt: now }, failed_attempts: { $lt: maxFailures } },
+      { $set: { consumed_at: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Counts a wrong answer on an unconsumed flow; false when it is consumed or unknown. */
+  async recordFailure(id: ObjectId): Promise<boolean> {
+    const result = await this.collection.updateOne({ _id: id, consumed_at: null }, { $inc: { failed_attempts: 1 } });
+    return result.modifiedCount === 1;
+  }
+
+  /**
+   * Stores a new email code on an unconsumed flow, only if the last one was sent at or before
+   * `resendNotAfter` (or never) and fewer than `maxCodes` were sent: rate limit and write in one update.
+   */
+  async recordEmailCode(id: ObjectId, code: { hash: string; expiresAt: Date; now: Date; resendNotAfter: Date; maxCodes: number }): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      {
+        _id: id,
+        consumed_at: null,
+        $and: [
+          { $or: [{ email_code_sent_at: null }, { email_code_sent_at: { $exists: false } }, { email_code_sent_at: { $lte: code.resendNotAfter } }] },
+          { $or: [{ email_codes_sent: { $exists: false } }, { email_codes_sent: { $lt: code.maxCodes } }] },
+        ],
+      },
+      {
+        $set: { email_code_hash: code.hash, email_code_expires_at: code.expiresAt, email_code_sent_at: code.now },
+        $inc: { email_codes_sent: 1 },
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Counts one WebAuthn challenge on an unconsumed flow below `max`; false when the budget is spent. */
+  async countWebAuthnChallenge(id: ObjectId, max: number): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, consumed_at: null, $or: [{ webauthn_challenges: { $exists: false } }, { webauthn_challenges: { $lt: max } }] },
+      { $inc: { webauthn_challenges: 1 } },
+    );
+    return result.matchedCount === 1;
+  }
+}

@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
 
 export type MailStatus = 'pending' | 'sent' | 'failed';
@@ -39,3 +39,60 @@ export const mailOutboxCollection = defineCollection<MailOutboxDoc>({
     { key: { created_at: 1 }, name: 'created' },
   ],
 });
+
+/**
+ * Reads and guarded writes of `mail_outbox`. A sender claims a due message with one atomic update
+ * and records the outcome only while its claim (`claim_id`) still holds.
+ */
+export class MailOutboxStore {
+  constructor(private readonly collection: Collection<MailOutboxDoc>) {}
+
+  async insert(message: MailOutboxDoc): Promise<void> {
+    await this.collection.insertOne(message);
+  }
+
+  /**
+   * The pending message due longest, not held by another sender at `now`, now held under
+   * `claimId` until `claimedUntil` with one more attempt counted (the document after the update).
+   */
+  claimDue(now: Date, claimedUntil: Date, claimId: string): Promise<MailOutboxDoc | null> {
+    return this.collection.findOneAndUpdate(
+      { status: 'pending', next_attempt_at: { $lte: now }, claimed_until: { $lt: now } },
+      { $set: { claimed_until: claimedUntil, claim_id: claimId }, $inc: { attempts: 1 } },
+      { sort: { next_attempt_at: 1 }, returnDocument: 'after' },
+    );
+  }
+
+  /** Marks the message sent and clears its body; false when the claim was lost. */
+  async markSent(id: ObjectId, claimId: string | null, now: Date): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, claim_id: claimId },
+      { $set: { status: 'sent', sent_at: now, claimed_until: new Date(0), last_error: null, text: null, html: null } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Gives the message up (failed, body cleared); false when the claim was lost. */
+  async markFailed(id: ObjectId, claimId: string | null, now: Date, lastError: string): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, claim_id: claimId },
+      { $set: { status: 'failed', failed_at: now, last_error: lastError, claimed_until: new Date(0), text: null, html: null } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Releases the claim and makes the message due again at `nextAttemptAt`; false when the claim was lost. */
+  async scheduleRetry(id: ObjectId, claimId: string | null, nextAttemptAt: Date, lastError: string): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { _id: id, claim_id: claimId },
+      { $set: { next_attempt_at: nextAttemptAt, last_error: lastError, claimed_until: new Date(0) } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Housekeeping: removes sent and failed messages created before `before`. Returns the count. */
+  async purge(before: Date): Promise<number> {
+    const result = await this.collection.deleteMany({ status: { $in: ['sent', 'failed'] }, created_at: { $lt: before } });
+    return result.deletedCount;
+  }
+}

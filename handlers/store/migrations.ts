@@ -47,11 +47,7 @@ export async function migrate(database: Database): Promise<MigrationResult> {
       await coll.createIndex({ [expiry.field]: 1 }, { name: 'expiry' });
     }
   }
-  await database.meta.updateOne(
-    { _id: 'schema_version' },
-    { $set: { value: schemaVersion, updated_at: new Date() } },
-    { upsert: true },
-  );
+  await database.meta.setSchemaVersion(schemaVersion, new Date());
   return { ttlSupported };
 }
 
@@ -68,6 +64,5 @@ export async function sweepExpired(database: Database, now: Date): Promise<numbe
 }
 
 export async function isMigrated(database: Database): Promise<boolean> {
-  const doc = await database.meta.findOne({ _id: 'schema_version' });
-  return doc?.value === schemaVersion;
+  return (await database.meta.schemaVersion()) === schemaVersion;
 }

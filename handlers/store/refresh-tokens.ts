@@ -1,4 +1,4 @@
-import type { ObjectId } from 'mongodb';
+import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
 
 export interface RefreshTokenDoc {
@@ -24,3 +24,37 @@ export const refreshTokensCollection = defineCollection<RefreshTokenDoc>({
   ],
   expiry: { field: 'expires_at', marginSeconds: 86_400 },
 });
+
+/** Reads and guarded writes of `refresh_tokens`. */
+export class RefreshTokenStore {
+  constructor(private readonly collection: Collection<RefreshTokenDoc>) {}
+
+  /** Throws the driver's duplicate-key error (code 11000) when the hash exists already. */
+  async insert(token: RefreshTokenDoc): Promise<void> {
+    await this.collection.insertOne(token);
+  }
+
+  findByHash(tokenHash: string): Promise<RefreshTokenDoc | null> {
+    return this.collection.findOne({ token_hash: tokenHash });
+  }
+
+  /**
+   * Marks the token rotated and records its sealed successor, only if it is unrotated, unrevoked
+   * and unexpired at `now`: of concurrent claims exactly one gets the document (after the update).
+   */
+  claim(tokenHash: string, now: Date, successorEnc: string): Promise<RefreshTokenDoc | null> {
+    return this.collection.findOneAndUpdate(
+      { token_hash: tokenHash, rotated_at: null, revoked_at: null, expires_at: { $gt: now } },
+      { $set: { rotated_at: now, successor_enc: successorEnc } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Revokes every unrevoked token of these sessions and drops their sealed successors; returns the count. */
+  async revokeForSessions(sessionIds: ObjectId[], now: Date): Promise<number> {
+    if (sessionIds.length === 0) return 0;
+    const filter = sessionIds.length === 1 ? { session_id: sessionIds[0]!, revoked_at: null } : { session_id: { $in: sessionIds }, revoked_at: null };
+    const result = await this.collection.updateMany(filter, { $set: { revoked_at: now, successor_enc: null } });
+    return result.modifiedCount;
+  }
+}

@@ -1,3 +1,4 @@
+import type { Collection } from 'mongodb';
 import { defineCollection } from './collection.ts';
 
 export interface SigningKeyDoc {
@@ -16,3 +17,24 @@ export const signingKeysCollection = defineCollection<SigningKeyDoc>({
   name: 'signing_keys',
   indexes: [],
 });
+
+/** Reads and writes of `signing_keys`. */
+export class SigningKeyStore {
+  constructor(private readonly collection: Collection<SigningKeyDoc>) {}
+
+  /** Throws the driver's duplicate-key error (code 11000) when the kid exists already. */
+  async insert(key: SigningKeyDoc): Promise<void> {
+    await this.collection.insertOne(key);
+  }
+
+  /** Retires every active key but `kid`, published until `publishUntil`; returns how many. */
+  async retireAllExcept(kid: string, publishUntil: Date): Promise<number> {
+    const result = await this.collection.updateMany({ _id: { $ne: kid }, status: 'active' }, { $set: { status: 'retired', publish_until: publishUntil } });
+    return result.modifiedCount;
+  }
+
+  /** The keys to publish at `now`: active ones, and retired ones still within publish_until. */
+  findPublished(now: Date): Promise<SigningKeyDoc[]> {
+    return this.collection.find({ $or: [{ status: 'active' }, { status: 'retired', publish_until: { $gt: now } }] }).toArray();
+  }
+}

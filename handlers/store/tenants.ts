@@ -1,5 +1,6 @@
-import type { ObjectId } from 'mongodb';
+import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 export type TenantStatus = 'active' | 'disabled';
 
@@ -49,3 +50,58 @@ export const tenantsCollection = defineCollection<TenantDoc>({
   name: 'tenants',
   indexes: [{ key: { slug: 1 }, name: 'slug_unique', unique: true }],
 });
+
+export interface TenantChanges {
+  name?: string;
+  status?: TenantStatus;
+  /** Only the settings named here change; the others keep their values. */
+  settings?: Partial<TenantSettings>;
+}
+
+/** Queries and updates on `tenants`. */
+export class TenantStore {
+  constructor(private readonly tenants: Collection<TenantDoc>) {}
+
+  /** False when the slug is taken. */
+  async insert(tenant: TenantDoc): Promise<boolean> {
+    try {
+      await this.tenants.insertOne(tenant);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The tenant after the change, or null when no tenant has this slug. */
+  update(slug: string, changes: TenantChanges, now: Date): Promise<TenantDoc | null> {
+    const set: Record<string, unknown> = { updated_at: now };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.status !== undefined) set.status = changes.status;
+    // Field by field, so a partial settings object never wipes the settings it does not name.
+    for (const [key, value] of Object.entries(changes.settings ?? {})) set[`settings.${key}`] = value;
+    return this.tenants.findOneAndUpdate({ slug }, { $set: set }, { returnDocument: 'after' });
+  }
+
+  /** Whether any tenant exists; the collection's estimate is enough to tell empty from not. */
+  async any(): Promise<boolean> {
+    return (await this.tenants.estimatedDocumentCount()) > 0;
+  }
+
+  list(): Promise<TenantDoc[]> {
+    return this.tenants.find({}).sort({ slug: 1 }).toArray();
+  }
+
+  findById(id: ObjectId): Promise<TenantDoc | null> {
+    return this.tenants.findOne({ _id: id });
+  }
+
+  findBySlug(slug: string): Promise<TenantDoc | null> {
+    return this.tenants.findOne({ slug });
+  }
+
+  /** The active ones among these tenants, by name. */
+  listActiveByIds(ids: ObjectId[]): Promise<TenantDoc[]> {
+    return this.tenants.find({ _id: { $in: ids }, status: 'active' }).sort({ name: 1 }).toArray();
+  }
+}

@@ -1,6 +1,6 @@
-import type { ObjectId } from 'mongodb';
-import type { MfaMethod } from './tenants.ts';
+import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 export type UserStatus = 'pending' | 'active' | 'locked' | 'disabled';
 
@@ -63,3 +63,153 @@ export const usersCollection = defineCollection<UserDoc>({
     { key: { email_normalized: 1 }, name: 'email_lookup' },
   ],
 });
+
+/** The profile fields an account holder or operator may change in one update. */
+export type UserProfileChanges = Partial<Pick<UserDoc, 'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone' | 'email_verified'>>;
+
+/** No confirmed TOTP factor yet (none at all, or one that was never confirmed). */
+const totpUnconfirmed = { $or: [{ 'mfa.totp': null }, { 'mfa.totp.confirmed_at': null }] };
+
+/**
+ * Queries and conditional updates on `users`. Every change to security state is one update with
+ * its precondition in the filter; the boolean results say whether this call made the change.
+ */
+export class UserStore {
+  constructor(private readonly users: Collection<UserDoc>) {}
+
+  /** False when the tenant already has an account with this normalised email. */
+  async insert(user: UserDoc): Promise<boolean> {
+    try {
+      await this.users.insertOne(user);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  findById(id: ObjectId): Promise<UserDoc | null> {
+    return this.users.findOne({ _id: id });
+  }
+
+  findInTenant(tenantId: ObjectId, emailNormalized: string): Promise<UserDoc | null> {
+    return this.users.findOne({ tenant_id: tenantId, email_normalized: emailNormalized });
+  }
+
+  /** Accounts with this email across tenants, except disabled ones; at most `limit`. */
+  listNotDisabledByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
+    return this.users.find({ email_normalized: emailNormalized, status: { $ne: 'disabled' } }).limit(limit).toArray();
+  }
+
+  listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {
+    return this.users.find({ tenant_id: tenantId }).sort({ email_normalized: 1 }).toArray();
+  }
+
+  async setPasswordHash(userId: ObjectId, passwordHash: string, now: Date): Promise<void> {
+    await this.users.updateOne({ _id: userId }, { $set: { password_hash: passwordHash, password_changed_at: now, updated_at: now } });
+  }
+
+  /** Swaps the hash only while it is still `current`: a password changed meanwhile wins. */
+  async replacePasswordHash(userId: ObjectId, current: string, replacement: string): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, password_hash: current }, { $set: { password_hash: replacement } });
+    return result.modifiedCount === 1;
+  }
+
+  /** Marks the address verified, then activates the account if (and only if) it was pending. */
+  async markEmailVerified(userId: ObjectId, now: Date): Promise<void> {
+    await this.users.updateOne({ _id: userId }, { $set: { email_verified: true, updated_at: now } });
+    await this.users.updateOne({ _id: userId, status: 'pending' }, { $set: { status: 'active', updated_at: now } });
+  }
+
+  setStatus(userId: ObjectId, status: UserStatus, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate({ _id: userId }, { $set: { status, updated_at: now } }, { returnDocument: 'after' });
+  }
+
+  updateProfile(userId: ObjectId, changes: UserProfileChanges, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate({ _id: userId }, { $set: { ...changes, updated_at: now } }, { returnDocument: 'after' });
+  }
+
+  /** Turns email codes on; only for a verified address, and only once (false: already on or unverified). */
+  async enableEmailMfa(userId: ObjectId, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: userId, email_verified: true, 'mfa.email_enabled': { $ne: true } },
+      { $set: { 'mfa.email_enabled': true, updated_at: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** False when email codes were already off. */
+  async disableEmailMfa(userId: ObjectId, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, 'mfa.email_enabled': true }, { $set: { 'mfa.email_enabled': false, updated_at: now } });
+    return result.modifiedCount === 1;
+  }
+
+  /** A new set of backup code HMACs replaces the old set entirely. */
+  async replaceBackupCodes(userId: ObjectId, hmacs: string[], now: Date): Promise<void> {
+    await this.users.updateOne({ _id: userId }, { $set: { 'mfa.backup_codes': hmacs, 'mfa.backup_codes_created_at': now, updated_at: now } });
+  }
+
+  /** Pulls one unused backup code out; true for exactly one of any number of racing claims. */
+  async claimBackupCode(userId: ObjectId, hmac: string, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: userId, 'mfa.backup_codes': hmac },
+      { $pull: { 'mfa.backup_codes': hmac }, $set: { updated_at: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Records a TOTP time step as used; false when this or a later step was used already (a replay). */
+  async claimTotpStep(userId: ObjectId, step: number): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, 'mfa.totp.last_step': { $lt: step } }, { $set: { 'mfa.totp.last_step': step } });
+    return result.modifiedCount === 1;
+  }
+
+  /** Stores a pending authenticator-app enrolment; false when a confirmed TOTP factor exists. */
+  async startTotpEnrolment(userId: ObjectId, pending: TotpPendingEnrolment): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, ...totpUnconfirmed }, { $set: { 'mfa.totp_pending': pending } });
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Counts one code tried against the pending enrolment sealed as `secretEnc`, before the code is
+   * checked; false when that enrolment is gone, replaced, expired or has used its `maxAttempts`.
+   */
+  async countTotpEnrolmentAttempt(userId: ObjectId, secretEnc: string, now: Date, maxAttempts: number): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { ...pendingGuard(userId, secretEnc, now), 'mfa.totp_pending.failed_attempts': { $lt: maxAttempts } },
+      { $inc: { 'mfa.totp_pending.failed_attempts': 1 } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Makes the pending secret the TOTP factor, its first code's step counting as used; false when
+   * the enrolment changed or expired meanwhile, or another confirmation won.
+   */
+  async confirmTotpEnrolment(userId: ObjectId, secretEnc: string, now: Date, step: number): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { ...pendingGuard(userId, secretEnc, now), ...totpUnconfirmed },
+      { $set: { 'mfa.totp': { secret_enc: secretEnc, confirmed_at: now, last_step: step }, 'mfa.totp_pending': null, updated_at: now } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** True when this call removed a confirmed TOTP factor (and any pending enrolment with it). */
+  async removeTotp(userId: ObjectId, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: userId, 'mfa.totp.confirmed_at': { $ne: null } },
+      { $set: { 'mfa.totp': null, 'mfa.totp_pending': null, updated_at: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Keeps `mfa.webauthn_count` in step with the user's documents in `webauthn_credentials`. */
+  async adjustWebauthnCount(userId: ObjectId, delta: 1 | -1, now: Date): Promise<void> {
+    await this.users.updateOne({ _id: userId }, { $inc: { 'mfa.webauthn_count': delta }, $set: { updated_at: now } });
+  }
+}
+
+/** The pending enrolment sealed as `secretEnc`, still live at `now`. */
+function pendingGuard(userId: ObjectId, secretEnc: string, now: Date) {
+  return { _id: userId, 'mfa.totp_pending.secret_enc': secretEnc, 'mfa.totp_pending.expires_at': { $gt: now } };
+}

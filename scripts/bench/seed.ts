@@ -75,7 +75,7 @@ export async function seed(options: SeedOptions): Promise<SeedData> {
       created_at: now,
       updated_at: now,
     }));
-    for (let i = 0; i < users.length; i += 1000) await database.users.insertMany(users.slice(i, i + 1000), { ordered: false });
+    for (let i = 0; i < users.length; i += 1000) await database.db.collection<UserDoc>('users').insertMany(users.slice(i, i + 1000), { ordered: false });
     options.log(`  ${users.length} users in ${Date.now() - started} ms`);
 
     const client = { clientIp: '127.0.0.1', userAgent: 'scaikey-bench' };

@@ -3,6 +3,7 @@
 import type { ObjectId } from 'mongodb';
 import { generate } from 'otplib';
 import type { RunningServer } from '../../handlers/compose.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 
 export const SEED_PASSWORD = 'correct horse battery staple';
 
@@ -60,7 +61,7 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
 
   const secret = await enrolTotp(server, grace._id);
   const backup = services.backupCodes.generate();
-  await database.users.updateOne({ _id: grace._id }, { $set: { 'mfa.backup_codes': backup.stored, 'mfa.backup_codes_created_at': new Date() } });
+  await database.users.replaceBackupCodes(grace._id, backup.stored, new Date());
 
   // Through the API, as a client would.
   const logins = [];
@@ -94,7 +95,8 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
 async function enrolTotp(server: RunningServer, userId: ObjectId): Promise<string> {
   const { domain: services, database } = server;
   const secret = services.totp.newSecret();
-  await database.users.updateOne(
+  // Straight into the document: enrolment through the API needs a live code exchange.
+  await database.db.collection<UserDoc>('users').updateOne(
     { _id: userId },
     { $set: { 'mfa.totp': { secret_enc: services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
   );

@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 import { addVirtualAuthenticator, browserOrigin, hasChromium, launchBrowser, newPage, onServer, screenshot, textOf } from './support.ts';
 
 const appCallback = 'https://app.example.test/callback';
@@ -236,7 +237,7 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     await page.getByLabel('Time zone').fill('Europe/London');
     await page.getByRole('button', { name: 'Save', exact: true }).first().click();
     await page.locator('#profile-status', { hasText: 'Your profile has been saved.' }).waitFor();
-    const stored = await server.database.users.findOne({ email_normalized: email.toLowerCase() });
+    const stored = await server.database.db.collection<UserDoc>('users').findOne({ email_normalized: email.toLowerCase() });
     expect(stored).toMatchObject({ display_name: 'Countess of Lovelace', phone: '+441632960961', timezone: 'Europe/London' });
 
     const before = Date.now();

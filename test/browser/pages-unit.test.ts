@@ -1,7 +1,8 @@
 // The pages' server-side pieces without a browser: locale negotiation, catalogues, escaping.
 import { describe, expect, test } from 'vitest';
 import { catalogues, format, negotiateLocale } from '../../handlers/pages/i18n/index.ts';
-import { escapeHtml, html, jsonBlock } from '../../handlers/pages/html.ts';
+import { html, jsonBlock } from '../../handlers/pages/html.ts';
+import { escapeHtml } from '../../handlers/core/text.ts';
 import { pagesCsp } from '../../handlers/pages/index.ts';
 
 describe('locale negotiation', () => {

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { BSON } from 'mongodb';
 import { startTestServer, type ApiReply, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 
 let server: TestServer;
 let tenantSlug: string;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   plain = { email: a.email, userId: a.user._id.toHexString() };
   mfa = { email: b.email, userId: b.user._id.toHexString() };
   const secret = server.domain.totp.newSecret();
-  await server.database.users.updateOne(
+  await server.database.db.collection<UserDoc>('users').updateOne(
     { _id: b.user._id },
     { $set: { 'mfa.totp': { secret_enc: server.domain.totp.seal(mfa.userId, secret), confirmed_at: new Date(), last_step: 0 } } },
   );
@@ -558,9 +559,9 @@ describe('mass assignment and type confusion on the profile', () => {
     for (const body of hostile) {
       const victim = await createUser(server, tenant);
       const login = await server.call('POST', '/api/v1/auth/login', { body: { email: victim.email, password: strongPassword } });
-      const userBefore = await server.database.users.findOne({ _id: victim.user._id });
+      const userBefore = await server.database.db.collection<UserDoc>('users').findOne({ _id: victim.user._id });
       const reply = await server.call('PATCH', '/api/v1/me', { token: login.body.access_token, body });
-      const userAfter = await server.database.users.findOne({ _id: victim.user._id });
+      const userAfter = await server.database.db.collection<UserDoc>('users').findOne({ _id: victim.user._id });
       const label = `PATCH /api/v1/me ${JSON.stringify(body)} → ${reply.status} ${JSON.stringify(reply.body).slice(0, 120)}`;
       if (reply.status >= 500) problems.push(`${label}: server error`);
       else if (reply.status >= 400 && !(reply.body && 'detail' in reply.body)) problems.push(`${label}: no detail`);

@@ -39,7 +39,7 @@ test('creates a tenant and a user the API can sign in, sets a password, disables
 });
 
 test('the demo seed runs once on an empty database and its user can sign in', async () => {
-  await server.database.tenants.deleteMany({});
+  await server.database.db.collection('tenants').deleteMany({});
   const printed: string[] = [];
   expect(await seedDemoIfEmpty(server.domain, { password: undefined, log: () => undefined, print: (m) => printed.push(m) })).toBe(true);
   const password = /demo@example\.com \/ (\S+)/.exec(printed.join('\n'))![1]!;

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MongoClient, ObjectId, type CommandStartedEvent } from 'mongodb';
 import { Database } from '../../handlers/store/database.ts';
+import { useTwoReplicas } from '../support/suite.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { RecentDocuments } from '../../handlers/store/recent-documents.ts';
 import { ManualClock } from '../../handlers/core/clock.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 
 // Authenticated requests reuse what an earlier request of the same process read (AUTH_CACHE_TTL_MS):
 // the process's own writes take effect at once, another replica's at the next poll of the
 // announcements (AUTH_CACHE_POLL_MS), changes behind ScaiKey's back within the TTL.
-let a: TestServer;
-let b: TestServer;
-beforeAll(async () => {
-  a = await startTestServer();
-  b = await startTestServer({}, { shareDatabaseWith: a });
-});
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-});
+const replicas = useTwoReplicas();
 
 async function signIn(server: TestServer, email: string, password = strongPassword) {
   const reply = await server.call('POST', '/api/v1/auth/login', { body: { email, password } });
@@ -43,45 +36,45 @@ async function readsDuring(server: TestServer, work: () => Promise<unknown>): Pr
 
 describe('one replica', () => {
   test('a repeated request reads neither session nor user; a logout ends the token at once', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const tokens = await signIn(a, email);
-    expect(await readsDuring(a, () => a.call('GET', '/api/v1/me', { token: tokens.access_token }))).toBeGreaterThan(0);
-    const cached = await readsDuring(a, async () => {
-      expect((await a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(200);
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const tokens = await signIn(replicas.a, email);
+    expect(await readsDuring(replicas.a, () => replicas.a.call('GET', '/api/v1/me', { token: tokens.access_token }))).toBeGreaterThan(0);
+    const cached = await readsDuring(replicas.a, async () => {
+      expect((await replicas.a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(200);
     });
     expect(cached).toBe(0);
-    expect((await a.call('POST', '/api/v1/auth/logout', { token: tokens.access_token })).status).toBe(200);
-    expect((await a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(401);
+    expect((await replicas.a.call('POST', '/api/v1/auth/logout', { token: tokens.access_token })).status).toBe(200);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(401);
   });
 
   test('a profile change is visible to the next request', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).body.display_name).toBeNull();
-    expect((await a.call('PATCH', '/api/v1/me', { token, body: { display_name: 'Ada L.' } })).status).toBe(200);
-    expect((await a.call('GET', '/api/v1/me', { token })).body.display_name).toBe('Ada L.');
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).body.display_name).toBeNull();
+    expect((await replicas.a.call('PATCH', '/api/v1/me', { token, body: { display_name: 'Ada L.' } })).status).toBe(200);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).body.display_name).toBe('Ada L.');
   });
 
   test('a password change ends the other, cached sessions at once (a write not by _id evicts everything)', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const here = await signIn(a, email);
-    const elsewhere = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(200);
-    const changed = await a.call('POST', '/api/v1/me/password', { token: here.access_token, body: { current_password: strongPassword, new_password: 'a changed long passphrase' } });
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const here = await signIn(replicas.a, email);
+    const elsewhere = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(200);
+    const changed = await replicas.a.call('POST', '/api/v1/me/password', { token: here.access_token, body: { current_password: strongPassword, new_password: 'a changed long passphrase' } });
     expect(changed.status).toBe(200);
-    expect((await a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(401);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token: elsewhere.access_token })).status).toBe(401);
   });
 
   test('a user disabled by a direct write of this process is refused at once', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    await a.database.users.updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    await replicas.a.database.db.collection<UserDoc>('users').updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(401);
   });
 });
 
@@ -97,83 +90,83 @@ describe('two replicas', () => {
   }
 
   test("another replica's logout is seen at this replica's next poll", async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(b, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    expect((await b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
-    expect((await b.call('GET', '/api/v1/me', { token })).status).toBe(401);
-    await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.b, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    expect((await replicas.b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
+    expect((await replicas.b.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    await eventually(replicas.a, async () => (await replicas.a.call('GET', '/api/v1/me', { token })).status === 401);
   });
 
   test('a write by another ScaiKey process (the admin CLI) reaches the replicas', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    const cli = await Database.connect(a.testDb.uri, a.testDb.dbName);
-    await cli.users.updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    const cli = await Database.connect(replicas.a.testDb.uri, replicas.a.testDb.dbName);
+    await cli.db.collection<UserDoc>('users').updateOne({ email_normalized: email.toLowerCase() }, { $set: { status: 'disabled' } });
     await cli.close(); // waits for its announcement
-    await a.database.pollInvalidations();
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    await replicas.a.database.pollInvalidations();
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(401);
   });
 
   test("a tenant disabled on another replica ends its users' tokens here at the next poll", async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    await b.domain.tenants.update(tenant.slug, { status: 'disabled' });
-    await eventually(a, async () => (await a.call('GET', '/api/v1/me', { token })).status === 401);
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    await replicas.b.domain.tenants.update(tenant.slug, { status: 'disabled' });
+    await eventually(replicas.a, async () => (await replicas.a.call('GET', '/api/v1/me', { token })).status === 401);
   });
 
   test('a tenant disabled on another replica closes its hosted sign-in here at the next poll', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const login = () => a.call('POST', `/api/v1/auth/tenants/${tenant.slug}/login`, { body: { email, password: strongPassword } });
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const login = () => replicas.a.call('POST', `/api/v1/auth/tenants/${tenant.slug}/login`, { body: { email, password: strongPassword } });
     expect((await login()).status).toBe(200);
-    await b.domain.tenants.update(tenant.slug, { status: 'disabled' });
-    await eventually(a, async () => (await login()).status === 404);
+    await replicas.b.domain.tenants.update(tenant.slug, { status: 'disabled' });
+    await eventually(replicas.a, async () => (await login()).status === 404);
   });
 
   test("a change behind ScaiKey's back is seen within AUTH_CACHE_TTL_MS", async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const { access_token: token } = await signIn(a, email);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    const shell = new MongoClient(a.testDb.uri);
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const { access_token: token } = await signIn(replicas.a, email);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    const shell = new MongoClient(replicas.a.testDb.uri);
     try {
-      await shell.db(a.testDb.dbName).collection('sessions').updateMany({}, { $set: { revoked_at: new Date() } });
+      await shell.db(replicas.a.testDb.dbName).collection('sessions').updateMany({}, { $set: { revoked_at: new Date() } });
     } finally {
       await shell.close();
     }
-    await a.database.pollInvalidations();
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(200);
-    a.clock.advance(a.config.AUTH_CACHE_TTL_MS / 1000);
-    expect((await a.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    await replicas.a.database.pollInvalidations();
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    replicas.a.clock.advance(replicas.a.config.AUTH_CACHE_TTL_MS / 1000);
+    expect((await replicas.a.call('GET', '/api/v1/me', { token })).status).toBe(401);
   });
 
   test('a refresh elsewhere only extends the session and is not announced', async () => {
-    const tenant = await createTenant(a);
-    const { email } = await createUser(a, tenant);
-    const tokens = await signIn(b, email);
-    const announcements = a.database.db.collection('cache_invalidations');
+    const tenant = await createTenant(replicas.a);
+    const { email } = await createUser(replicas.a, tenant);
+    const tokens = await signIn(replicas.b, email);
+    const announcements = replicas.a.database.db.collection('cache_invalidations');
     const before = await announcements.countDocuments();
-    expect((await b.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: tokens.refresh_token } })).status).toBe(200);
+    expect((await replicas.b.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: tokens.refresh_token } })).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 200)); // announcements are fire and forget
     expect(await announcements.countDocuments()).toBe(before);
   });
 
   test('AUTH_CACHE_TTL_MS=0 reads the database on every request', async () => {
-    const c = await startTestServer({ AUTH_CACHE_TTL_MS: '0' }, { shareDatabaseWith: a });
+    const c = await startTestServer({ AUTH_CACHE_TTL_MS: '0' }, { shareDatabaseWith: replicas.a });
     try {
-      const tenant = await createTenant(a);
-      const { email } = await createUser(a, tenant);
-      const { access_token: token } = await signIn(b, email);
+      const tenant = await createTenant(replicas.a);
+      const { email } = await createUser(replicas.a, tenant);
+      const { access_token: token } = await signIn(replicas.b, email);
       for (let i = 0; i < 2; i++) {
         expect(await readsDuring(c, () => c.call('GET', '/api/v1/me', { token }))).toBeGreaterThanOrEqual(2);
       }
-      expect((await b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
+      expect((await replicas.b.call('POST', '/api/v1/auth/logout', { token })).status).toBe(200);
       expect((await c.call('GET', '/api/v1/me', { token })).status).toBe(401);
     } finally {
       await c.stop();

@@ -11,9 +11,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ManualClock } from '../../handlers/core/clock.ts';
 import { createMailSystem, MailDelivery, smtpTransport, type MailTransport } from '../../handlers/domain/mail/delivery.ts';
 import type { MailRequest, MailTemplate, MailTemplateData } from '../../handlers/domain/mail/mailer.ts';
-import { mailOutbox, OutboxMailer } from '../../handlers/domain/mail/outbox-mailer.ts';
-import { mailOutboxCollection } from '../../handlers/store/mail-outbox.ts';
-import { escapeHtml, render, resolveLocale } from '../../handlers/domain/mail/templates.ts';
+import { OutboxMailer } from '../../handlers/domain/mail/outbox-mailer.ts';
+import { MailOutboxStore, mailOutboxCollection, type MailOutboxDoc } from '../../handlers/store/mail-outbox.ts';
+import { render, resolveLocale } from '../../handlers/domain/mail/templates.ts';
+import { escapeHtml } from '../../handlers/core/text.ts';
 import { createLogger } from '../../handlers/core/logger.ts';
 import { connectTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
@@ -117,19 +118,22 @@ describe('templates', () => {
 describe('delivery', () => {
   let t: TestDatabase;
   let db: Db;
+  let outbox: MailOutboxStore;
+  /** The raw collection, to set up and check at-rest state. */
+  const rawOutbox = () => db.collection<MailOutboxDoc>(mailOutboxCollection.name);
   let smtp: TestSmtpServer;
   let clock: ManualClock;
   let log: ReturnType<typeof captureLogger>;
   const running: MailDelivery[] = [];
 
   const deliveryFor = (transport: MailTransport, options: Partial<ConstructorParameters<typeof MailDelivery>[0]> = {}) => {
-    const delivery = new MailDelivery({ db, clock, logger: log.logger, transport, ...options });
+    const delivery = new MailDelivery({ outbox, clock, logger: log.logger, transport, ...options });
     running.push(delivery);
     return delivery;
   };
-  const mailerFor = () => new OutboxMailer({ db, clock, logger: log.logger, from: FROM });
+  const mailerFor = () => new OutboxMailer({ outbox, clock, logger: log.logger, from: FROM });
   const outboxDoc = async (to: string) => {
-    const doc = await mailOutbox(db).findOne({ to });
+    const doc = await rawOutbox().findOne({ to });
     if (!doc) throw new Error(`no outbox document for ${to}`);
     return doc;
   };
@@ -142,9 +146,10 @@ describe('delivery', () => {
   beforeAll(async () => {
     t = await connectTestDatabase();
     db = t.db;
+    outbox = new MailOutboxStore(rawOutbox());
     for (let round = 0; round < 2; round++) {
       // idempotent, as the start-up migration relies on
-      for (const { key, ...options } of mailOutboxCollection.indexes) await mailOutbox(db).createIndex(key, options);
+      for (const { key, ...options } of mailOutboxCollection.indexes) await rawOutbox().createIndex(key, options);
     }
     smtp = await startSmtpServer();
   });
@@ -153,7 +158,7 @@ describe('delivery', () => {
     await t?.cleanup();
   });
   beforeEach(async () => {
-    await mailOutbox(db).deleteMany({});
+    await rawOutbox().deleteMany({});
     smtp.clear();
     clock = new ManualClock(new Date('2024-05-01T10:00:00.000Z'));
     log = captureLogger();
@@ -238,7 +243,7 @@ describe('delivery', () => {
   it('never rejects from send, even when a message cannot be recorded; it logs the failure instead', async () => {
     const mailer = mailerFor();
     await expect(mailer.send(request('verify_email', 'eve@example.com', 'en', { link: 'javascript:alert(1)//tok_SECRET_LINK_123' }))).resolves.toBeUndefined();
-    expect(await mailOutbox(db).countDocuments({ to: 'eve@example.com' })).toBe(0);
+    expect(await rawOutbox().countDocuments({ to: 'eve@example.com' })).toBe(0);
     expect(log.entries().find((e) => e.msg === 'mail could not be queued; message dropped')).toMatchObject({ level: 50, template: 'verify_email' });
   });
 
@@ -320,7 +325,7 @@ describe('delivery', () => {
     expect(new Set(smtp.messages.map((m) => m.to)).size).toBe(count);
     expect(new Set(smtp.messages.map((m) => m.messageId)).size).toBe(count);
     expect(deliveries.reduce((sum, d) => sum + d.stats.sent, 0)).toBe(count);
-    expect(await mailOutbox(db).countDocuments({ status: 'sent', attempts: 1 })).toBe(count);
+    expect(await rawOutbox().countDocuments({ status: 'sent', attempts: 1 })).toBe(count);
   });
 
   it('one message raced by several deliverers is sent once', async () => {
@@ -337,7 +342,7 @@ describe('delivery', () => {
     await mailer.send(request('verify_email', 'ken@example.com'));
     // A replica claimed it and crashed before recording the outcome.
     const lease = new Date(clock.now().getTime() + 600_000);
-    await mailOutbox(db).updateOne({ to: 'ken@example.com' }, { $set: { claimed_until: lease, claim_id: 'dead-replica' }, $inc: { attempts: 1 } });
+    await rawOutbox().updateOne({ to: 'ken@example.com' }, { $set: { claimed_until: lease, claim_id: 'dead-replica' }, $inc: { attempts: 1 } });
     const delivery = deliveryFor(smtpTransport(smtp.url));
     await delivery.drain();
     expect(smtp.messages).toHaveLength(0);
@@ -351,7 +356,7 @@ describe('delivery', () => {
   });
 
   it('createMailSystem over SMTP: a send kicks delivery at once; the poll loop picks up other replicas\' mail', async () => {
-    const system = createMailSystem({ db, clock, logger: log.logger, smtpUrl: smtp.url, from: FROM, delivery: { pollIntervalMs: 60_000 } });
+    const system = createMailSystem({ outbox, clock, logger: log.logger, smtpUrl: smtp.url, from: FROM, delivery: { pollIntervalMs: 60_000 } });
     running.push(system.delivery);
     expect(system.describe).toBe(`mail: SMTP smtp://127.0.0.1:${smtp.port}`);
     expect(system.devOutbox).toBe(false);
@@ -372,7 +377,7 @@ describe('delivery', () => {
 
   it('describes the SMTP target without credentials', async () => {
     const system = createMailSystem({
-      db,
+      outbox,
       clock,
       logger: log.logger,
       smtpUrl: 'smtps://mailer%40acme.test:s3cr3t-pass@smtp.example.com?pool=true',
@@ -381,7 +386,7 @@ describe('delivery', () => {
     running.push(system.delivery);
     expect(system.describe).toBe('mail: SMTP smtps://smtp.example.com:465 (with credentials)');
     expect(system.describe).not.toMatch(/s3cr3t|mailer/);
-    const plain = createMailSystem({ db, clock, logger: log.logger, smtpUrl: 'smtp://relay.internal:2525', from: FROM });
+    const plain = createMailSystem({ outbox, clock, logger: log.logger, smtpUrl: 'smtp://relay.internal:2525', from: FROM });
     running.push(plain.delivery);
     expect(plain.describe).toBe('mail: SMTP smtp://relay.internal:2525');
   });
@@ -390,7 +395,7 @@ describe('delivery', () => {
     const dir = await mkdtemp(join(tmpdir(), 'scaikey-outbox-'));
     try {
       const outboxDir = join(dir, 'outbox');
-      const system = createMailSystem({ db, clock, logger: log.logger, from: FROM, outboxDir });
+      const system = createMailSystem({ outbox, clock, logger: log.logger, from: FROM, outboxDir });
       running.push(system.delivery);
       expect(system.devOutbox).toBe(true);
       expect(system.describe).toBe(`mail: dev outbox at ${outboxDir}, no SMTP configured (set SMTP_URL to send mail)`);
@@ -415,7 +420,7 @@ describe('delivery', () => {
         `mail (dev outbox): to=kim@example.com subject=Verify your email address for Acme file=${join(outboxDir, files.find((f) => parsed[files.indexOf(f)] === verify)!)}`,
       );
       expect(lines[0]).toMatchObject({ level: 30, to: 'kim@example.com' });
-      expect(await mailOutbox(db).countDocuments({ status: 'sent' })).toBe(2);
+      expect(await rawOutbox().countDocuments({ status: 'sent' })).toBe(2);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,39 +1,29 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { generate } from 'otplib';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { useServerWithMail } from '../support/suite.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import type { TenantSettings } from '../../handlers/store/tenants.ts';
 
-let server: TestServer;
-let smtp: TestSmtpServer;
-beforeAll(async () => {
-  smtp = await startSmtpServer();
-  server = await startTestServer({ SMTP_URL: smtp.url, LOCKOUT_THRESHOLD: '5' });
-});
-afterAll(async () => {
-  await server?.stop();
-  await smtp?.close();
-});
+const suite = useServerWithMail({ LOCKOUT_THRESHOLD: '5' });
 
 const base = (slug: string) => `/api/v1/auth/tenants/${slug}`;
 const allMethods: TenantSettings['mfa_methods'] = ['totp', 'email', 'webauthn', 'backup_code'];
-const totpNow = (secret: string) => generate({ secret, epoch: Math.floor(server.clock.now().getTime() / 1000) });
-const notice = (to: string, text: string) => smtp.waitFor((m) => m.to === to && /security notice/i.test(m.subject) && m.text.includes(text), 10_000);
+const totpNow = (secret: string) => generate({ secret, epoch: Math.floor(suite.server.clock.now().getTime() / 1000) });
+const notice = (to: string, text: string) => suite.smtp.waitFor((m) => m.to === to && /security notice/i.test(m.subject) && m.text.includes(text), 10_000);
 const detail = (id: keyof typeof errorCatalogue) => ({ detail: errorCatalogue[id].detail });
 
 /** A user signed in to the portal, before any second factor. */
 async function signedIn(settings: Partial<TenantSettings> = {}, user: { emailVerified?: boolean } = {}) {
-  const tenant = await createTenant(server, { mfa_methods: allMethods, ...settings });
-  const created = await createUser(server, tenant, user);
-  const login = await server.call('POST', '/api/v1/auth/login', { body: { email: created.email, password: strongPassword } });
+  const tenant = await createTenant(suite.server, { mfa_methods: allMethods, ...settings });
+  const created = await createUser(suite.server, tenant, user);
+  const login = await suite.server.call('POST', '/api/v1/auth/login', { body: { email: created.email, password: strongPassword } });
   expect(login.status).toBe(200);
   return { tenant, email: created.email, user: created.user, userId: created.user._id.toHexString(), access: login.body.access_token as string };
 }
 type Account = Awaited<ReturnType<typeof signedIn>>;
 
-const call = (s: Account, method: string, path: string, body?: unknown) => server.call(method, path, { token: s.access, ...(body === undefined ? {} : { body }) });
+const call = (s: Account, method: string, path: string, body?: unknown) => suite.server.call(method, path, { token: s.access, ...(body === undefined ? {} : { body }) });
 const withPassword = { current_password: strongPassword };
 
 /** Enrols TOTP through the API; the clock then moves to a fresh time step. */
@@ -42,23 +32,23 @@ async function enrolTotp(s: Account): Promise<string> {
   expect(started.status).toBe(200);
   const confirmed = await call(s, 'POST', '/api/v1/me/mfa/totp/confirm', { code: await totpNow(started.body.secret) });
   expect(confirmed.status).toBe(200);
-  server.clock.advance(30);
+  suite.server.clock.advance(30);
   return started.body.secret as string;
 }
 
 async function hostedLogin(s: Account, extra: Record<string, unknown> = {}) {
-  const reply = await server.call('POST', `${base(s.tenant.slug)}/login`, { body: { email: s.email, password: strongPassword, ...extra } });
+  const reply = await suite.server.call('POST', `${base(s.tenant.slug)}/login`, { body: { email: s.email, password: strongPassword, ...extra } });
   expect(reply.status).toBe(200);
   return reply.body.data;
 }
 
 async function hostedVerify(s: Account, mfaToken: string, method: string, code: string, extra: Record<string, unknown> = {}) {
-  return server.call('POST', `${base(s.tenant.slug)}/mfa/verify`, { body: { mfa_token: mfaToken, user_id: s.userId, method, code, ...extra } });
+  return suite.server.call('POST', `${base(s.tenant.slug)}/mfa/verify`, { body: { mfa_token: mfaToken, user_id: s.userId, method, code, ...extra } });
 }
 
 async function portalChallenge(s: Account) {
-  const flow = await server.call('POST', '/api/v1/auth/identify', { body: { email: s.email } });
-  const reply = await server.call('POST', '/api/v1/auth/authenticate', { body: { flow_token: flow.body.flow_token, password: strongPassword } });
+  const flow = await suite.server.call('POST', '/api/v1/auth/identify', { body: { email: s.email } });
+  const reply = await suite.server.call('POST', '/api/v1/auth/authenticate', { body: { flow_token: flow.body.flow_token, password: strongPassword } });
   expect(reply.body.status).toBe('MFA_REQUIRED');
   return reply.body as { mfa_token: string; user_id: string; available_methods: string[] };
 }
@@ -80,7 +70,7 @@ describe('authenticator app (TOTP)', () => {
     expect(decodeURIComponent(parsed.pathname)).toContain(s.email);
     expect(qr).toMatch(/^data:image\/png;base64,/);
     expect(Buffer.from(qr.split(',')[1], 'base64').subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const stored = await server.database.users.findOne({ _id: s.user._id });
+    const stored = await suite.server.database.users.findById(s.user._id);
     expect(stored?.mfa.totp_pending?.secret_enc).toBeTruthy();
     expect(JSON.stringify(stored)).not.toContain(secret);
 
@@ -96,7 +86,7 @@ describe('authenticator app (TOTP)', () => {
     expect(confirmed.status).toBe(200);
     expect(confirmed.body).toMatchObject({ mfa_enabled: true, methods: ['totp'], totp_enabled: true });
     expect(confirmed.body.totp_confirmed_at).toBeTruthy();
-    const after = await server.database.users.findOne({ _id: s.user._id });
+    const after = await suite.server.database.users.findById(s.user._id);
     expect(after?.mfa.totp_pending).toBeNull();
     expect(JSON.stringify(after)).not.toContain(secret);
     await notice(s.email, 'An authenticator app was added');
@@ -107,14 +97,14 @@ describe('authenticator app (TOTP)', () => {
     const challenge = await hostedLogin(s);
     expect(challenge).toMatchObject({ status: 'mfa_required', available_methods: ['totp'], default_method: 'totp' });
     expect((await hostedVerify(s, challenge.mfa_token, 'totp', code)).body).toEqual(detail('invalidCode'));
-    server.clock.advance(30);
+    suite.server.clock.advance(30);
     expect((await hostedVerify(s, challenge.mfa_token, 'totp', await totpNow(secret))).status).toBe(200);
 
     // And the portal's two-step sign-in completes with the next code.
     const portal = await portalChallenge(s);
     expect(portal.available_methods).toEqual(['totp']);
-    server.clock.advance(30);
-    const tokens = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: portal.mfa_token, user_id: s.userId, method: 'totp', code: await totpNow(secret) } });
+    suite.server.clock.advance(30);
+    const tokens = await suite.server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: portal.mfa_token, user_id: s.userId, method: 'totp', code: await totpNow(secret) } });
     expect(tokens.status).toBe(200);
     expect(tokens.body.user.id).toBe(s.userId);
 
@@ -125,7 +115,7 @@ describe('authenticator app (TOTP)', () => {
   test('an enrolment expires after ten minutes and allows five codes', async () => {
     const s = await signedIn();
     const first = await call(s, 'POST', '/api/v1/me/mfa/totp', withPassword);
-    server.clock.advance(601);
+    suite.server.clock.advance(601);
     expect((await call(s, 'POST', '/api/v1/me/mfa/totp/confirm', { code: await totpNow(first.body.secret) })).body).toEqual(detail('invalidEnrolmentCode'));
 
     const second = await call(s, 'POST', '/api/v1/me/mfa/totp', withPassword);
@@ -153,7 +143,7 @@ describe('authenticator app (TOTP)', () => {
 
     const strict = await signedIn();
     await enrolTotp(strict);
-    await server.domain.tenants.update(strict.tenant.slug, { settings: { mfa_required: true } });
+    await suite.server.domain.tenants.update(strict.tenant.slug, { settings: { mfa_required: true } });
     const refused = await call(strict, 'DELETE', '/api/v1/me/mfa/totp', withPassword);
     expect(refused.status).toBe(400);
     expect(refused.body).toEqual(detail('mfaFactorRequired'));
@@ -177,7 +167,7 @@ describe('backup codes', () => {
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}$/);
-    const stored = JSON.stringify(await server.database.users.findOne({ _id: s.user._id }));
+    const stored = JSON.stringify(await suite.server.database.users.findById(s.user._id));
     for (const code of codes) expect(stored).not.toContain(code);
     expect((await call(s, 'GET', '/api/v1/me/mfa/backup-codes')).body).toMatchObject({ remaining: 10, created_at: generated.body.created_at });
     await notice(s.email, 'New backup codes were generated');
@@ -192,7 +182,7 @@ describe('backup codes', () => {
     const again = await hostedLogin(s);
     expect((await hostedVerify(s, again.mfa_token, 'backup_code', codes[0]!)).body).toEqual(detail('invalidCode'));
     const portal = await portalChallenge(s);
-    expect((await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: portal.mfa_token, user_id: s.userId, method: 'backup_code', code: codes[1] } })).status).toBe(200);
+    expect((await suite.server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: portal.mfa_token, user_id: s.userId, method: 'backup_code', code: codes[1] } })).status).toBe(200);
     expect((await call(s, 'GET', '/api/v1/me/mfa')).body).toMatchObject({ backup_codes_remaining: 8, methods: ['totp', 'backup_code'] });
 
     const regenerated = await call(s, 'POST', '/api/v1/me/mfa/backup-codes', withPassword);
@@ -230,10 +220,10 @@ describe('email codes as a factor', () => {
 
     const challenge = await hostedLogin(s);
     expect(challenge.available_methods).toEqual(['email']);
-    const sent = await server.call('POST', `${base(s.tenant.slug)}/mfa/email/send?mfa_token=${encodeURIComponent(challenge.mfa_token)}&user_id=${s.userId}`);
+    const sent = await suite.server.call('POST', `${base(s.tenant.slug)}/mfa/email/send?mfa_token=${encodeURIComponent(challenge.mfa_token)}&user_id=${s.userId}`);
     expect(sent.status).toBe(200);
-    const mail = await smtp.waitFor((m) => m.to === s.email && /code/i.test(m.subject), 10_000);
-    const code = smtp.codeIn(mail)!;
+    const mail = await suite.smtp.waitFor((m) => m.to === s.email && /code/i.test(m.subject), 10_000);
+    const code = suite.smtp.codeIn(mail)!;
     expect((await hostedVerify(s, challenge.mfa_token, 'email', code)).status).toBe(200);
 
     const disabled = await call(s, 'DELETE', '/api/v1/me/mfa/email', withPassword);
@@ -254,7 +244,7 @@ describe('trusted devices', () => {
       const verified = await hostedVerify(s, challenge.mfa_token, 'totp', await totpNow(secret), { trust_device: true, device_fingerprint: label });
       expect(verified.status).toBe(200);
       tokens.push(verified.body.data.trusted_device_token);
-      server.clock.advance(30);
+      suite.server.clock.advance(30);
     }
     const list = await call(s, 'GET', '/api/v1/me/mfa/trusted-devices');
     expect(list.status).toBe(200);
@@ -286,9 +276,9 @@ describe('security events', () => {
   test('the user reads their own events, newest first, page by page', async () => {
     const s = await signedIn();
     await call(s, 'POST', '/api/v1/me/mfa/backup-codes', { current_password: 'wrong password one' });
-    server.clock.advance(1);
+    suite.server.clock.advance(1);
     await call(s, 'POST', '/api/v1/me/mfa/backup-codes', withPassword);
-    server.clock.advance(1);
+    suite.server.clock.advance(1);
     await call(s, 'POST', '/api/v1/me/mfa/email', withPassword);
     const other = await signedIn();
     await call(other, 'POST', '/api/v1/me/mfa/backup-codes', withPassword);
@@ -318,6 +308,6 @@ describe('security events', () => {
       expect(invalid.status).toBe(422);
       expect(invalid.body.detail[0].loc).toEqual(['query', query.split('=')[0]]);
     }
-    expect((await server.call('GET', '/api/v1/me/security-events')).status).toBe(401);
+    expect((await suite.server.call('GET', '/api/v1/me/security-events')).status).toBe(401);
   });
 });

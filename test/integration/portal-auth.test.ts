@@ -54,7 +54,7 @@ describe('identify', () => {
 
   test('stores the flow token only as a hash', async () => {
     const flow = await identify('hash-check@example.com');
-    const stored = await server.database.flows.findOne({}, { sort: { created_at: -1 } });
+    const stored = await server.database.db.collection('flows').findOne({}, { sort: { created_at: -1 } });
     expect(JSON.stringify(stored)).not.toContain(flow.flow_token);
   });
 
@@ -159,7 +159,7 @@ describe('WebAuthn-only accounts in the portal', () => {
   test('are never signed in without a second factor; they are sent to the hosted page', async () => {
     const tenant = await createTenant(server);
     const { email, user } = await createUser(server, tenant);
-    await server.database.users.updateOne({ _id: user._id }, { $set: { 'mfa.webauthn_count': 1 } });
+    await server.database.users.adjustWebauthnCount(user._id, 1, new Date());
     const reply = await signIn(email, strongPassword);
     expect(reply.status).toBe(400);
     expect(reply.body.detail).toBe(errorCatalogue.mfaMethodUnavailable.detail);
@@ -222,7 +222,7 @@ describe('portal MFA verify', () => {
     const { email, user } = await createUser(server, tenant);
     await enrolTotp(user._id);
     const codes = server.domain.backupCodes.generate();
-    await server.database.users.updateOne({ _id: user._id }, { $set: { 'mfa.backup_codes': codes.stored } });
+    await server.database.users.replaceBackupCodes(user._id, codes.stored, new Date());
     const flow1 = await signIn(email, strongPassword);
     expect(flow1.body.available_methods).toEqual(['totp', 'backup_code']);
     const ok = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: flow1.body.mfa_token, user_id: user._id.toHexString(), method: 'backup_code', code: codes.plain[0] } });
@@ -230,7 +230,7 @@ describe('portal MFA verify', () => {
     const flow2 = await signIn(email, strongPassword);
     const again = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: flow2.body.mfa_token, user_id: user._id.toHexString(), method: 'backup_code', code: codes.plain[0] } });
     expect(again.status).toBe(401);
-    const stored = await server.database.users.findOne({ _id: user._id });
+    const stored = await server.database.users.findById(user._id);
     expect(stored!.mfa.backup_codes).toHaveLength(9);
     expect(JSON.stringify(stored)).not.toContain(codes.plain[1]);
   });
@@ -304,7 +304,8 @@ describe('refresh and logout', () => {
     const replies = await Promise.all(Array.from({ length: 10 }, () => server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: t.refresh } })));
     const successors = new Set(replies.filter((r) => r.status === 200).map((r) => r.body.refresh_token));
     expect(successors.size).toBe(1);
-    const live = await server.database.refreshTokens.countDocuments({ session_id: (await server.database.refreshTokens.findOne({ token_hash: { $exists: true }, user_id: t.user._id }))!.session_id, rotated_at: null, revoked_at: null });
+    const refreshTokens = server.database.db.collection('refresh_tokens');
+    const live = await refreshTokens.countDocuments({ session_id: (await refreshTokens.findOne({ token_hash: { $exists: true }, user_id: t.user._id }))!.session_id, rotated_at: null, revoked_at: null });
     expect(live).toBe(1);
   });
 
@@ -401,7 +402,7 @@ describe('access tokens', () => {
     const { jwtVerify } = await import('jose');
     const verified = await jwtVerify(token, await importJWK(jwk, 'ES256'), { currentDate: server.clock.now() });
     expect(verified.payload.aud).toBe(server.config.JWT_AUDIENCE);
-    const stored = await server.database.signingKeys.findOne({ _id: kid! });
+    const stored = await server.database.db.collection<{ _id: string }>('signing_keys').findOne({ _id: kid! });
     expect(JSON.stringify(stored)).not.toContain('"d":');
   });
 });

@@ -178,10 +178,10 @@ describe('WebAuthn as the second factor on the hosted login page', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.data).toMatchObject({ status: 'success', redirect_uri: 'https://app.example.com/cb' });
     expect(ok.headers.get('set-cookie')).toMatch(/scaikey_session=rt_/);
-    const stored = await server.database.webauthnCredentials.findOne({ credential_id: registered.credential_id });
+    const stored = await server.database.webauthnCredentials.findForUserByCredentialId(s.user._id, s.tenant._id, registered.credential_id);
     expect(stored).toMatchObject({ counter: 1 });
     expect(stored?.last_used_at).toBeInstanceOf(Date);
-    const session = await server.database.sessions.findOne({ _id: new (await import('mongodb')).ObjectId(ok.body.data.session_id) });
+    const session = await server.database.db.collection('sessions').findOne({ _id: new (await import('mongodb')).ObjectId(ok.body.data.session_id) });
     expect(session?.amr).toEqual(['pwd', 'hwk']);
 
     // The used flow is gone.
@@ -245,7 +245,7 @@ describe('WebAuthn as the second factor on the hosted login page', () => {
     await server.call('POST', '/api/v1/me/mfa/backup-codes', { token: s.access, body: { current_password: strongPassword } });
     const backup = await server.call('GET', '/api/v1/me/mfa', { token: s.access });
     expect(backup.body.methods).toEqual([]); // backup codes alone are not a second factor
-    await server.database.users.updateOne({ _id: s.user._id }, { $set: { 'mfa.email_enabled': true } });
+    expect(await server.database.users.enableEmailMfa(s.user._id, new Date())).toBe(true);
     const challenge = await hostedLogin(s);
     expect(challenge.available_methods).toEqual(['email', 'backup_code']);
     const started = await begin(s, challenge.mfa_token);
@@ -272,7 +272,7 @@ describe('WebAuthn as the second factor on the hosted login page', () => {
     expect(cloned.body).toEqual(invalidCode);
     const three = await begin(s, second.mfa_token);
     expect((await verify(s, second.mfa_token, three.body.challenge_id, s.key.assert(three.body.options, { counter: 7 }))).status).toBe(200);
-    expect((await server.database.webauthnCredentials.findOne({ user_id: s.user._id }))?.counter).toBe(7);
+    expect((await server.database.webauthnCredentials.listForUser(s.user._id, s.tenant._id)).map((c) => c.counter)).toEqual([7]);
 
     const t = await signedIn();
     const noCounter = new SoftAuthenticator({ origin: origin(), useCounter: false });

@@ -1,4 +1,5 @@
 import type { TenantSettings } from '../../handlers/store/tenants.ts';
+import type { UserDoc } from '../../handlers/store/users.ts';
 import type { TestServer } from './server.ts';
 
 let counter = 0;
@@ -35,7 +36,7 @@ export async function createUser(
 /** TOTP enrolled straight in the database, for tests of sign-in (enrolment has its own tests). */
 export async function enrolTotpDirectly(server: TestServer, userId: import('mongodb').ObjectId): Promise<string> {
   const secret = server.domain.totp.newSecret();
-  await server.database.users.updateOne(
+  await server.database.db.collection<UserDoc>('users').updateOne(
     { _id: userId },
     { $set: { 'mfa.totp': { secret_enc: server.domain.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
   );

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import type { Logger } from 'pino';
-import type { Database } from '../../store/database.ts';
+import type { AuditEventStore } from '../../store/audit-events.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { SecurityMetrics } from '../../core/metrics.ts';
 
@@ -17,7 +17,7 @@ export interface AuditInput {
 /** Security events users and operators can read back. Recording never fails the request. */
 export class AuditLog {
   constructor(
-    private readonly database: Database,
+    private readonly events: AuditEventStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics?: SecurityMetrics,
@@ -26,7 +26,7 @@ export class AuditLog {
   async record(event: AuditInput): Promise<void> {
     this.metrics?.securityEvent(event.type, event.outcome);
     try {
-      await this.database.auditEvents.insertOne({
+      await this.events.insert({
         _id: new ObjectId(),
         tenant_id: event.tenantId ?? null,
         user_id: event.userId ?? null,

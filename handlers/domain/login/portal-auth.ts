@@ -5,19 +5,17 @@ import { ApiError } from '../../core/errors.ts';
 import type { ClientInfo, Principal } from '../../core/request-context.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Sessions } from '../sessions/sessions.ts';
-import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Tenants } from '../tenants/tenants.ts';
-import { availableMfaMethods, normaliseEmail, portalUser, type Users } from '../users/users.ts';
-import type { MfaStep } from '../mfa/mfa-step.ts';
+import { normaliseEmail, portalUser, type Users } from '../users/users.ts';
+import type { SignIn } from '../sign-in/sign-in.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { Flows } from './flows.ts';
+import type { Flows } from '../flows/flows.ts';
 import type { SecurityMetrics } from '../../core/metrics.ts';
 
 
 export interface PortalAuthSettings {
   flowTtlSeconds: number;
-  mfaTtlSeconds: number;
 }
 
 export type PortalUser = ReturnType<typeof portalUser>;
@@ -33,22 +31,20 @@ export type AuthenticateOutcome =
   | { status: 'MFA_REQUIRED'; mfa_token: string; user_id: string; available_methods: string[] };
 
 interface Deps {
+  signIn: SignIn;
   users: Users;
   tenants: Tenants;
-  hasher: PasswordHasher;
   throttle: LoginThrottle;
   flows: Flows;
   sessions: Sessions;
   accessTokens: AccessTokens;
-  mfaStep: MfaStep;
   audit: AuditLog;
   metrics: SecurityMetrics;
 }
 
 /**
- * The portal's sign-in: identify → authenticate (→ MFA), one-step login, refresh and logout.
- * Unknown email, wrong password, wrong tenant and a disabled account all end in the same
- * `invalidCredentials` after the same amount of hashing work.
+ * The portal's entry to the sign-in pipeline: identify → authenticate (→ MFA), one-step login,
+ * refresh and logout. The account is looked up across the address's tenants.
  */
 export class PortalAuth {
   constructor(
@@ -73,14 +69,13 @@ export class PortalAuth {
   async authenticate(input: { flowToken: string; tenantId: string | null | undefined; password: string }, client: ClientInfo): Promise<AuthenticateOutcome> {
     const flow = await this.deps.flows.findLive('identify', input.flowToken);
     if (!flow?.email_normalized) throw new ApiError('flowExpired');
-    const email = flow.email_normalized;
-    const outcome = await this.passwordStep(email, input.tenantId, input.password, client, () => this.deps.flows.recordFailure(flow));
+    const outcome = await this.password(flow.email_normalized, input.tenantId, input.password, client, () => this.deps.flows.recordFailure(flow));
     if (!(await this.deps.flows.consume(flow))) throw new ApiError('flowExpired', { internal: 'flow consumed concurrently' });
     return this.finish(outcome.user, outcome.tenant, client);
   }
 
   async login(input: { email: string; password: string; tenantId: string | null | undefined }, client: ClientInfo): Promise<AuthenticateOutcome> {
-    const outcome = await this.passwordStep(normaliseEmail(input.email), input.tenantId, input.password, client);
+    const outcome = await this.password(normaliseEmail(input.email), input.tenantId, input.password, client);
     return this.finish(outcome.user, outcome.tenant, client);
   }
 
@@ -91,7 +86,7 @@ export class PortalAuth {
     }
     const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
     if (!user || !tenant || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user or tenant gone' });
-    const amr = await this.deps.mfaStep.complete(flow, user, tenant, { method: input.method, code: input.code }, client);
+    const amr = await this.deps.signIn.answerSecondFactor(flow, user, tenant, { method: input.method, code: input.code }, client);
     return this.issue(user, tenant, ['pwd', amr], flow.remember_me, client);
   }
 
@@ -125,70 +120,24 @@ export class PortalAuth {
     await this.deps.audit.record({ type: 'logout', outcome: 'success', tenantId: new ObjectId(principal.tenantId), userId: new ObjectId(principal.userId), ...client });
   }
 
-  /** Finds the account, applies brute-force limits and checks the password. */
-  private async passwordStep(
-    email: string,
-    tenantId: string | null | undefined,
-    password: string,
-    client: ClientInfo,
-    onFailure?: () => Promise<void>,
-  ): Promise<{ user: UserDoc; tenant: TenantDoc }> {
-    const accounts = await this.deps.users.findAllByEmail(email);
-    const candidates = tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === tenantId) : accounts;
-    const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
-    const live = candidates.filter((c) => tenants.some((t) => t._id.equals(c.tenant_id)));
-    const target = live[0];
-    const targetTenant = target && tenants.find((t) => t._id.equals(target.tenant_id));
-    // A known account counts on the same counter as the hosted page and password changes; an
-    // unknown email gets a counter of its own, so it locks exactly like a real one.
-    const ticket = targetTenant
-      ? await this.deps.throttle.beginAccountAttempt(targetTenant, email, client.clientIp)
-      : await this.deps.throttle.beginAttempt('portal', email, client.clientIp);
-    const ok = await this.deps.hasher.verify(password, target?.password_hash);
-    if (!ok || !target) {
-      await Promise.all([ticket.failed(), onFailure?.()]);
-      await this.deps.audit.record({ type: 'login', outcome: 'failure', tenantId: target?.tenant_id ?? null, userId: target?._id ?? null, ...client, details: { reason: target ? 'bad_password' : 'unknown_account' } });
-      throw new ApiError('invalidCredentials');
-    }
-    // The password was right, so the caller knows the account: asking which tenant reveals nothing more.
-    if (live.length > 1) throw new ApiError('tenantSelectionRequired');
-    const tenant = tenants.find((t) => t._id.equals(target.tenant_id))!;
-    if (target.status !== 'active' && target.status !== 'pending') {
-      await ticket.failed();
-      throw new ApiError('invalidCredentials', { internal: `account ${target.status}` });
-    }
-    if (tenant.settings.require_email_verification && !target.email_verified) throw new ApiError('emailNotVerified');
-    if (target.status === 'pending') throw new ApiError('emailNotVerified');
-    await ticket.succeeded();
-    void this.deps.users.upgradeHash(target, password).catch(() => undefined);
-    return { user: target, tenant };
+  private password(email: string, tenantId: string | null | undefined, password: string, client: ClientInfo, onFailure?: () => Promise<void>) {
+    return this.deps.signIn.password({ emailNormalized: email, password, scope: { tenantId }, channel: 'portal' }, client, onFailure);
   }
 
   private async finish(user: UserDoc, tenant: TenantDoc, client: ClientInfo, rememberMe = false): Promise<AuthenticateOutcome> {
-    const enrolled = availableMfaMethods(user, tenant);
     // The portal's verify request carries a code, not a WebAuthn assertion: a WebAuthn-only user
     // must sign in through the hosted page, never skip the second factor here.
-    const methods = enrolled.filter((m) => m !== 'webauthn');
-    if (enrolled.length > 0 || tenant.settings.mfa_required) {
-      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'no second factor usable in the portal' });
-      const { token } = await this.deps.flows.start('mfa', this.settings.mfaTtlSeconds, {
-        user_id: user._id,
-        tenant_id: tenant._id,
-        channel: 'portal',
-        remember_me: rememberMe,
-      });
-      return { status: 'MFA_REQUIRED', mfa_token: token, user_id: user._id.toHexString(), available_methods: methods };
-    }
-    return { status: 'SUCCESS', ...(await this.issue(user, tenant, ['pwd'], rememberMe, client)) };
+    const second = await this.deps.signIn.secondFactor(user, tenant, { channel: 'portal', rememberMe, redirectUri: null, usable: (m) => m !== 'webauthn' });
+    if (second.required) return { status: 'MFA_REQUIRED', mfa_token: second.mfaToken, user_id: user._id.toHexString(), available_methods: second.methods };
+    return { status: 'SUCCESS', ...(await this.issue(user, tenant, second.amr, rememberMe, client)) };
   }
 
   private async issue(user: UserDoc, tenant: TenantDoc, amr: string[], rememberMe: boolean, client: ClientInfo): Promise<IssuedTokens> {
-    const { session, refreshToken } = await this.deps.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe, amr, ...client });
+    const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe, amr, channel: 'portal' }, client);
     const access = await this.deps.accessTokens.issue(
       { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },
       tenant.settings.access_token_ttl ?? undefined,
     );
-    await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr } });
     return { access_token: access.token, refresh_token: refreshToken, user: portalUser(user, tenant) };
   }
 }

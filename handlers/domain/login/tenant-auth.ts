@@ -3,17 +3,13 @@ import type { FlowDoc } from '../../store/flows.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
-import type { PasswordHasher } from '../passwords/hasher.ts';
-import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
-import type { Sessions } from '../sessions/sessions.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { availableMfaMethods, normaliseEmail, type Users } from '../users/users.ts';
-import type { MfaStep } from '../mfa/mfa-step.ts';
+import type { SignIn } from '../sign-in/sign-in.ts';
 import type { EmailCodes } from '../mfa/email-code.ts';
 import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import type { Flows } from './flows.ts';
+import type { Flows } from '../flows/flows.ts';
 import type { ClientInfo } from '../../core/request-context.ts';
 
 export interface SessionOutcome {
@@ -36,55 +32,30 @@ export interface MfaOutcome {
 }
 
 interface Deps {
+  signIn: SignIn;
   users: Users;
   tenants: Tenants;
-  hasher: PasswordHasher;
-  throttle: LoginThrottle;
   flows: Flows;
-  sessions: Sessions;
-  mfaStep: MfaStep;
   emailCodes: EmailCodes;
   trustedDevices: TrustedDevices;
-  audit: AuditLog;
   webauthn: WebAuthn;
 }
 
-/** Sign-in for a tenant's hosted login page: password, then MFA unless a trusted device skips it. */
+/** The hosted login page's entry to the sign-in pipeline: one tenant, MFA unless a trusted device skips it. */
 export class TenantAuth {
-  constructor(
-    private readonly deps: Deps,
-    private readonly settings: { mfaTtlSeconds: number },
-  ) {}
+  constructor(private readonly deps: Deps) {}
 
   async login(slug: string, input: { email: string; password: string; rememberMe: boolean; trustedDeviceToken: string | null | undefined }, client: ClientInfo): Promise<SessionOutcome | MfaOutcome> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
-    const email = normaliseEmail(input.email);
-    const ticket = await this.deps.throttle.beginAccountAttempt(tenant, email, client.clientIp);
-    const user = await this.deps.users.findInTenant(tenant._id, email);
-    const ok = await this.deps.hasher.verify(input.password, user?.password_hash);
-    if (!ok || !user || user.status === 'disabled' || user.status === 'locked') {
-      await ticket.failed();
-      await this.deps.audit.record({ type: 'login', outcome: 'failure', tenantId: tenant._id, userId: user?._id ?? null, ...client, details: { channel: 'tenant' } });
-      throw new ApiError('invalidCredentials', { internal: user && ok ? `account ${user.status}` : undefined });
-    }
-    if ((tenant.settings.require_email_verification && !user.email_verified) || user.status === 'pending') throw new ApiError('emailNotVerified');
-    await ticket.succeeded();
-    void this.deps.users.upgradeHash(user, input.password).catch(() => undefined);
-
-    const methods = availableMfaMethods(user, tenant);
-    const needsMfa = methods.length > 0 || tenant.settings.mfa_required;
-    if (needsMfa && !(await this.deps.trustedDevices.isTrusted(user, input.trustedDeviceToken))) {
-      if (methods.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'tenant requires MFA but the user has no factor' });
-      const { token } = await this.deps.flows.start('mfa', this.settings.mfaTtlSeconds, {
-        user_id: user._id,
-        tenant_id: tenant._id,
-        channel: 'tenant',
-        remember_me: input.rememberMe,
-        redirect_uri: defaultRedirect(tenant),
-      });
-      return { status: 'mfa_required', userId: user._id.toHexString(), mfaToken: token, availableMethods: methods, defaultMethod: methods[0]! };
-    }
-    return this.startSession(user, tenant, input.rememberMe, needsMfa ? ['pwd', 'device'] : ['pwd'], client, null);
+    const { user } = await this.deps.signIn.password({ emailNormalized: normaliseEmail(input.email), password: input.password, scope: { tenant }, channel: 'tenant' }, client);
+    const second = await this.deps.signIn.secondFactor(user, tenant, {
+      channel: 'tenant',
+      rememberMe: input.rememberMe,
+      redirectUri: defaultRedirect(tenant),
+      trustedDeviceToken: input.trustedDeviceToken ?? null,
+    });
+    if (second.required) return { status: 'mfa_required', userId: user._id.toHexString(), mfaToken: second.mfaToken, availableMethods: second.methods, defaultMethod: second.methods[0]! };
+    return this.startSession(user, tenant, input.rememberMe, second.amr, client, null);
   }
 
   async verifyMfa(
@@ -103,7 +74,7 @@ export class TenantAuth {
   ): Promise<SessionOutcome> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
     const { flow, user } = await this.liveMfaFlow(tenant, input.mfaToken, input.userId);
-    const amr = await this.deps.mfaStep.complete(flow, user, tenant, { method: input.method, code: input.code, challengeId: input.challengeId, credential: input.credential }, client);
+    const amr = await this.deps.signIn.answerSecondFactor(flow, user, tenant, { method: input.method, code: input.code, challengeId: input.challengeId, credential: input.credential }, client);
     const deviceToken = input.trustDevice ? await this.deps.trustedDevices.issue(user, input.deviceFingerprint, client.userAgent) : null;
     return this.startSession(user, tenant, flow.remember_me, ['pwd', amr], client, deviceToken, flow.redirect_uri);
   }
@@ -140,8 +111,7 @@ export class TenantAuth {
   }
 
   private async startSession(user: UserDoc, tenant: TenantDoc, rememberMe: boolean, amr: string[], client: ClientInfo, trustedDeviceToken: string | null, redirectUri = defaultRedirect(tenant)): Promise<SessionOutcome> {
-    const { session, refreshToken } = await this.deps.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe, amr, ...client });
-    await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr, channel: 'tenant' } });
+    const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe, amr, channel: 'tenant' }, client);
     return {
       status: 'success',
       userId: user._id.toHexString(),

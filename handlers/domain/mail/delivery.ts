@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Db } from 'mongodb';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.ts';
-import { mailOutbox, OutboxMailer, type MailOutboxDoc } from './outbox-mailer.ts';
+import type { MailOutboxStore } from '../../store/mail-outbox.ts';
+import { OutboxMailer, type MailOutboxDoc } from './outbox-mailer.ts';
 
 /** What a transport gets: a rendered message and a stable id (used for the Message-ID). */
 export interface OutgoingMail {
@@ -96,7 +96,7 @@ export function devOutboxTransport(dir: string, logger: Logger): MailTransport {
 }
 
 export interface MailDeliveryOptions {
-  db: Db;
+  outbox: MailOutboxStore;
   clock: Clock;
   logger: Logger;
   transport: MailTransport;
@@ -120,8 +120,8 @@ export interface DeliveryStats {
 }
 
 /**
- * Sends what OutboxMailer recorded. Each message is claimed with one atomic findOneAndUpdate
- * (status pending, due, not held by another sender), so several replicas can run this loop on
+ * Sends what OutboxMailer recorded. Each message is claimed with one atomic conditional update
+ * (MailOutboxStore.claimDue: pending, due, not held by another sender), so several replicas can run this loop on
  * one database and each message goes out once. A failed attempt is retried with backoff; after
  * `maxAttempts` the message is marked `failed` and logged at error level (never with its body).
  */
@@ -242,20 +242,11 @@ export class MailDelivery {
 
   private claim(): Promise<MailOutboxDoc | null> {
     const now = this.options.clock.now();
-    return mailOutbox(this.options.db).findOneAndUpdate(
-      { status: 'pending', next_attempt_at: { $lte: now }, claimed_until: { $lt: now } },
-      {
-        $set: { claimed_until: new Date(now.getTime() + this.leaseMs), claim_id: `${this.senderId}:${randomUUID()}` },
-        $inc: { attempts: 1 },
-      },
-      { sort: { next_attempt_at: 1 }, returnDocument: 'after' },
-    );
+    return this.options.outbox.claimDue(now, new Date(now.getTime() + this.leaseMs), `${this.senderId}:${randomUUID()}`);
   }
 
   private async deliver(doc: MailOutboxDoc): Promise<void> {
-    const { logger, transport, clock } = this.options;
-    const outbox = mailOutbox(this.options.db);
-    const mine = { _id: doc._id, claim_id: doc.claim_id };
+    const { logger, transport, clock, outbox } = this.options;
     const ref = { mail_id: doc._id.toHexString(), template: doc.template, to: doc.to, attempts: doc.attempts };
     try {
       if (doc.text === null || doc.html === null) throw new Error('message body missing');
@@ -265,15 +256,13 @@ export class MailDelivery {
       const now = clock.now();
       try {
         if (doc.attempts >= this.maxAttempts) {
-          await outbox.updateOne(mine, {
-            $set: { status: 'failed', failed_at: now, last_error: lastError, claimed_until: new Date(0), text: null, html: null },
-          });
+          await outbox.markFailed(doc._id, doc.claim_id, now, lastError);
           this.stats.failed += 1;
           logger.error({ ...ref, error: lastError }, 'mail delivery failed; giving up');
         } else {
           const delay = this.backoff[Math.min(doc.attempts - 1, this.backoff.length - 1)] ?? 60;
           const next = new Date(now.getTime() + delay * 1000);
-          await outbox.updateOne(mine, { $set: { next_attempt_at: next, last_error: lastError, claimed_until: new Date(0) } });
+          await outbox.scheduleRetry(doc._id, doc.claim_id, next, lastError);
           this.stats.retried += 1;
           logger.warn({ ...ref, error: lastError, next_attempt_at: next.toISOString() }, 'mail delivery failed; will retry');
         }
@@ -284,10 +273,8 @@ export class MailDelivery {
       return;
     }
     try {
-      const result = await outbox.updateOne(mine, {
-        $set: { status: 'sent', sent_at: clock.now(), claimed_until: new Date(0), last_error: null, text: null, html: null },
-      });
-      if (result.matchedCount === 0) logger.warn(ref, 'mail sent after its claim ran out; it may be sent twice');
+      const stillMine = await outbox.markSent(doc._id, doc.claim_id, clock.now());
+      if (!stillMine) logger.warn(ref, 'mail sent after its claim ran out; it may be sent twice');
     } catch (error) {
       logger.error({ ...ref, error: errorText(error) }, 'mail sent but not marked sent; it may be sent again');
     }
@@ -303,7 +290,7 @@ function errorText(error: unknown): string {
 }
 
 export interface MailSystemOptions {
-  db: Db;
+  outbox: MailOutboxStore;
   clock: Clock;
   logger: Logger;
   /** SMTP_URL; when unset, mail goes to the dev outbox. */
@@ -313,7 +300,7 @@ export interface MailSystemOptions {
   /** Dev outbox directory (default `.data/outbox`); ignored when smtpUrl is set. */
   outboxDir?: string | undefined;
   /** Overrides for backoff, attempts, lease and poll interval (tests). */
-  delivery?: Omit<MailDeliveryOptions, 'db' | 'clock' | 'logger' | 'transport'>;
+  delivery?: Omit<MailDeliveryOptions, 'outbox' | 'clock' | 'logger' | 'transport'>;
 }
 
 export interface MailSystem {
@@ -333,7 +320,7 @@ export const defaultOutboxDir = '.data/outbox';
  * ready and `await delivery.stop()` on shutdown.
  */
 export function createMailSystem(options: MailSystemOptions): MailSystem {
-  const { db, clock, logger, smtpUrl, from } = options;
+  const { outbox, clock, logger, smtpUrl, from } = options;
   let transport: MailTransport;
   let describe: string;
   if (smtpUrl) {
@@ -344,8 +331,8 @@ export function createMailSystem(options: MailSystemOptions): MailSystem {
     transport = devOutboxTransport(dir, logger);
     describe = `mail: dev outbox at ${dir}, no SMTP configured (set SMTP_URL to send mail)`;
   }
-  const delivery = new MailDelivery({ ...options.delivery, db, clock, logger, transport });
-  const mailer = new OutboxMailer({ db, clock, logger, from, onQueued: () => delivery.kick() });
+  const delivery = new MailDelivery({ ...options.delivery, outbox, clock, logger, transport });
+  const mailer = new OutboxMailer({ outbox, clock, logger, from, onQueued: () => delivery.kick() });
   return { mailer, delivery, describe, devOutbox: !smtpUrl };
 }
 

@@ -1,25 +1,14 @@
-import { ObjectId, type Collection, type Db } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.ts';
-import { mailOutboxCollection, type MailOutboxDoc, type MailStatus } from '../../store/mail-outbox.ts';
+import type { MailOutboxDoc, MailOutboxStore, MailStatus } from '../../store/mail-outbox.ts';
 import type { Mailer, MailRequest, MailTemplate } from './mailer.ts';
 import { render } from './templates.ts';
 
 export type { MailOutboxDoc, MailStatus };
-export const mailOutboxCollectionName = mailOutboxCollection.name;
-
-export function mailOutbox(db: Db): Collection<MailOutboxDoc> {
-  return db.collection<MailOutboxDoc>(mailOutboxCollectionName);
-}
-
-/** Housekeeping: removes sent and failed messages created before `before`. Returns the count. */
-export async function purgeMailOutbox(db: Db, before: Date): Promise<number> {
-  const result = await mailOutbox(db).deleteMany({ status: { $in: ['sent', 'failed'] }, created_at: { $lt: before } });
-  return result.deletedCount;
-}
 
 export interface OutboxMailerOptions {
-  db: Db;
+  outbox: MailOutboxStore;
   clock: Clock;
   logger: Logger;
   /** RFC 5322 sender, e.g. `ScaiKey <no-reply@example.com>` (MAIL_FROM). */
@@ -37,11 +26,7 @@ export interface OutboxMailerOptions {
  * never differs because a message was or was not sent.
  */
 export class OutboxMailer implements Mailer {
-  private readonly outbox: Collection<MailOutboxDoc>;
-
-  constructor(private readonly options: OutboxMailerOptions) {
-    this.outbox = mailOutbox(options.db);
-  }
+  constructor(private readonly options: OutboxMailerOptions) {}
 
   async send<T extends MailTemplate>(request: MailRequest<T>): Promise<void> {
     const { logger, clock, from } = this.options;
@@ -67,7 +52,7 @@ export class OutboxMailer implements Mailer {
         sent_at: null,
         failed_at: null,
       };
-      await this.outbox.insertOne(doc);
+      await this.options.outbox.insert(doc);
       logger.debug({ mail_id: doc._id.toHexString(), template: doc.template, locale: doc.locale }, 'mail queued');
     } catch (error) {
       logger.error(

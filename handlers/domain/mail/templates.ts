@@ -1,3 +1,4 @@
+import { escapeHtml, matchLocale } from '../../core/text.ts';
 import type { MailTemplate, MailTemplateData } from './mailer.ts';
 
 /**
@@ -23,16 +24,9 @@ export interface RenderedMail {
 
 /** Matches a BCP 47 tag by its primary language subtag (`de-AT` → `de`); English otherwise. */
 export function resolveLocale(locale: string | null | undefined): SupportedLocale {
-  const primary = (locale ?? '').trim().split(/[-_]/)[0]?.toLowerCase() ?? '';
-  return (supportedLocales as readonly string[]).includes(primary) ? (primary as SupportedLocale) : defaultLocale;
+  return matchLocale([locale], supportedLocales) ?? defaultLocale;
 }
 
-const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => htmlEscapes[c] ?? c);
-}
 
 /**
  * Known `security_notice` events, translated. Callers may pass one of these keys as `event`;

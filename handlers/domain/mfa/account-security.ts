@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { MfaMethod, TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
-import type { Database } from '../../store/database.ts';
+import type { UserStore } from '../../store/users.ts';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Principal } from '../../core/request-context.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
@@ -21,7 +21,7 @@ import type { TrustedDeviceList } from './trusted-device-list.ts';
 import type { SecurityEvents } from './security-events.ts';
 
 interface Deps {
-  database: Database;
+  userStore: UserStore;
   users: Users;
   tenants: Tenants;
   hasher: PasswordHasher;
@@ -97,11 +97,7 @@ export class AccountSecurity {
     this.requireAllowed(account.tenant, 'email');
     if (!account.user.email_verified) throw new ApiError('emailNotVerified');
     await this.reauthenticate(account, password, client, 'email.enable');
-    const result = await this.deps.database.users.updateOne(
-      { _id: account.user._id, email_verified: true, 'mfa.email_enabled': { $ne: true } },
-      { $set: { 'mfa.email_enabled': true, updated_at: this.deps.clock.now() } },
-    );
-    if (result.modifiedCount === 1) await this.factorChanged(account, 'mfa.email.enabled', 'email_mfa_enabled', client);
+    if (await this.deps.userStore.enableEmailMfa(account.user._id, this.deps.clock.now())) await this.factorChanged(account, 'mfa.email.enabled', 'email_mfa_enabled', client);
     return this.statusOf(await this.reload(account));
   }
 
@@ -110,11 +106,7 @@ export class AccountSecurity {
     await this.reauthenticate(account, password, client, 'email.disable');
     if (account.user.mfa.email_enabled) {
       this.ensureOtherFactor(account, 'email');
-      const result = await this.deps.database.users.updateOne(
-        { _id: account.user._id, 'mfa.email_enabled': true },
-        { $set: { 'mfa.email_enabled': false, updated_at: this.deps.clock.now() } },
-      );
-      if (result.modifiedCount === 1) await this.factorChanged(account, 'mfa.email.disabled', 'email_mfa_disabled', client);
+      if (await this.deps.userStore.disableEmailMfa(account.user._id, this.deps.clock.now())) await this.factorChanged(account, 'mfa.email.disabled', 'email_mfa_disabled', client);
     }
     return this.statusOf(await this.reload(account));
   }
@@ -132,10 +124,7 @@ export class AccountSecurity {
     await this.reauthenticate(account, password, client, 'backup_codes.generate');
     const { plain, stored } = this.deps.backupCodes.generate(10);
     const now = this.deps.clock.now();
-    await this.deps.database.users.updateOne(
-      { _id: account.user._id },
-      { $set: { 'mfa.backup_codes': stored, 'mfa.backup_codes_created_at': now, updated_at: now } },
-    );
+    await this.deps.userStore.replaceBackupCodes(account.user._id, stored, now);
     await this.factorChanged(account, 'mfa.backup_codes.generated', 'backup_codes_generated', client);
     return { codes: plain, remaining: plain.length, created_at: now.toISOString() };
   }

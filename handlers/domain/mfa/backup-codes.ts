@@ -1,6 +1,5 @@
 import { createHmac, randomInt } from 'node:crypto';
-import type { Database } from '../../store/database.ts';
-import type { UserDoc } from '../../store/users.ts';
+import type { UserDoc, UserStore } from '../../store/users.ts';
 import type { Clock } from '../../core/clock.ts';
 
 const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
@@ -11,7 +10,7 @@ const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
  */
 export class BackupCodes {
   constructor(
-    private readonly database: Database,
+    private readonly users: UserStore,
     private readonly clock: Clock,
     private readonly pepper: Buffer,
   ) {}
@@ -25,12 +24,7 @@ export class BackupCodes {
   }
 
   async consume(user: UserDoc, code: string): Promise<boolean> {
-    const hash = this.digest(code);
-    const result = await this.database.users.updateOne(
-      { _id: user._id, 'mfa.backup_codes': hash },
-      { $pull: { 'mfa.backup_codes': hash }, $set: { updated_at: this.clock.now() } },
-    );
-    return result.modifiedCount === 1;
+    return this.users.claimBackupCode(user._id, this.digest(code), this.clock.now());
   }
 
   private digest(code: string): string {

@@ -1,6 +1,5 @@
 import { createHmac, randomInt } from 'node:crypto';
-import type { Database } from '../../store/database.ts';
-import type { FlowDoc } from '../../store/flows.ts';
+import type { FlowDoc, FlowStore } from '../../store/flows.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
@@ -18,7 +17,7 @@ const maxCodesPerFlow = 5;
  */
 export class EmailCodes {
   constructor(
-    private readonly database: Database,
+    private readonly flows: FlowStore,
     private readonly clock: Clock,
     private readonly mailer: Mailer,
     private readonly pepper: Buffer,
@@ -28,21 +27,14 @@ export class EmailCodes {
     const now = this.clock.now();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     // One guarded update both rate-limits resends and stores the new code.
-    const updated = await this.database.flows.updateOne(
-      {
-        _id: flow._id,
-        consumed_at: null,
-        $and: [
-          { $or: [{ email_code_sent_at: null }, { email_code_sent_at: { $exists: false } }, { email_code_sent_at: { $lte: addSeconds(now, -resendIntervalSeconds) } }] },
-          { $or: [{ email_codes_sent: { $exists: false } }, { email_codes_sent: { $lt: maxCodesPerFlow } }] },
-        ],
-      },
-      {
-        $set: { email_code_hash: this.digest(flow, code), email_code_expires_at: addSeconds(now, emailCodeTtlSeconds), email_code_sent_at: now },
-        $inc: { email_codes_sent: 1 },
-      },
-    );
-    if (updated.modifiedCount !== 1) {
+    const stored = await this.flows.recordEmailCode(flow._id, {
+      hash: this.digest(flow, code),
+      expiresAt: addSeconds(now, emailCodeTtlSeconds),
+      now,
+      resendNotAfter: addSeconds(now, -resendIntervalSeconds),
+      maxCodes: maxCodesPerFlow,
+    });
+    if (!stored) {
       throw new ApiError('tooManyRequests', { retryAfter: resendIntervalSeconds, internal: 'email code resend limit' });
     }
     await this.mailer.send({

@@ -1,8 +1,7 @@
 import { verify } from 'otplib';
 import QRCode from 'qrcode';
-import type { Database } from '../../store/database.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
-import type { UserDoc } from '../../store/users.ts';
+import type { UserDoc, UserStore } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
@@ -26,7 +25,7 @@ export interface StartedTotpEnrolment {
  */
 export class TotpEnrolment {
   constructor(
-    private readonly database: Database,
+    private readonly users: UserStore,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly totp: Totp,
@@ -38,20 +37,13 @@ export class TotpEnrolment {
     const secret = this.totp.newSecret();
     const otpauthUri = this.totp.uri(secret, tenant.name, user.email);
     const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 256 });
-    const stored = await this.database.users.updateOne(
-      { _id: user._id, $or: [{ 'mfa.totp': null }, { 'mfa.totp.confirmed_at': null }] },
-      {
-        $set: {
-          'mfa.totp_pending': {
-            secret_enc: this.totp.seal(user._id.toHexString(), secret),
-            created_at: now,
-            expires_at: addSeconds(now, totpEnrolmentTtlSeconds),
-            failed_attempts: 0,
-          },
-        },
-      },
-    );
-    if (stored.matchedCount !== 1) throw new ApiError('mfaAlreadyEnrolled', { internal: 'totp confirmed concurrently' });
+    const stored = await this.users.startTotpEnrolment(user._id, {
+      secret_enc: this.totp.seal(user._id.toHexString(), secret),
+      created_at: now,
+      expires_at: addSeconds(now, totpEnrolmentTtlSeconds),
+      failed_attempts: 0,
+    });
+    if (!stored) throw new ApiError('mfaAlreadyEnrolled', { internal: 'totp confirmed concurrently' });
     return { secret, otpauthUri, qrCode, expiresIn: totpEnrolmentTtlSeconds };
   }
 
@@ -61,29 +53,17 @@ export class TotpEnrolment {
     const now = this.clock.now();
     const normalised = code.replace(/\s+/g, '');
     if (!pending || pending.expires_at <= now) throw new ApiError('invalidEnrolmentCode', { internal: 'no live totp enrolment' });
-    const guard = { _id: user._id, 'mfa.totp_pending.secret_enc': pending.secret_enc, 'mfa.totp_pending.expires_at': { $gt: now } };
-    const counted = await this.database.users.updateOne(
-      { ...guard, 'mfa.totp_pending.failed_attempts': { $lt: maxEnrolmentAttempts } },
-      { $inc: { 'mfa.totp_pending.failed_attempts': 1 } },
-    );
-    if (counted.matchedCount !== 1) throw new ApiError('invalidEnrolmentCode', { internal: 'totp enrolment attempts exhausted' });
+    const counted = await this.users.countTotpEnrolmentAttempt(user._id, pending.secret_enc, now, maxEnrolmentAttempts);
+    if (!counted) throw new ApiError('invalidEnrolmentCode', { internal: 'totp enrolment attempts exhausted' });
     const step = await this.matchingStep(user, pending.secret_enc, normalised);
     if (step === undefined) throw new ApiError('invalidEnrolmentCode', { internal: 'wrong totp enrolment code' });
-    const confirmed = await this.database.users.updateOne(
-      { ...guard, $or: [{ 'mfa.totp': null }, { 'mfa.totp.confirmed_at': null }] },
-      { $set: { 'mfa.totp': { secret_enc: pending.secret_enc, confirmed_at: now, last_step: step }, 'mfa.totp_pending': null, updated_at: now } },
-    );
-    if (confirmed.matchedCount !== 1) throw new ApiError('invalidEnrolmentCode', { internal: 'totp enrolment changed concurrently' });
+    const confirmed = await this.users.confirmTotpEnrolment(user._id, pending.secret_enc, now, step);
+    if (!confirmed) throw new ApiError('invalidEnrolmentCode', { internal: 'totp enrolment changed concurrently' });
   }
 
   /** True when this call removed a confirmed TOTP factor. */
   async remove(user: UserDoc): Promise<boolean> {
-    const now = this.clock.now();
-    const result = await this.database.users.updateOne(
-      { _id: user._id, 'mfa.totp.confirmed_at': { $ne: null } },
-      { $set: { 'mfa.totp': null, 'mfa.totp_pending': null, updated_at: now } },
-    );
-    return result.modifiedCount === 1;
+    return this.users.removeTotp(user._id, this.clock.now());
   }
 
   private async matchingStep(user: UserDoc, sealed: string, code: string): Promise<number | undefined> {

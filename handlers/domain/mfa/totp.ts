@@ -1,6 +1,5 @@
 import { generateSecret, generateURI, verify } from 'otplib';
-import type { Database } from '../../store/database.ts';
-import type { UserDoc } from '../../store/users.ts';
+import type { UserDoc, UserStore } from '../../store/users.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import type { Clock } from '../../core/clock.ts';
 
@@ -10,7 +9,7 @@ import type { Clock } from '../../core/clock.ts';
  */
 export class Totp {
   constructor(
-    private readonly database: Database,
+    private readonly users: UserStore,
     private readonly box: SecretBox,
     private readonly clock: Clock,
   ) {}
@@ -40,10 +39,6 @@ export class Totp {
     });
     const step = (result as { timeStep?: number }).timeStep;
     if (!result.valid || step === undefined) return false;
-    const claimed = await this.database.users.updateOne(
-      { _id: user._id, 'mfa.totp.last_step': { $lt: step } },
-      { $set: { 'mfa.totp.last_step': step } },
-    );
-    return claimed.modifiedCount === 1;
+    return this.users.claimTotpStep(user._id, step);
   }
 }

@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
+import type { TrustedDeviceStore } from '../../store/trusted-devices.ts';
 import type { UserDoc } from '../../store/users.ts';
 import type { Clock } from '../../core/clock.ts';
 
@@ -15,16 +15,12 @@ export interface TrustedDeviceView {
 /** The user's view of their trusted devices: the live ones, and revoking them. */
 export class TrustedDeviceList {
   constructor(
-    private readonly database: Database,
+    private readonly devices: TrustedDeviceStore,
     private readonly clock: Clock,
   ) {}
 
-  private live(user: UserDoc) {
-    return { user_id: user._id, tenant_id: user.tenant_id, revoked_at: null, expires_at: { $gt: this.clock.now() } };
-  }
-
   async list(user: UserDoc): Promise<TrustedDeviceView[]> {
-    const devices = await this.database.trustedDevices.find(this.live(user)).sort({ created_at: -1, _id: -1 }).limit(100).toArray();
+    const devices = await this.devices.listLive(user._id, user.tenant_id, this.clock.now(), 100);
     return devices.map((d) => ({
       id: d._id.toHexString(),
       device_fingerprint: d.device_fingerprint,
@@ -36,18 +32,16 @@ export class TrustedDeviceList {
   }
 
   count(user: UserDoc): Promise<number> {
-    return this.database.trustedDevices.countDocuments(this.live(user));
+    return this.devices.countLive(user._id, user.tenant_id, this.clock.now());
   }
 
   /** True when a live device of this user was revoked by this call. */
   async revoke(user: UserDoc, deviceId: string): Promise<boolean> {
     if (!/^[0-9a-f]{24}$/i.test(deviceId)) return false;
-    const result = await this.database.trustedDevices.updateOne({ _id: new ObjectId(deviceId), ...this.live(user) }, { $set: { revoked_at: this.clock.now() } });
-    return result.modifiedCount === 1;
+    return this.devices.revokeLive(new ObjectId(deviceId), user._id, user.tenant_id, this.clock.now());
   }
 
   async revokeAll(user: UserDoc): Promise<number> {
-    const result = await this.database.trustedDevices.updateMany(this.live(user), { $set: { revoked_at: this.clock.now() } });
-    return result.modifiedCount;
+    return this.devices.revokeAllLive(user._id, user.tenant_id, this.clock.now());
   }
 }

@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
+import type { TrustedDeviceStore } from '../../store/trusted-devices.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
@@ -10,7 +10,7 @@ import { addSeconds, type Clock } from '../../core/clock.ts';
  */
 export class TrustedDevices {
   constructor(
-    private readonly database: Database,
+    private readonly devices: TrustedDeviceStore,
     private readonly clock: Clock,
     private readonly ttlSeconds: number,
   ) {}
@@ -18,7 +18,7 @@ export class TrustedDevices {
   async issue(user: UserDoc, fingerprint: string | null | undefined, userAgent: string): Promise<string> {
     const now = this.clock.now();
     const token = newOpaqueToken('td');
-    await this.database.trustedDevices.insertOne({
+    await this.devices.insert({
       _id: new ObjectId(),
       token_hash: hashToken(token),
       tenant_id: user.tenant_id,
@@ -37,14 +37,10 @@ export class TrustedDevices {
   async isTrusted(user: UserDoc, token: string | null | undefined): Promise<boolean> {
     if (!token) return false;
     const now = this.clock.now();
-    const result = await this.database.trustedDevices.updateOne(
-      { token_hash: hashToken(token), user_id: user._id, revoked_at: null, expires_at: { $gt: now } },
-      { $set: { last_used_at: now } },
-    );
-    return result.matchedCount === 1;
+    return this.devices.use(hashToken(token), user._id, now);
   }
 
   async revokeAll(userId: ObjectId): Promise<void> {
-    await this.database.trustedDevices.updateMany({ user_id: userId, revoked_at: null }, { $set: { revoked_at: this.clock.now() } });
+    await this.devices.revokeAllForUser(userId, this.clock.now());
   }
 }

@@ -3,7 +3,7 @@ import { ApiError } from '../../core/errors.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { normaliseEmail, type Users } from '../users/users.ts';
-import type { Flows } from '../login/flows.ts';
+import type { Flows } from '../flows/flows.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';

@@ -37,7 +37,7 @@ export class PasswordHasher {
   /**
    * `concurrency` bounds hashes in flight (0 = one per core). bcrypt shares libuv's thread pool
    * with WebCrypto, which verifies every access token: without a bound, a login storm would fill
-   * the pool and stall every authenticated request behind 250 ms hashes. More hashes than cores
+   * the pool and stall every authenticated request behind slow hashes. More hashes than cores
    * would not finish sooner anyway.
    */
   constructor(

@@ -1,4 +1,4 @@
-import type { Database } from '../../store/database.ts';
+import type { CounterStore } from '../../store/counters.ts';
 import { ApiError } from '../../core/errors.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
@@ -16,7 +16,7 @@ export interface CounterState {
  */
 export class AttemptCounter {
   constructor(
-    private readonly database: Database,
+    private readonly counters: CounterStore,
     private readonly clock: Clock,
   ) {}
 
@@ -24,25 +24,12 @@ export class AttemptCounter {
   async hit(key: string, windowSeconds: number): Promise<CounterState> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.clock.now();
-      const live = await this.database.counters.findOneAndUpdate(
-        { _id: key, expires_at: { $gt: now } },
-        { $inc: { count: 1 } },
-        { returnDocument: 'after' },
-      );
+      const live = await this.counters.incrementLive(key, now);
       if (live) return { count: live.count, retryAfter: secondsUntil(live.expires_at, now) };
-      const restarted = await this.database.counters.findOneAndUpdate(
-        { _id: key, expires_at: { $lte: now } },
-        { $set: { count: 1, window_started_at: now, expires_at: addSeconds(now, windowSeconds) } },
-        { returnDocument: 'after' },
-      );
+      const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds));
       if (restarted) return { count: 1, retryAfter: windowSeconds };
-      try {
-        await this.database.counters.insertOne({ _id: key, count: 1, window_started_at: now, expires_at: addSeconds(now, windowSeconds) });
-        return { count: 1, retryAfter: windowSeconds };
-      } catch (error) {
-        if ((error as { code?: number }).code !== 11000) throw error;
-        // Someone else created the window between our steps: count against theirs.
-      }
+      if (await this.counters.insertWindow(key, now, addSeconds(now, windowSeconds))) return { count: 1, retryAfter: windowSeconds };
+      // Someone else created the window between our steps: count against theirs.
     }
     throw new Error(`attempt counter ${key} kept changing under contention`);
   }
@@ -53,20 +40,14 @@ export class AttemptCounter {
     if (state.count > max) throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: key });
   }
 
-  async peek(key: string): Promise<CounterState> {
-    const now = this.clock.now();
-    const doc = await this.database.counters.findOne({ _id: key, expires_at: { $gt: now } });
-    return doc ? { count: doc.count, retryAfter: secondsUntil(doc.expires_at, now) } : { count: 0, retryAfter: 0 };
-  }
-
   /** Holds the window open for `seconds` from now: a temporary lockout. */
   async extend(key: string, seconds: number): Promise<void> {
     const now = this.clock.now();
-    await this.database.counters.updateOne({ _id: key, expires_at: { $gt: now } }, { $max: { expires_at: addSeconds(now, seconds) } });
+    await this.counters.extendLive(key, now, addSeconds(now, seconds));
   }
 
   async reset(key: string): Promise<void> {
-    await this.database.counters.deleteOne({ _id: key });
+    await this.counters.delete(key);
   }
 }
 

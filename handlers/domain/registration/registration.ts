@@ -6,7 +6,7 @@ import { checkPassword } from '../passwords/password-policy.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { DuplicateEmailError, normaliseEmail, type Users } from '../users/users.ts';
-import type { Flows } from '../login/flows.ts';
+import type { Flows } from '../flows/flows.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';

@@ -1,9 +1,7 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
-import type { RefreshTokenDoc } from '../../store/refresh-tokens.ts';
-import type { SessionDoc } from '../../store/sessions.ts';
+import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tokens.ts';
+import type { SessionDoc, SessionStore } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
-import { EXTENDS_ONLY } from '../../store/write-monitor.ts';
 import { ApiError } from '../../core/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
@@ -39,7 +37,8 @@ const invalidRefresh = (internal: string) => new ApiError('invalidRefreshToken',
  */
 export class Sessions {
   constructor(
-    private readonly database: Database,
+    private readonly sessions: SessionStore,
+    private readonly refreshTokens: RefreshTokenStore,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly policy: SessionPolicy,
@@ -64,7 +63,7 @@ export class Sessions {
       revoked_at: null,
       revoked_reason: null,
     };
-    await this.database.sessions.insertOne(session);
+    await this.sessions.insert(session);
     const refreshToken = await this.insertRefreshToken(session, now);
     return { session, refreshToken };
   }
@@ -73,12 +72,7 @@ export class Sessions {
   async findActive(sessionId: string): Promise<SessionDoc | null> {
     if (!ObjectId.isValid(sessionId)) return null;
     const now = this.clock.now();
-    return this.database.sessions.findOne({
-      _id: new ObjectId(sessionId),
-      revoked_at: null,
-      idle_expires_at: { $gt: now },
-      absolute_expires_at: { $gt: now },
-    });
+    return this.sessions.findActive(new ObjectId(sessionId), now);
   }
 
   /**
@@ -90,7 +84,7 @@ export class Sessions {
     if (!ObjectId.isValid(sessionId)) return null;
     const now = this.clock.now();
     const id = new ObjectId(sessionId);
-    const session = await this.recent.get(id, () => this.database.sessions.findOne({ _id: id }));
+    const session = await this.recent.get(id, () => this.sessions.findById(id));
     const live = session && session.revoked_at === null && session.idle_expires_at > now && session.absolute_expires_at > now;
     return live ? session : null;
   }
@@ -99,11 +93,7 @@ export class Sessions {
     const now = this.clock.now();
     const tokenHash = hashToken(presented);
     const successor = newOpaqueToken('rt');
-    const claimed = await this.database.refreshTokens.findOneAndUpdate(
-      { token_hash: tokenHash, rotated_at: null, revoked_at: null, expires_at: { $gt: now } },
-      { $set: { rotated_at: now, successor_enc: this.box.seal(successor, `refresh:${tokenHash}`) } },
-      { returnDocument: 'after' },
-    );
+    const claimed = await this.refreshTokens.claim(tokenHash, now, this.box.seal(successor, `refresh:${tokenHash}`));
     if (claimed) {
       const session = await this.touchSession(claimed.session_id, now);
       if (!session) {
@@ -114,7 +104,7 @@ export class Sessions {
       return { kind: 'rotated', session, refreshToken: successor };
     }
 
-    const existing = await this.database.refreshTokens.findOne({ token_hash: tokenHash });
+    const existing = await this.refreshTokens.findByHash(tokenHash);
     if (!existing) throw invalidRefresh('unknown refresh token');
     if (existing.revoked_at) throw invalidRefresh('revoked refresh token');
     if (existing.expires_at <= now) throw invalidRefresh('expired refresh token');
@@ -134,7 +124,7 @@ export class Sessions {
   /** The winner of a rotation inserts the successor just after claiming; a concurrent loser may look first. */
   private async awaitSuccessor(successorHash: string): Promise<RefreshTokenDoc | null> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const doc = await this.database.refreshTokens.findOne({ token_hash: successorHash });
+      const doc = await this.refreshTokens.findByHash(successorHash);
       if (doc) return doc;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -148,19 +138,17 @@ export class Sessions {
   /** Ends every session of a user (password change, disable), optionally sparing one. */
   async revokeAllForUser(userId: ObjectId, reason: string, except?: ObjectId): Promise<number> {
     const now = this.clock.now();
-    const filter = { user_id: userId, revoked_at: null, ...(except ? { _id: { $ne: except } } : {}) };
-    const sessions = await this.database.sessions.find(filter, { projection: { _id: 1 } }).toArray();
-    if (sessions.length === 0) return 0;
-    const ids = sessions.map((s) => s._id);
-    await this.database.sessions.updateMany({ _id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
-    await this.database.refreshTokens.updateMany({ session_id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: now, successor_enc: null } });
+    const ids = await this.sessions.findUnrevokedIdsForUser(userId, except);
+    if (ids.length === 0) return 0;
+    await this.sessions.revokeMany(ids, reason, now);
+    await this.refreshTokens.revokeForSessions(ids, now);
     return ids.length;
   }
 
   private async revokeFamily(sessionId: ObjectId, reason: string): Promise<void> {
     const now = this.clock.now();
-    await this.database.sessions.updateOne({ _id: sessionId, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
-    await this.database.refreshTokens.updateMany({ session_id: sessionId, revoked_at: null }, { $set: { revoked_at: now, successor_enc: null } });
+    await this.sessions.revoke(sessionId, reason, now);
+    await this.refreshTokens.revokeForSessions([sessionId], now);
   }
 
   /** Slides the idle expiry of a live session; the liveness guard and the write are one atomic update. */
@@ -168,12 +156,7 @@ export class Sessions {
     for (const rememberMe of [false, true]) {
       const lifetimes = rememberMe ? this.policy.rememberMe : this.policy.normal;
       // Reads check both expiries, so an idle expiry past the absolute one never extends a session.
-      const touched = await this.database.sessions.findOneAndUpdate(
-        { _id: sessionId, remember_me: rememberMe, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
-        { $set: { last_seen_at: now, idle_expires_at: addSeconds(now, lifetimes.idleSeconds) } },
-        // Only extends the session: other replicas' cached copies stay good enough.
-        { returnDocument: 'after', comment: EXTENDS_ONLY },
-      );
+      const touched = await this.sessions.touch(sessionId, rememberMe, now, addSeconds(now, lifetimes.idleSeconds));
       if (touched) return touched;
     }
     return null;
@@ -183,7 +166,7 @@ export class Sessions {
   private async insertRefreshToken(session: SessionDoc, now: Date, token = newOpaqueToken('rt')): Promise<string> {
     const lifetimes = session.remember_me ? this.policy.rememberMe : this.policy.normal;
     const idle = addSeconds(now, lifetimes.idleSeconds);
-    await this.database.refreshTokens.insertOne({
+    await this.refreshTokens.insert({
       _id: new ObjectId(),
       token_hash: hashToken(token),
       tenant_id: session.tenant_id,

@@ -1,7 +1,6 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
-import type { MfaMethod, TenantDoc, TenantSettings } from '../../store/tenants.ts';
+import type { MfaMethod, TenantDoc, TenantSettings, TenantStore } from '../../store/tenants.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 
@@ -28,7 +27,7 @@ export class Tenants {
   private readonly slugIds = new Map<string, ObjectId>();
 
   constructor(
-    private readonly database: Database,
+    private readonly tenants: TenantStore,
     private readonly clock: Clock,
     /** Tenants by id, kept in step with writes across replicas (read on every authenticated request). */
     private readonly byId?: RecentDocuments<TenantDoc>,
@@ -46,21 +45,12 @@ export class Tenants {
       created_at: now,
       updated_at: now,
     };
-    try {
-      await this.database.tenants.insertOne(tenant);
-    } catch (error) {
-      if ((error as { code?: number }).code === 11000) throw new Error(`A tenant with slug "${input.slug}" already exists`);
-      throw error;
-    }
+    if (!(await this.tenants.insert(tenant))) throw new Error(`A tenant with slug "${input.slug}" already exists`);
     return tenant;
   }
 
   async update(slug: string, changes: { name?: string; status?: TenantDoc['status']; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
-    const set: Record<string, unknown> = { updated_at: this.clock.now() };
-    if (changes.name !== undefined) set.name = changes.name;
-    if (changes.status !== undefined) set.status = changes.status;
-    for (const [key, value] of Object.entries(changes.settings ?? {})) set[`settings.${key}`] = value;
-    const updated = await this.database.tenants.findOneAndUpdate({ slug }, { $set: set }, { returnDocument: 'after' });
+    const updated = await this.tenants.update(slug, changes, this.clock.now());
     if (!updated) throw new Error(`No tenant with slug "${slug}"`);
     this.cache.clear();
     return updated;
@@ -68,11 +58,11 @@ export class Tenants {
 
   /** Whether any tenant exists (the demo seed runs only on an empty database). */
   async any(): Promise<boolean> {
-    return (await this.database.tenants.estimatedDocumentCount()) > 0;
+    return this.tenants.any();
   }
 
   async list(): Promise<TenantDoc[]> {
-    return this.database.tenants.find({}).sort({ slug: 1 }).toArray();
+    return this.tenants.list();
   }
 
   /** An active tenant by slug; caches keep hot login paths off the database. */
@@ -89,8 +79,8 @@ export class Tenants {
    */
   private async findBySlug(slug: string): Promise<TenantDoc | null> {
     const id = this.byId?.enabled ? this.slugIds.get(slug) : undefined;
-    if (id) return this.byId!.get(id, () => this.database.tenants.findOne({ _id: id }));
-    const tenant = await this.cached(`slug:${slug}`, () => this.database.tenants.findOne({ slug }));
+    if (id) return this.byId!.get(id, () => this.tenants.findById(id));
+    const tenant = await this.cached(`slug:${slug}`, () => this.tenants.findBySlug(slug));
     if (tenant) this.slugIds.set(slug, tenant._id);
     return tenant;
   }
@@ -99,14 +89,14 @@ export class Tenants {
     const key = typeof id === 'string' ? id : id.toHexString();
     if (!ObjectId.isValid(key)) return null;
     const objectId = new ObjectId(key);
-    const load = () => this.database.tenants.findOne({ _id: objectId });
+    const load = () => this.tenants.findById(objectId);
     const tenant = this.byId?.enabled ? await this.byId.get(objectId, load) : await this.cached(`id:${key}`, load);
     return tenant && tenant.status === 'active' ? tenant : null;
   }
 
   async findActiveByIds(ids: ObjectId[]): Promise<TenantDoc[]> {
     if (ids.length === 0) return [];
-    return this.database.tenants.find({ _id: { $in: ids }, status: 'active' }).sort({ name: 1 }).toArray();
+    return this.tenants.listActiveByIds(ids);
   }
 
   private async cached(key: string, load: () => Promise<TenantDoc | null>): Promise<TenantDoc | null> {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Database } from '../../store/database.ts';
-import type { SigningKeyDoc } from '../../store/signing-keys.ts';
+import type { SigningKeyDoc, SigningKeyStore } from '../../store/signing-keys.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
@@ -29,7 +28,7 @@ export class SigningKeys {
   private lastForcedReload = 0;
 
   constructor(
-    private readonly database: Database,
+    private readonly store: SigningKeyStore,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     /** Longest access-token lifetime: a retired key stays published at least this long. */
@@ -48,10 +47,7 @@ export class SigningKeys {
   async rotate(): Promise<string> {
     const kid = await this.insertNewKey();
     const now = this.clock.now();
-    await this.database.signingKeys.updateMany(
-      { _id: { $ne: kid }, status: 'active' },
-      { $set: { status: 'retired', publish_until: addSeconds(now, this.maxTokenLifetimeSeconds + 300) } },
-    );
+    await this.store.retireAllExcept(kid, addSeconds(now, this.maxTokenLifetimeSeconds + 300));
     await this.reload();
     return kid;
   }
@@ -100,9 +96,7 @@ export class SigningKeys {
     this.loading ??= (async () => {
       try {
         const now = this.clock.now();
-        const docs = await this.database.signingKeys
-          .find({ $or: [{ status: 'active' }, { status: 'retired', publish_until: { $gt: now } }] })
-          .toArray();
+        const docs = await this.store.findPublished(now);
         const next = new Map<string, LoadedKey>();
         for (const doc of docs) next.set(doc._id, await this.load(doc));
         this.keys = next;
@@ -131,7 +125,7 @@ export class SigningKeys {
     const kid = `${now.toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
     const publicJwk = await exportJWK(publicKey);
     const privateJwk = await exportJWK(privateKey);
-    await this.database.signingKeys.insertOne({
+    await this.store.insert({
       _id: kid,
       alg,
       public_jwk: publicJwk as Record<string, unknown>,

@@ -1,8 +1,7 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
-import type { UserDoc, UserStatus } from '../../store/users.ts';
+import type { UserDoc, UserProfileChanges, UserStatus, UserStore } from '../../store/users.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 
@@ -28,7 +27,7 @@ export class DuplicateEmailError extends Error {
 
 export class Users {
   constructor(
-    private readonly database: Database,
+    private readonly users: UserStore,
     private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
     private readonly recent?: RecentDocuments<UserDoc>,
@@ -58,19 +57,14 @@ export class Users {
       created_at: now,
       updated_at: now,
     };
-    try {
-      await this.database.users.insertOne(user);
-    } catch (error) {
-      if ((error as { code?: number }).code === 11000) throw new DuplicateEmailError('email already registered in this tenant');
-      throw error;
-    }
+    if (!(await this.users.insert(user))) throw new DuplicateEmailError('email already registered in this tenant');
     return user;
   }
 
   findById(id: ObjectId | string): Promise<UserDoc | null> {
     const key = typeof id === 'string' ? id : id.toHexString();
     if (!ObjectId.isValid(key)) return Promise.resolve(null);
-    return this.database.users.findOne({ _id: new ObjectId(key) });
+    return this.users.findById(new ObjectId(key));
   }
 
   /**
@@ -79,50 +73,45 @@ export class Users {
    * authenticated request and refresh; frozen, so callers never change it.
    */
   findRecentById(id: ObjectId): Promise<UserDoc | null> {
-    const load = () => this.database.users.findOne({ _id: id });
+    const load = () => this.users.findById(id);
     return this.recent ? this.recent.get(id, load) : load();
   }
 
   findInTenant(tenantId: ObjectId, email: string): Promise<UserDoc | null> {
-    return this.database.users.findOne({ tenant_id: tenantId, email_normalized: normaliseEmail(email) });
+    return this.users.findInTenant(tenantId, normaliseEmail(email));
   }
 
   /** Accounts with this email in every tenant, except disabled ones, which must not be offered. */
   findAllByEmail(email: string): Promise<UserDoc[]> {
-    return this.database.users.find({ email_normalized: normaliseEmail(email), status: { $ne: 'disabled' } }).limit(50).toArray();
+    return this.users.listNotDisabledByEmail(normaliseEmail(email), 50);
   }
 
   async listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {
-    return this.database.users.find({ tenant_id: tenantId }).sort({ email_normalized: 1 }).toArray();
+    return this.users.listInTenant(tenantId);
   }
 
   async setPassword(userId: ObjectId, password: string): Promise<void> {
     const now = this.clock.now();
-    await this.database.users.updateOne({ _id: userId }, { $set: { password_hash: await this.hasher.hash(password), password_changed_at: now, updated_at: now } });
+    await this.users.setPasswordHash(userId, await this.hasher.hash(password), now);
   }
 
   /** Re-hash at the current cost, only if nobody changed the password meanwhile. */
   async upgradeHash(user: UserDoc, password: string): Promise<void> {
     if (!user.password_hash || !this.hasher.needsRehash(user.password_hash)) return;
-    await this.database.users.updateOne(
-      { _id: user._id, password_hash: user.password_hash },
-      { $set: { password_hash: await this.hasher.hash(password) } },
-    );
+    await this.users.replacePasswordHash(user._id, user.password_hash, await this.hasher.hash(password));
   }
 
   /** Verifying the address activates an account that was waiting for it. */
   async markEmailVerified(userId: ObjectId): Promise<void> {
-    const now = this.clock.now();
-    await this.database.users.updateOne({ _id: userId }, { $set: { email_verified: true, updated_at: now } });
-    await this.database.users.updateOne({ _id: userId, status: 'pending' }, { $set: { status: 'active', updated_at: now } });
+    await this.users.markEmailVerified(userId, this.clock.now());
   }
 
   async setStatus(userId: ObjectId, status: UserStatus): Promise<UserDoc | null> {
-    return this.database.users.findOneAndUpdate({ _id: userId }, { $set: { status, updated_at: this.clock.now() } }, { returnDocument: 'after' });
+    return this.users.setStatus(userId, status, this.clock.now());
   }
 
-  async update(userId: ObjectId, set: Partial<Pick<UserDoc, 'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone' | 'email_verified'>>): Promise<UserDoc | null> {
-    return this.database.users.findOneAndUpdate({ _id: userId }, { $set: { ...set, updated_at: this.clock.now() } }, { returnDocument: 'after' });
+  async update(userId: ObjectId, set: UserProfileChanges): Promise<UserDoc | null> {
+    return this.users.updateProfile(userId, set, this.clock.now());
   }
 }
 

@@ -1,6 +1,5 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
-import type { WebAuthnChallengeDoc } from '../../store/webauthn-challenges.ts';
+import type { WebAuthnChallengeBinding, WebAuthnChallengeDoc, WebAuthnChallengeStore } from '../../store/webauthn-challenges.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
 /**
@@ -10,7 +9,7 @@ import { addSeconds, type Clock } from '../../core/clock.ts';
  */
 export class WebAuthnChallenges {
   constructor(
-    private readonly database: Database,
+    private readonly challenges: WebAuthnChallengeStore,
     private readonly clock: Clock,
   ) {}
 
@@ -24,29 +23,16 @@ export class WebAuthnChallenges {
       expires_at: notAfter && notAfter < expiry ? notAfter : expiry,
       consumed_at: null,
     };
-    await this.database.webauthnChallenges.insertOne(doc);
+    await this.challenges.insert(doc);
     return doc;
   }
 
   /** The live challenge matching the binding, marked used; null when unknown, used, expired or bound elsewhere. */
   async consume(
     challengeId: string | null | undefined,
-    binding: { userId: ObjectId; tenantId: ObjectId; purpose: WebAuthnChallengeDoc['purpose']; flowId?: ObjectId; sessionId?: ObjectId },
+    binding: WebAuthnChallengeBinding,
   ): Promise<WebAuthnChallengeDoc | null> {
     if (!challengeId || !/^[0-9a-f]{24}$/i.test(challengeId)) return null;
-    const now = this.clock.now();
-    return this.database.webauthnChallenges.findOneAndUpdate(
-      {
-        _id: new ObjectId(challengeId),
-        user_id: binding.userId,
-        tenant_id: binding.tenantId,
-        purpose: binding.purpose,
-        ...(binding.flowId ? { flow_id: binding.flowId } : {}),
-        ...(binding.sessionId ? { session_id: binding.sessionId } : {}),
-        consumed_at: null,
-        expires_at: { $gt: now },
-      },
-      { $set: { consumed_at: now } },
-    );
+    return this.challenges.consume(new ObjectId(challengeId), binding, this.clock.now());
   }
 }

@@ -9,10 +9,10 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { Database } from '../../store/database.ts';
-import type { FlowDoc } from '../../store/flows.ts';
+import type { FlowDoc, FlowStore } from '../../store/flows.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
+import type { WebAuthnChallengeStore } from '../../store/webauthn-challenges.ts';
 import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
 import { ApiError } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -40,14 +40,17 @@ export interface WebAuthnChallenge<T> {
 export class WebAuthn {
   readonly credentials: WebAuthnCredentials;
   private readonly challenges: WebAuthnChallenges;
+  private readonly flows: FlowStore;
 
   constructor(
-    private readonly database: Database,
+    deps: { flows: FlowStore; challenges: WebAuthnChallengeStore; credentials: WebAuthnCredentials },
     private readonly clock: Clock,
     private readonly settings: { publicBaseUrl: string },
   ) {
-    this.credentials = new WebAuthnCredentials(database, clock);
-    this.challenges = new WebAuthnChallenges(database, clock);
+    this.flows = deps.flows;
+    // Built by the caller: WebAuthnCredentials has its own store.
+    this.credentials = deps.credentials;
+    this.challenges = new WebAuthnChallenges(deps.challenges, clock);
   }
 
   async beginRegistration(user: UserDoc, tenant: TenantDoc, sessionId: ObjectId): Promise<WebAuthnChallenge<PublicKeyCredentialCreationOptionsJSON>> {
@@ -129,11 +132,7 @@ export class WebAuthn {
   async beginAuthentication(user: UserDoc, tenant: TenantDoc, flow: FlowDoc): Promise<WebAuthnChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const credentials = await this.credentials.listForUser(user._id, tenant._id);
     if (credentials.length === 0) throw new ApiError('mfaMethodUnavailable', { internal: 'no webauthn credential' });
-    const counted = await this.database.flows.updateOne(
-      { _id: flow._id, consumed_at: null, $or: [{ webauthn_challenges: { $exists: false } }, { webauthn_challenges: { $lt: maxChallengesPerFlow } }] },
-      { $inc: { webauthn_challenges: 1 } },
-    );
-    if (counted.matchedCount !== 1) throw new ApiError('tooManyRequests', { retryAfter: 60, internal: 'webauthn challenges per flow' });
+    if (!(await this.flows.countWebAuthnChallenge(flow._id, maxChallengesPerFlow))) throw new ApiError('tooManyRequests', { retryAfter: 60, internal: 'webauthn challenges per flow' });
     const rp = relyingPartyFor(tenant, this.settings.publicBaseUrl);
     const options = await generateAuthenticationOptions({
       rpID: rp.id,

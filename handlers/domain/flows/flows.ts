@@ -1,6 +1,5 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../../store/database.ts';
-import type { FlowDoc, FlowKind } from '../../store/flows.ts';
+import type { FlowDoc, FlowKind, FlowStore } from '../../store/flows.ts';
 import { hashToken, newOpaqueToken } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
@@ -15,7 +14,7 @@ const tokenPrefixes = { identify: 'ft', mfa: 'mfa', verify_email: 'ev', password
  */
 export class Flows {
   constructor(
-    private readonly database: Database,
+    private readonly flows: FlowStore,
     private readonly clock: Clock,
   ) {}
 
@@ -38,31 +37,21 @@ export class Flows {
       consumed_at: null,
       ...fields,
     };
-    await this.database.flows.insertOne(flow);
+    await this.flows.insert(flow);
     return { token, flow };
   }
 
   /** A live flow of this kind, or null: unknown, expired, consumed and exhausted look the same. */
   findLive(kind: FlowKind, token: string): Promise<FlowDoc | null> {
-    return this.database.flows.findOne({
-      token_hash: hashToken(token),
-      kind,
-      consumed_at: null,
-      expires_at: { $gt: this.clock.now() },
-      failed_attempts: { $lt: maxFlowFailures },
-    });
+    return this.flows.findLive(kind, hashToken(token), this.clock.now(), maxFlowFailures);
   }
 
   /** Exactly one caller wins. */
-  async consume(flow: FlowDoc): Promise<boolean> {
-    const result = await this.database.flows.updateOne(
-      { _id: flow._id, consumed_at: null, expires_at: { $gt: this.clock.now() }, failed_attempts: { $lt: maxFlowFailures } },
-      { $set: { consumed_at: this.clock.now() } },
-    );
-    return result.modifiedCount === 1;
+  consume(flow: FlowDoc): Promise<boolean> {
+    return this.flows.consume(flow._id, this.clock.now(), maxFlowFailures);
   }
 
   async recordFailure(flow: FlowDoc): Promise<void> {
-    await this.database.flows.updateOne({ _id: flow._id, consumed_at: null }, { $inc: { failed_attempts: 1 } });
+    await this.flows.recordFailure(flow._id);
   }
 }

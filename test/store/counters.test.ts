@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CounterDoc, CounterStore } from '../../handlers/store/counters.ts';
+import type { Database } from '../../handlers/store/database.ts';
+import { openTestStore } from '../support/store.ts';
+
+const minute = 60_000;
+
+describe('CounterStore', () => {
+  let store: Awaited<ReturnType<typeof openTestStore>>;
+  let database: Database;
+  let counters: CounterStore;
+  const now = new Date();
+  const at = (ms: number) => new Date(now.getTime() + ms);
+  const raw = () => database.db.collection<CounterDoc>('counters');
+  const window = (fields: Partial<CounterDoc> & { _id: string }): CounterDoc => ({ count: 3, window_started_at: at(-minute), expires_at: at(minute), ...fields });
+  const stored = (key: string) => raw().findOne({ _id: key });
+
+  beforeAll(async () => {
+    store = await openTestStore();
+    database = store.database;
+    counters = database.counters;
+  });
+  afterAll(async () => store?.close());
+  beforeEach(async () => {
+    await raw().deleteMany({});
+  });
+
+  describe('incrementLive', () => {
+    it('counts one more in a live window and returns it', async () => {
+      await raw().insertOne(window({ _id: 'k' }));
+      expect(await counters.incrementLive('k', now)).toEqual(window({ _id: 'k', count: 4 }));
+      expect((await stored('k'))?.count).toBe(4);
+    });
+
+    it('refuses an expired window (expiry is checked, not left to TTL) and an absent one', async () => {
+      await raw().insertOne(window({ _id: 'k', expires_at: now }));
+      expect(await counters.incrementLive('k', now)).toBeNull();
+      expect((await stored('k'))?.count).toBe(3);
+      expect(await counters.incrementLive('absent', now)).toBeNull();
+      expect(await stored('absent')).toBeNull();
+    });
+
+    it('N parallel increments are all counted, each sees its own count', async () => {
+      await raw().insertOne(window({ _id: 'k', count: 0 }));
+      const results = await Promise.all(Array.from({ length: 10 }, () => counters.incrementLive('k', now)));
+      expect(results.map((r) => r!.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+  });
+
+  describe('restartExpired', () => {
+    it('starts a new window at 1 over an expired one', async () => {
+      await raw().insertOne(window({ _id: 'k', count: 9, expires_at: at(-1) }));
+      expect(await counters.restartExpired('k', now, at(5 * minute))).toEqual({ _id: 'k', count: 1, window_started_at: now, expires_at: at(5 * minute) });
+    });
+
+    it('leaves a live window alone, and does not create an absent one', async () => {
+      await raw().insertOne(window({ _id: 'k' }));
+      expect(await counters.restartExpired('k', now, at(5 * minute))).toBeNull();
+      expect(await stored('k')).toEqual(window({ _id: 'k' }));
+      expect(await counters.restartExpired('absent', now, at(minute))).toBeNull();
+      expect(await stored('absent')).toBeNull();
+    });
+
+    it('of N parallel restarts of one expired window exactly one wins', async () => {
+      await raw().insertOne(window({ _id: 'k', expires_at: at(-1) }));
+      const results = await Promise.all(Array.from({ length: 10 }, () => counters.restartExpired('k', now, at(minute))));
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+    });
+  });
+
+  describe('insertWindow', () => {
+    it('opens a first window at 1', async () => {
+      expect(await counters.insertWindow('k', now, at(minute))).toBe(true);
+      expect(await stored('k')).toEqual({ _id: 'k', count: 1, window_started_at: now, expires_at: at(minute) });
+    });
+
+    it('refuses when a window exists, live or expired (unique _id)', async () => {
+      await raw().insertOne(window({ _id: 'live' }));
+      await raw().insertOne(window({ _id: 'dead', expires_at: at(-1) }));
+      expect(await counters.insertWindow('live', now, at(minute))).toBe(false);
+      expect(await counters.insertWindow('dead', now, at(minute))).toBe(false);
+      expect((await stored('live'))?.count).toBe(3);
+    });
+
+    it('of N parallel first windows exactly one is created', async () => {
+      const results = await Promise.all(Array.from({ length: 10 }, () => counters.insertWindow('k', now, at(minute))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await raw().countDocuments({ _id: 'k' })).toBe(1);
+    });
+  });
+
+  describe('extendLive', () => {
+    it('holds a live window open until the later date', async () => {
+      await raw().insertOne(window({ _id: 'k' }));
+      await counters.extendLive('k', now, at(10 * minute));
+      expect((await stored('k'))?.expires_at).toEqual(at(10 * minute));
+    });
+
+    it('never shortens a window', async () => {
+      await raw().insertOne(window({ _id: 'k', expires_at: at(10 * minute) }));
+      await counters.extendLive('k', now, at(minute));
+      expect((await stored('k'))?.expires_at).toEqual(at(10 * minute));
+    });
+
+    it('leaves an expired window dead and creates nothing', async () => {
+      await raw().insertOne(window({ _id: 'k', expires_at: at(-1) }));
+      await counters.extendLive('k', now, at(10 * minute));
+      expect((await stored('k'))?.expires_at).toEqual(at(-1));
+      await counters.extendLive('absent', now, at(minute));
+      expect(await stored('absent')).toBeNull();
+    });
+  });
+
+  describe('delete', () => {
+    it('removes the window of that key only; an absent key is no error', async () => {
+      await raw().insertMany([window({ _id: 'a' }), window({ _id: 'b' })]);
+      await counters.delete('a');
+      await counters.delete('absent');
+      expect((await raw().find({}).toArray()).map((d) => d._id)).toEqual(['b']);
+    });
+  });
+});

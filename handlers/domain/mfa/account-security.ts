@@ -5,8 +5,7 @@ import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts'
 import type { UserStore } from '../../store/users.ts';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Principal } from '../../core/request-context.ts';
-import type { PasswordHasher } from '../passwords/hasher.ts';
-import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import type { SignIn } from '../sign-in/sign-in.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { availableMfaMethods, type Users } from '../users/users.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -24,8 +23,7 @@ interface Deps {
   userStore: UserStore;
   users: Users;
   tenants: Tenants;
-  hasher: PasswordHasher;
-  throttle: LoginThrottle;
+  signIn: SignIn;
   totpEnrolment: TotpEnrolment;
   backupCodes: BackupCodes;
   webauthn: WebAuthn;
@@ -212,15 +210,10 @@ export class AccountSecurity {
   // ---- Steps ------------------------------------------------------------------------------
 
   /** The current password again, limited like sign-in (same counters, so guesses here count there). */
-  private async reauthenticate({ user, tenant }: Account, password: string, client: ClientInfo, purpose: string): Promise<void> {
-    const ticket = await this.deps.throttle.beginAccountAttempt(tenant, user.email_normalized, client.clientIp);
-    if (!(await this.deps.hasher.verify(password, user.password_hash))) {
-      await ticket.failed();
-      await this.deps.audit.record({ type: 'password.reauthenticate', outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, details: { purpose } });
-      throw new ApiError('currentPasswordIncorrect');
-    }
-    await ticket.succeeded();
+  private reauthenticate({ user, tenant }: Account, password: string, client: ClientInfo, purpose: string): Promise<void> {
+    return this.deps.signIn.confirmPassword(user, tenant, password, client, { type: 'password.reauthenticate', details: { purpose } });
   }
+
 
   private requireAllowed(tenant: TenantDoc, method: MfaMethod): void {
     if (!tenant.settings.mfa_methods.includes(method)) throw new ApiError('mfaMethodUnavailable', { internal: `tenant does not allow ${method}` });

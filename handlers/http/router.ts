@@ -15,9 +15,9 @@ export interface RouterOptions {
   quickStart?: boolean;
 }
 
-/** The openapi-backend router over the spec: routing, request validation, bearer security, errors. */
-export async function createRouter(options: RouterOptions): Promise<OpenAPIBackend> {
-  const api = new OpenAPIBackend({
+/** openapi-backend's options over the spec (the fast-path test builds the library's own router from them too). */
+export function routerOptions(): ConstructorParameters<typeof OpenAPIBackend>[0] {
+  return {
     definition: withoutLinks(loadSpec()) as unknown as Document,
     strict: true,
     validate: true,
@@ -32,7 +32,12 @@ export async function createRouter(options: RouterOptions): Promise<OpenAPIBacke
       (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
       return ajv;
     },
-  });
+  };
+}
+
+/** The openapi-backend router over the spec: routing, request validation, bearer security, errors. */
+export async function createRouter(options: RouterOptions): Promise<OpenAPIBackend> {
+  const api = new OpenAPIBackend(routerOptions());
 
   api.registerSecurityHandler('HTTPBearer', async (c: Context) => {
     const header = headerValue(c.request.headers['authorization']);

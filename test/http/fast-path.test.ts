@@ -7,30 +7,17 @@
 // (a version bump) or of the fast path that makes them disagree fails here.
 import { parse as parseQueryString } from 'node:querystring';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { OpenAPIBackend, type Context, type Document, type Request as OasRequest } from 'openapi-backend';
-import type { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
-import { loadSpec } from '../../handlers/core/spec.ts';
-import { withoutLinks } from '../../handlers/http/router.ts';
+import { OpenAPIBackend, type Context, type Request as OasRequest } from 'openapi-backend';
+import { routerOptions } from '../../handlers/http/router.ts';
 import { installFastPath, leanParseRequest } from '../../handlers/http/fast-path.ts';
 import { declaredQuery } from '../../handlers/http/body.ts';
 
 type Operation = NonNullable<ReturnType<OpenAPIBackend['router']['matchOperation']>>;
 type Headers = Record<string, string | string[]>;
 
-/** The options of handlers/http/router.ts createRouter, without its handlers. */
+/** A router as createRouter builds it (same options), without its handlers. */
 async function buildApi(fast: boolean): Promise<OpenAPIBackend> {
-  const api = new OpenAPIBackend({
-    definition: withoutLinks(loadSpec()) as unknown as Document,
-    strict: true,
-    validate: true,
-    quick: true,
-    ajvOpts: { allErrors: true, strict: false, validateSchema: false },
-    customizeAjv: (ajv: Ajv) => {
-      (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
-      return ajv;
-    },
-  });
+  const api = new OpenAPIBackend(routerOptions());
   await api.init();
   api.validator.preCompileRequestValidators();
   if (fast) installFastPath(api);

@@ -33,7 +33,7 @@ import { TrustedDevices } from './domain/mfa/trusted-devices.ts';
 import { TotpEnrolment } from './domain/mfa/totp-enrolment.ts';
 import { TrustedDeviceList } from './domain/mfa/trusted-device-list.ts';
 import { SecurityEvents } from './domain/mfa/security-events.ts';
-import { AccountSecurity } from './domain/mfa/account-security.ts';
+import { AccountSecurity } from './domain/account-security/account-security.ts';
 import { WebAuthn } from './domain/webauthn/webauthn.ts';
 import { WebAuthnCredentials } from './domain/webauthn/credentials.ts';
 import { TenantAuth } from './domain/login/tenant-auth.ts';

@@ -1,5 +1,5 @@
 import type { TagHandlers } from '../core/operation-types.ts';
-import type { AccountSecurity } from '../domain/mfa/account-security.ts';
+import type { AccountSecurity } from '../domain/account-security/account-security.ts';
 
 /** Account Security: /api/v1/me/mfa… and /api/v1/me/security-events, the bearer's second factors and security log. */
 export function accountSecurityHandlers({ accountSecurity: security }: { accountSecurity: AccountSecurity }): TagHandlers<'Account Security'> {

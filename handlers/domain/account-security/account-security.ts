@@ -14,10 +14,10 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientInfo } from '../../core/request-context.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
-import type { BackupCodes } from './backup-codes.ts';
-import type { TotpEnrolment } from './totp-enrolment.ts';
-import type { TrustedDeviceList } from './trusted-device-list.ts';
-import type { SecurityEvents } from './security-events.ts';
+import type { BackupCodes } from '../mfa/backup-codes.ts';
+import type { TotpEnrolment } from '../mfa/totp-enrolment.ts';
+import type { TrustedDeviceList } from '../mfa/trusted-device-list.ts';
+import type { SecurityEvents } from '../mfa/security-events.ts';
 
 interface Deps {
   userStore: UserStore;

@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
-# ScaiKey server image. The server runs its TypeScript sources directly with tsx (a runtime
-# dependency), so there is no compile step: one stage installs the production dependencies, the
-# final stage copies them and the sources onto a clean slim base and runs as the unprivileged
-# `node` user.
+# ScaiKey server image. The build stage compiles the TypeScript sources to plain JavaScript
+# (`npm run build` → dist/), so no TypeScript compiler runs in the container; the final stage
+# copies that and the production dependencies onto a clean slim base and runs as the
+# unprivileged `node` user.
 #
 #   docker build -t scaikey-server .
 #   docker run --rm -p 8000:8000 -e MONGODB_URI=mongodb://… -e SCAIKEY_ENCRYPTION_KEY=… scaikey-server
@@ -11,22 +11,30 @@
 # Production needs MONGODB_URI and SCAIKEY_ENCRYPTION_KEY (the server refuses to start without
 # them); see deploy/compose.yaml for a replica-set deployment.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---- dependencies: production only, built where a native module needs it ----------------------
-FROM ${NODE_IMAGE} AS deps
+# ---- build: all dependencies, compile, then keep only the production ones ---------------------
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # bcrypt ships prebuilt binaries for linux-x64/arm64 (glibc and musl); the toolchain is only a
 # fallback for other platforms and never reaches the final image. Works on Debian and Alpine
-# bases alike (--build-arg NODE_IMAGE=node:20-alpine gives a smaller image).
+# bases alike (--build-arg NODE_IMAGE=node:24-alpine gives a smaller image).
 RUN if command -v apt-get >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; \
     else \
       apk add --no-cache python3 make g++; \
     fi
 COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY spec ./spec
+COPY generated ./generated
+COPY handlers ./handlers
+COPY mocks ./mocks
+COPY scripts ./scripts
 # The last step fails the build now, not at the first login, if the native binding cannot load.
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
  && node -e "require('bcrypt').hashSync('x', 4)"
 
@@ -39,19 +47,13 @@ ENV NODE_ENV=production \
     LOG_LEVEL=info \
     SCAIKEY_OUTBOX_DIR=/app/.data/outbox
 
-COPY --from=deps --chown=root:root /app/node_modules ./node_modules
-COPY --chown=root:root package.json tsconfig.json ./
-COPY --chown=root:root spec ./spec
-COPY --chown=root:root generated ./generated
-COPY --chown=root:root handlers ./handlers
-COPY --chown=root:root mocks ./mocks
-# The admin CLI (with the local-database launcher it falls back to without MONGODB_URI) is
-# handy for `docker compose exec api node --import tsx scripts/scaikey.ts …`.
-COPY --chown=root:root scripts/local-mongo.ts scripts/scaikey.ts ./scripts/
-COPY --chown=root:root scripts/local-mongo ./scripts/local-mongo
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+# dist/ holds the compiled server, the admin CLI (dist/scripts/scaikey.js), the spec and the
+# pages' assets at the places the code reads them from.
+COPY --from=build --chown=root:root /app/dist ./dist
 
 # Sources stay root-owned and read-only to the server; it may write only the dev mail outbox
-# (used when SMTP_URL is unset) and tsx's compile cache in /tmp.
+# (used when SMTP_URL is unset).
 RUN mkdir -p /app/.data/outbox && chown -R node:node /app/.data
 USER node
 
@@ -62,4 +64,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # Node handles SIGTERM itself (drains in-flight requests, then exits); run with an init
 # (`docker run --init`, compose `init: true`) so stray children are reaped.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "handlers/main.ts"]
+CMD ["node", "dist/handlers/main.js"]

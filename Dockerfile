@@ -36,7 +36,7 @@ COPY scripts ./scripts
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- && node -e "require('bcrypt').hashSync('x', 4)"
+ && node -e "require('bcrypt').hashSync('x', 4); require('argon2')"
 
 # ---- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -799,6 +799,8 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: ApiResponseLoginResponse;
+      /** The tenant requires a second factor and the account has none enrolled, so the sign-in cannot go on. */
+      400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
       /** The action is not allowed for this tenant or account. */
@@ -1031,6 +1033,8 @@ export interface Operations {
       400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
+      /** The password is right, but the tenant requires a verified email address first. */
+      403: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
       /** The request body is not `application/json`. */
@@ -1075,6 +1079,8 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: ScaikeyApiV1MeAuthLoginResponse;
+      /** The password is right but this one-step sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given (choose one, or use identify → authenticate), or the tenant requires a second factor and the account has none it could answer with. */
+      400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
       /** The action is not allowed for this tenant or account. */

@@ -48,18 +48,23 @@ import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 import type { RequestListener } from 'node:http';
 import type { Server } from 'node:http';
 import { createApp } from './http/front.ts';
-import { listen } from './http/server.ts';
-import { Metrics } from './http/metrics.ts';
+import { listen, type DrainOutcome } from './http/server.ts';
+import { Metrics, metricsEndpoint } from './http/metrics.ts';
 import { loadSpec } from './core/spec.ts';
 import { isMigrated, migrate, sweepExpired } from './store/migrations.ts';
 import { Database } from './store/database.ts';
 import { operationHandlers } from './operations/index.ts';
 import { createMailSystem, type MailSystem } from './domain/mail/delivery.ts';
 import { mountPages } from './pages/index.ts';
+import { mountApiReference } from './pages/api-reference.ts';
 
 export type DomainConfig = Pick<
   Config,
   | 'SCAIKEY_ENCRYPTION_KEY'
+  | 'PASSWORD_HASH'
+  | 'ARGON2_MEMORY_KIB'
+  | 'ARGON2_TIME_COST'
+  | 'ARGON2_PARALLELISM'
   | 'BCRYPT_COST'
   | 'HASH_WORKERS'
   | 'ACCESS_TOKEN_TTL'
@@ -76,6 +81,12 @@ export type DomainConfig = Pick<
   | 'LOCKOUT_DURATION'
   | 'IP_RATE_LIMIT'
   | 'IP_RATE_WINDOW'
+  | 'IDENTIFY_RATE_LIMIT'
+  | 'REGISTER_RATE_LIMIT'
+  | 'REGISTER_RATE_WINDOW'
+  | 'FORGOT_PASSWORD_RATE_LIMIT'
+  | 'FORGOT_PASSWORD_EMAIL_LIMIT'
+  | 'FORGOT_PASSWORD_RATE_WINDOW'
   | 'PUBLIC_BASE_URL'
   | 'JWT_AUDIENCE'
   | 'TRUSTED_DEVICE_TTL'
@@ -94,7 +105,12 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const { mailer } = options;
   const metrics = options.metrics ?? noMetrics;
   const { box, pepper } = deriveKeys(config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey());
-  const hasher = new PasswordHasher(config.BCRYPT_COST, config.HASH_WORKERS);
+  const hasher = new PasswordHasher({
+    algorithm: config.PASSWORD_HASH,
+    bcryptCost: config.BCRYPT_COST,
+    argon2: { memoryKiB: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM },
+    concurrency: config.HASH_WORKERS,
+  });
   const signingKeys = new SigningKeys(database.signingKeys, box, clock, config.ACCESS_TOKEN_TTL);
   const accessTokens = new AccessTokens(signingKeys, clock, {
     issuer: config.PUBLIC_BASE_URL,
@@ -145,15 +161,21 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     sessions,
     audit,
   });
-  const portalAuth = new PortalAuth({ signIn, users, tenants, throttle, flows, sessions, accessTokens, audit, metrics }, { flowTtlSeconds: config.FLOW_TOKEN_TTL });
+  const portalAuth = new PortalAuth({ signIn, users, tenants, throttle, flows, sessions, accessTokens, audit, metrics }, {
+    flowTtlSeconds: config.FLOW_TOKEN_TTL,
+    identifyLimit: config.IDENTIFY_RATE_LIMIT ?? 10 * config.IP_RATE_LIMIT,
+  });
   const tenantAuth = new TenantAuth({ signIn, users, tenants, flows, emailCodes, trustedDevices, webauthn });
   const registration = new Registration(
     { users, tenants, hasher, flows, mailer, audit, counter, captcha: options.captcha ?? noCaptcha },
-    { publicBaseUrl: config.PUBLIC_BASE_URL },
+    { publicBaseUrl: config.PUBLIC_BASE_URL, rateLimit: { perAddress: config.REGISTER_RATE_LIMIT, windowSeconds: config.REGISTER_RATE_WINDOW } },
   );
   const passwordReset = new PasswordReset(
     { users, tenants, flows, mailer, audit, counter, sessions, trustedDevices, throttle, clock, logger },
-    { publicBaseUrl: config.PUBLIC_BASE_URL },
+    {
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      rateLimit: { perAddress: config.FORGOT_PASSWORD_RATE_LIMIT, perEmail: config.FORGOT_PASSWORD_EMAIL_LIMIT, windowSeconds: config.FORGOT_PASSWORD_RATE_WINDOW },
+    },
   );
   const accountSecurity = new AccountSecurity({
     userStore: database.users,
@@ -191,7 +213,12 @@ export interface RunningServer {
   database: Database;
   mail: MailSystem;
   metrics: Metrics;
-  close(): Promise<void>;
+  /**
+   * Graceful stop within SHUTDOWN_TIMEOUT: not ready, HTTP drained (in-flight requests answered
+   * with Connection: close, at most ~¾ of the budget), background work and mail settled, then
+   * the database closed, last. `forced`: requests cut off at the deadline.
+   */
+  close(): Promise<DrainOutcome>;
 }
 
 export interface StartOptions {
@@ -208,6 +235,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, logger } = options;
   if (!config.MONGODB_URI) throw new Error('startServer needs MONGODB_URI (main.ts starts the embedded database first)');
   const database = await Database.connect(config.MONGODB_URI, config.MONGODB_DB);
+  // Losing the database is logged once here; meanwhile every call answers 503 with Retry-After.
+  database.onAvailabilityChange(({ available, reason }) => {
+    if (available) logger.info('database reachable again');
+    else logger.error({ reason }, 'database unavailable: answering 503 until it is back');
+  });
   const migration = await migrate(database);
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ defaultMetrics: config.NODE_ENV !== 'test' });
@@ -240,16 +272,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         res.json({ status: 'ok' });
       });
       router.get('/readyz', async (_req, res) => {
-        const ready = !draining && (await database.ping()) && (await isMigrated(database).catch(() => false));
+        // database.available is the monitor's view (no round trip), so a lost database answers 503 at once.
+        const ready = !draining && database.available && (await database.ping()) && (await isMigrated(database).catch(() => false));
         res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
       });
-      router.get('/metrics', async (_req, res) => {
-        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-      });
+      // Only with METRICS_TOKEN, and only for its bearer; otherwise /metrics is an unknown path.
+      router.get('/metrics', metricsEndpoint(metrics, config.METRICS_TOKEN));
       const specJson = JSON.stringify(loadSpec());
       router.get('/openapi.json', (_req, res) => {
         res.type('application/json').send(specJson);
       });
+      // GET /docs (Swagger UI) and /redoc on that /openapi.json, assets from npm served here.
+      mountApiReference(router);
     },
   });
 
@@ -266,10 +300,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     async close() {
       draining = true;
       clearInterval(sweeper);
-      await drain();
+      const budgetMs = config.SHUTDOWN_TIMEOUT * 1000;
+      const outcome = await drain(Math.max(budgetMs - 2_000, budgetMs * 0.75));
       await domain.passwordReset.settle();
       await mail.delivery.stop();
       await database.close();
+      return outcome;
     },
   };
 }

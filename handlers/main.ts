@@ -6,8 +6,16 @@ import { startServer } from './compose.ts';
 import { seedDemoIfEmpty } from './domain/tenants/demo-seed.ts';
 import { pathToFileURL } from 'node:url';
 
-/** Starts a local database in `dataDir` (npm start passes the launcher in scripts/local-mongo.ts). */
-export type EmbeddedDatabaseStarter = (options: { dataDir: string; persistent: true; log: (msg: string) => void }) => Promise<{ uri: string; kind: string; stop(): Promise<void> }>;
+/**
+ * Starts a local database in `dataDir` (npm start passes the launcher in scripts/local-mongo.ts).
+ * `log` gets its lines with a level: its database dying is 'error', a restart 'warn'/'info'.
+ * It throws, with an actionable message, rather than open the directory with another engine.
+ */
+export type EmbeddedDatabaseStarter = (options: {
+  dataDir: string;
+  persistent: true;
+  log: (msg: string, level?: 'info' | 'warn' | 'error') => void;
+}) => Promise<{ uri: string; kind: string; stop(): Promise<void> }>;
 
 export interface RunOptions {
   /** Used when MONGODB_URI is unset outside production; without it MONGODB_URI is required. */
@@ -65,7 +73,14 @@ export async function runServer(options: RunOptions = {}): Promise<void> {
       logger.fatal(config.production ? 'MONGODB_URI is required in production' : 'MONGODB_URI is required (npm start runs an embedded database instead)');
       process.exit(2);
     }
-    const local = await options.startEmbeddedDatabase({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: (msg) => logger.info(msg) });
+    let local: Awaited<ReturnType<EmbeddedDatabaseStarter>>;
+    try {
+      local = await options.startEmbeddedDatabase({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: (msg, level = 'info') => logger[level](msg) });
+    } catch (error) {
+      // Loud and final: never carry on without the data directory's own database.
+      logger.fatal({ dataDir: config.SCAIKEY_DATA_DIR }, `embedded database failed to start: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
     config = { ...config, MONGODB_URI: local.uri };
     process.env.MONGODB_URI = local.uri;
     stopDatabase = local.stop;
@@ -115,9 +130,15 @@ export async function runServer(options: RunOptions = {}): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    await running.close();
+    logger.info({ signal, timeoutSeconds: config.SHUTDOWN_TIMEOUT }, 'shutting down: finishing in-flight requests');
+    // The bound of last resort: whatever hangs, the process is gone within SHUTDOWN_TIMEOUT.
+    setTimeout(() => {
+      logger.error({ signal }, 'shutdown did not finish within SHUTDOWN_TIMEOUT; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT * 1000).unref();
+    const { forced } = await running.close();
     await stopDatabase?.();
+    logger.info({ forced }, 'stopped: requests answered, database closed');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -105,6 +105,8 @@ async function main(passThrough: string[]): Promise<number> {
       MONGODB_DB: 'scaikey_contract',
       LOG_LEVEL: process.env.CONTRACT_LOG_LEVEL || 'warn',
       BCRYPT_COST: '4',
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
       HASH_WORKERS: '1',
       // Every fuzzed login is a failed attempt from 127.0.0.1 against a handful of accounts: with the
       // production limits nearly every request after the first few would be a (documented) 429.

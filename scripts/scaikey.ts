@@ -24,7 +24,8 @@ async function withServices<T>(work: (domain: Domain) => Promise<T>): Promise<T>
   let stop: (() => Promise<void>) | undefined;
   let uri = config.MONGODB_URI;
   if (!uri) {
-    const local = await startLocalMongo({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, log: () => undefined });
+    // Beside a running `npm start`, the CLI uses that server's database (the directory has one owner).
+    const local = await startLocalMongo({ dataDir: config.SCAIKEY_DATA_DIR, persistent: true, shareRunning: true, log: () => undefined });
     uri = local.uri;
     stop = local.stop;
   }

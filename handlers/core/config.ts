@@ -21,7 +21,11 @@ const envSchema = z.object({
   /** When unset, the embedded local database is started (see scripts/local-mongo.ts). */
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only').default('scaikey'),
-  /** Where the embedded database keeps its files. */
+  /**
+   * Where the embedded database keeps its files. The engine that first started it is recorded in
+   * `<dir>/engine.json` and the directory is never opened with another (SCAIKEY_LOCAL_DB, read by
+   * scripts/local-mongo.ts, picks the engine of a new directory only); see the README.
+   */
   SCAIKEY_DATA_DIR: z.string().default('.data/db'),
   /** Public base URL of this server; used as the JWT issuer and in emailed links. */
   PUBLIC_BASE_URL: z.string().url().default('http://localhost:8000'),
@@ -32,7 +36,16 @@ const envSchema = z.object({
    * production; development derives a fixed key and warns.
    */
   SCAIKEY_ENCRYPTION_KEY: z.string().optional(),
-  /** bcrypt cost. 12 meets OWASP's guidance (≥10); tests lower it, never skip hashing. */
+  /**
+   * Algorithm of new password hashes: `argon2id` (OWASP's first choice) or `bcrypt`. Hashes of
+   * either kind verify whatever is set; one of the other kind or weaker is re-hashed at sign-in.
+   */
+  PASSWORD_HASH: z.enum(['argon2id', 'bcrypt']).default('argon2id'),
+  /** Argon2id memory in KiB, iterations and lanes: OWASP's m=19 MiB, t=2, p=1. Tests lower them, never skip hashing. */
+  ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(1_048_576).default(19_456),
+  ARGON2_TIME_COST: z.coerce.number().int().min(1).max(20).default(2),
+  ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+  /** bcrypt cost, when PASSWORD_HASH=bcrypt. 12 meets OWASP's guidance (≥10); tests lower it, never skip hashing. */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   /**
    * Password hashes computed at once (on libuv's thread pool, never the event loop); 0 means one
@@ -66,12 +79,32 @@ const envSchema = z.object({
   /** Failed attempts per client address per window. */
   IP_RATE_LIMIT: z.coerce.number().int().min(1).default(100),
   IP_RATE_WINDOW: seconds(900),
+  /** Identifies (each stores a flow) per client address per IP_RATE_WINDOW; unset → 10 × IP_RATE_LIMIT. */
+  IDENTIFY_RATE_LIMIT: z.coerce.number().int().min(1).optional(),
+  /** Self-registrations per client address per REGISTER_RATE_WINDOW. */
+  REGISTER_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
+  REGISTER_RATE_WINDOW: seconds(3600),
+  /** Password-reset requests per client address, and per account, per FORGOT_PASSWORD_RATE_WINDOW. */
+  FORGOT_PASSWORD_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
+  FORGOT_PASSWORD_EMAIL_LIMIT: z.coerce.number().int().min(1).default(5),
+  FORGOT_PASSWORD_RATE_WINDOW: seconds(3600),
+  /**
+   * Seconds a graceful stop (SIGTERM, SIGINT) may take: in-flight requests are answered for up to
+   * ~¾ of it, then the database is closed and the process exits. Keep it below the orchestrator's
+   * grace period (Docker's default is 10 s; deploy/compose.yaml sets stop_grace_period).
+   */
+  SHUTDOWN_TIMEOUT: z.coerce.number().int().min(1).max(600).default(8),
   /** Largest accepted request body in bytes. */
   BODY_LIMIT: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   /** Express trust-proxy setting: false, true, a hop count or a list of subnets. */
   TRUST_PROXY: z.string().default('false'),
   /** Comma-separated origins allowed by CORS; empty disables CORS. */
   CORS_ORIGINS: z.string().default(''),
+  /**
+   * Bearer token Prometheus sends to `GET /metrics` (`Authorization: Bearer …`, at least 16
+   * characters). Unset → /metrics is not served at all (404): metrics are never public.
+   */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Validate every response against the spec (always on in tests; never on by default in production). */
   VALIDATE_RESPONSES: bool.optional(),

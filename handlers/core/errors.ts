@@ -41,7 +41,7 @@ export const errorCatalogue = {
 export type ErrorId = keyof typeof errorCatalogue;
 
 export interface ApiErrorOptions {
-  /** Seconds until the client may retry (429). */
+  /** Seconds until the client may retry (429, 503). */
   retryAfter?: number;
   /** Extra response headers the HTTP edge sets (Allow, a WWW-Authenticate challenge); never the domain. */
   headers?: Record<string, string>;
@@ -135,7 +135,8 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof ApiError) {
     const headers = { ...error.headers };
     if (error.retryAfter !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfter)));
-    return { status: error.status, body: { detail: error.detail }, headers, unexpected: error.status >= 500 };
+    // serviceUnavailable (a lost database) is a known condition, logged once where it is noticed.
+    return { status: error.status, body: { detail: error.detail }, headers, unexpected: error.status >= 500 && error.id !== 'serviceUnavailable' };
   }
   return { status: 500, body: { detail: errorCatalogue.internal.detail }, headers: {}, unexpected: true };
 }

@@ -24,6 +24,8 @@ export interface RequestContext<P = Record<string, string>, Q = Record<string, u
   query: Q;
   headers: IncomingHttpHeaders;
   cookies: Record<string, string>;
+  /** The client reached us over HTTPS (directly, or through a proxy TRUST_PROXY trusts). */
+  secure: boolean;
   body: B;
   /** Set for operations that declare bearer security. */
   principal: Principal | undefined;

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import sjson from 'secure-json-parse';
 import { ApiError, RequestValidationError, type ValidationIssue } from '../core/errors.ts';
+import { laxQueryValue } from './lax-input.ts';
+import { pythonJsonError } from './python-json.ts';
 
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json$/i;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -15,19 +17,24 @@ export function countHeader(rawHeaders: string[], name: string): number {
   return count;
 }
 
-/** Like FastAPI, unknown query parameters are ignored rather than refused (cache busters). */
+/**
+ * Like FastAPI, unknown query parameters are ignored rather than refused (cache busters); declared
+ * ones are read as Starlette and pydantic read them (lax-input.ts: last value of a repeated one,
+ * pydantic's integers).
+ */
 export function declaredQuery(operation: { parameters?: unknown[] }, query: Record<string, string | string[]>): Record<string, string | string[]> {
-  const names = new Set(
+  const declared = new Map(
     (operation.parameters ?? [])
-      .filter((p): p is { in: string; name: string } => typeof p === 'object' && p !== null && (p as { in?: string }).in === 'query')
-      .map((p) => p.name),
+      .filter((p): p is { in: string; name: string; schema?: Record<string, unknown> } => typeof p === 'object' && p !== null && (p as { in?: string }).in === 'query')
+      .map((p) => [p.name, p.schema]),
   );
-  return Object.fromEntries(Object.entries(query).filter(([name]) => names.has(name)));
+  return Object.fromEntries(Object.entries(query).filter(([name]) => declared.has(name)).map(([name, value]) => [name, laxQueryValue(value, declared.get(name))]));
 }
 
 /**
  * The raw body as JSON, refusing what FastAPI refuses: other media types (415), invalid UTF-8 and
- * invalid JSON (422 json_invalid), and prototype-polluting keys.
+ * invalid JSON (422 json_invalid, with the position and message Python's json module gives, as FastAPI
+ * reports them), and prototype-polluting keys.
  */
 export function parseBody(req: IncomingMessage, raw: unknown, expectsBody: boolean): unknown {
   if (!expectsBody || !Buffer.isBuffer(raw) || raw.length === 0) return undefined;
@@ -43,11 +50,13 @@ export function parseBody(req: IncomingMessage, raw: unknown, expectsBody: boole
     return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const message = error instanceof Error ? error.message : 'Invalid JSON';
-    if (/prototype/i.test(message)) {
+    // Only secure-json-parse's own refusal (JSON.parse's messages quote the input, which may say "prototype").
+    if (message === 'Object contains forbidden prototype property') {
       throw new RequestValidationError([{ loc: ['body'], msg: 'Value error, object keys __proto__ and constructor.prototype are not allowed', type: 'value_error' }]);
     }
-    const position = /position (\d+)/.exec(message);
-    const issue: ValidationIssue = { loc: ['body', position ? Number(position[1]) : 0], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: message } };
+    // FastAPI reports json.JSONDecodeError: loc ["body", e.pos], ctx {error: e.msg}.
+    const python = pythonJsonError(text) ?? { msg: 'Expecting value', pos: 0 };
+    const issue: ValidationIssue = { loc: ['body', python.pos], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: python.msg } };
     throw new RequestValidationError([issue]);
   }
 }

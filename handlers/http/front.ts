@@ -9,10 +9,10 @@ import { ApiError } from '../core/errors.ts';
 import type { OperationHandlers } from '../core/operation-types.ts';
 import type { HandlerResult, Principal, RequestContext } from '../core/request-context.ts';
 import { countHeader, declaredQuery, headerValue, parseBody, translateTransportError } from './body.ts';
-import { clientAddress } from './client-address.ts';
+import { clientAddress, requestIsHttps } from './client-address.ts';
 import { resolveRequestId } from './request-id.ts';
 import { errorResponse, sendJson, sendResult } from './responses.ts';
-import { assertResponseMatchesContract, contractPaths, createRouter } from './router.ts';
+import { ContractViolation, assertResponseMatchesContract, contractPaths, createRouter } from './router.ts';
 import { apiSecurityHeaders } from './security-headers.ts';
 
 export interface AppOptions {
@@ -67,6 +67,7 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
       ? cors({ origin: config.corsOrigins, credentials: true, exposedHeaders: ['X-Request-ID', 'Retry-After', ...(options.exposeHeaders ?? [])], maxAge: 600 })
       : undefined;
   const clientIpOf = clientAddress(config.trustProxy);
+  const isHttps = requestIsHttps(config.trustProxy);
   // The body is read raw and parsed after routing, so errors can name the operation's contract.
   const readRawBody = express.raw({ type: () => true, limit: config.BODY_LIMIT });
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
@@ -74,7 +75,15 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
   /** Maps any error to its answer (one mapper for both lanes) and logs what deserves it. */
   function sendError(res: ServerResponse, exchange: Exchange, error: unknown): void {
     const translated = translateTransportError(error);
-    const response = errorResponse(translated);
+    let response = errorResponse(translated);
+    // VALIDATE_RESPONSES: a refusal the operation does not document breaks the contract like a wrong
+    // success does (server faults, 5xx, are never per-operation contract). Caught where a test reaches it.
+    if (config.validateResponses && exchange.operationId && response.status < 500 && !api.router.getOperation(exchange.operationId)?.responses?.[String(response.status)]) {
+      const violation = new ContractViolation(`${exchange.operationId} answered ${response.status}, which the spec does not document`);
+      logger.error({ reqId: exchange.requestId, operationId: exchange.operationId, err: translated }, violation.message);
+      response = errorResponse(violation);
+      res.setHeader('X-Contract-Violation', violation.message);
+    }
     if (response.unexpected) {
       logger.error({ reqId: exchange.requestId, operationId: exchange.operationId, err: translated }, 'unhandled error');
     } else if (translated instanceof ApiError && translated.internal) {
@@ -82,6 +91,8 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+    // Errors answer this request (often about its credentials): never cached, like successes.
+    res.setHeader('Cache-Control', 'no-store');
     sendJson(res, response.status, response.body);
   }
 
@@ -139,6 +150,7 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
             query: c.request.query as Record<string, unknown>,
             headers: req.headers,
             cookies: (c.request.cookies ?? {}) as Record<string, string>,
+            secure: isHttps(req),
             body: c.request.requestBody,
             principal: c.security?.['HTTPBearer'] as Principal | undefined,
           };

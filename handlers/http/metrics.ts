@@ -1,3 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { ApiError } from '../core/errors.ts';
 import type { SecurityMetrics } from '../core/metrics.ts';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -42,4 +45,20 @@ export class Metrics implements SecurityMetrics {
   refresh(outcome: 'rotated' | 'reuse_detected' | 'invalid'): void {
     this.refreshes.inc({ outcome });
   }
+}
+
+/**
+ * `GET /metrics` for Prometheus, never for the public: without METRICS_TOKEN the route does not
+ * exist (404, like any unknown path); with it, only `Authorization: Bearer <METRICS_TOKEN>` gets
+ * the text (else 401 with a Bearer challenge). The comparison takes the same time for any token.
+ */
+export function metricsEndpoint(metrics: Metrics, token: string | undefined): RequestHandler {
+  const expected = token ? createHash('sha256').update(token).digest() : undefined;
+  return async (req, res, next) => {
+    if (!expected) return next();
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+    const given = createHash('sha256').update(match?.[1] ?? '').digest();
+    if (!match || !timingSafeEqual(given, expected)) throw new ApiError(match ? 'invalidToken' : 'notAuthenticated', { internal: 'metrics token' });
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
 }

@@ -6,6 +6,7 @@ import type { HandlerResult, Principal } from '../core/request-context.ts';
 import { loadSpec } from '../core/spec.ts';
 import { headerValue } from './body.ts';
 import { installFastPath } from './fast-path.ts';
+import { installLaxInput } from './lax-input.ts';
 import { toFastApiIssues } from './validation-errors.ts';
 
 export interface RouterOptions {
@@ -26,7 +27,9 @@ export function routerOptions(): ConstructorParameters<typeof OpenAPIBackend>[0]
     // as OAS 3.1 by test/contract/spec-valid.test.ts instead. Quick mode also compiles response
     // validators lazily (used only with VALIDATE_RESPONSES).
     quick: true,
-    ajvOpts: { allErrors: true, strict: false, validateSchema: false },
+    // verbose: errors carry the value and schema, which validation-errors.ts needs to answer as
+    // pydantic does (bool_parsing or bool_type, email reasons, field order, list lengths).
+    ajvOpts: { allErrors: true, strict: false, validateSchema: false, verbose: true },
     customizeAjv: (ajv: Ajv) => {
       // openapi-backend registers only the OAS numeric formats; email, date-time and uri need ajv-formats.
       (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
@@ -74,6 +77,7 @@ export async function createRouter(options: RouterOptions): Promise<OpenAPIBacke
   await api.init();
   if (!options.quickStart) api.validator.preCompileRequestValidators();
   installFastPath(api);
+  installLaxInput(api);
   return api;
 }
 

@@ -14,9 +14,17 @@ interface Deps {
 }
 
 export const sessionCookieName = 'scaikey_session';
+/** The name over HTTPS: browsers accept a `__Host-` cookie only with Secure, Path=/ and no Domain. */
+export const secureSessionCookieName = `__Host-${sessionCookieName}`;
 
-function sessionCookie(secret: string, maxAgeSeconds: number): CookieSpec {
-  return { name: sessionCookieName, value: secret, maxAgeSeconds };
+/**
+ * The hosted session's cookie: its value is the session's own secret (never a refresh token).
+ * Over HTTPS (also behind a proxy TRUST_PROXY trusts) it is `__Host-scaikey_session`, Secure,
+ * Path=/, no Domain; over plain http (development) browsers refuse `__Host-` without Secure, so
+ * it is the unprefixed `scaikey_session` (still Secure in production, see http/responses.ts).
+ */
+function sessionCookie(secret: string, maxAgeSeconds: number, secure: boolean): CookieSpec {
+  return { name: secure ? secureSessionCookieName : sessionCookieName, value: secret, maxAgeSeconds, path: '/' };
 }
 
 /** The tenant-scoped operations behind the hosted login page. */
@@ -83,7 +91,7 @@ export function authenticationHandlers({ registration, passwordReset, tenantAuth
         session_id: outcome.sessionId,
         redirect_uri: outcome.redirectUri,
       };
-      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds)] };
+      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds, ctx.secure)] };
     },
 
     verifyMfa: async (ctx) => {
@@ -102,7 +110,7 @@ export function authenticationHandlers({ registration, passwordReset, tenantAuth
         ctx,
       );
       const data = { status: 'success', session_id: outcome.sessionId, redirect_uri: outcome.redirectUri, trusted_device_token: outcome.trustedDeviceToken, error: null };
-      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds)] };
+      return { status: 200, body: envelope(data, ctx, clock.now()), cookies: [sessionCookie(outcome.sessionSecret, outcome.maxAgeSeconds, ctx.secure)] };
     },
 
     sendEmailMfa: async (ctx) => {

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { CacheInvalidation } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
+import { DatabaseAvailability, guardDatabase, type AvailabilityChange } from './availability.ts';
 import { AuditEventStore, auditEventsCollection } from './audit-events.ts';
 import { CounterStore, countersCollection } from './counters.ts';
 import { FlowStore, flowsCollection } from './flows.ts';
@@ -34,12 +35,17 @@ export class Database {
   readonly mailOutbox: MailOutboxStore;
 
   private readonly cacheInvalidation: CacheInvalidation;
+  /** Every call through `db` (so every store) answers ApiError('serviceUnavailable') while the database is lost. */
+  readonly db: Db;
+  private readonly availability: DatabaseAvailability;
 
   private constructor(
     readonly client: MongoClient,
-    readonly db: Db,
+    rawDb: Db,
     private readonly ownsClient: boolean,
   ) {
+    this.availability = new DatabaseAvailability(client, rawDb);
+    const db = (this.db = guardDatabase(rawDb, this.availability));
     let invalidation: CacheInvalidation | undefined;
     const seesWrites = monitorWrites(client, db.databaseName, (event) => invalidation?.onWrite(event));
     this.cacheInvalidation = invalidation = new CacheInvalidation(db.collection('cache_invalidations'), seesWrites);
@@ -59,10 +65,13 @@ export class Database {
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {
-    // Command monitoring lets recent() caches see this process's own writes.
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, appName: 'scaikey-server', monitorCommands: true });
+    // Command monitoring lets recent() caches see this process's own writes. A heartbeat every
+    // second lets the availability monitor notice a lost server within about a second.
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 1_000, appName: 'scaikey-server', monitorCommands: true });
     await client.connect();
-    return new Database(client, client.db(dbName), true);
+    const database = new Database(client, client.db(dbName), true);
+    database.availability.start();
+    return database;
   }
 
   static fromClient(client: MongoClient, dbName: string): Database {
@@ -83,6 +92,19 @@ export class Database {
     await this.cacheInvalidation.poll();
   }
 
+  /**
+   * Whether the database can serve right now (the monitor's view, no round trip; always true for
+   * fromClient(), which runs no monitor). Store calls fail fast with a 503 while it is false.
+   */
+  get available(): boolean {
+    return this.availability.available;
+  }
+
+  /** Told when the database is lost and when it is back (connect() only). */
+  onAvailabilityChange(listener: (change: AvailabilityChange) => void): void {
+    this.availability.onChange(listener);
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.db.command({ ping: 1 });
@@ -93,6 +115,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    this.availability.stop();
     await this.cacheInvalidation.close();
     if (this.ownsClient) await this.client.close();
   }

@@ -63,6 +63,15 @@ export class FlowStore {
     return result.modifiedCount === 1;
   }
 
+  /**
+   * Undoes the consumption made at `consumedAt` and counts a wrong answer, in one update: a flow
+   * claimed to check an answer that turned out wrong. False when it was not consumed at that time.
+   */
+  async reopenWithFailure(id: ObjectId, consumedAt: Date): Promise<boolean> {
+    const result = await this.collection.updateOne({ _id: id, consumed_at: consumedAt }, { $set: { consumed_at: null }, $inc: { failed_attempts: 1 } });
+    return result.modifiedCount === 1;
+  }
+
   /** Counts a wrong answer on an unconsumed flow; false when it is consumed or unknown. */
   async recordFailure(id: ObjectId): Promise<boolean> {
     const result = await this.collection.updateOne({ _id: id, consumed_at: null }, { $inc: { failed_attempts: 1 } });

@@ -1,5 +1,6 @@
 import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 export interface RefreshTokenDoc {
   _id: ObjectId;
@@ -32,6 +33,20 @@ export class RefreshTokenStore {
   /** Throws the driver's duplicate-key error (code 11000) when the hash exists already. */
   async insert(token: RefreshTokenDoc): Promise<void> {
     await this.collection.insertOne(token);
+  }
+
+  /**
+   * Inserts the token unless one with its hash exists (a retried rotation storing the same
+   * successor twice); true when this call inserted it.
+   */
+  async insertIfAbsent(token: RefreshTokenDoc): Promise<boolean> {
+    try {
+      await this.collection.insertOne(token);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
   }
 
   findByHash(tokenHash: string): Promise<RefreshTokenDoc | null> {

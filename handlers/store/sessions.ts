@@ -17,7 +17,34 @@ export interface SessionDoc {
   absolute_expires_at: Date;
   revoked_at: Date | null;
   revoked_reason: string | null;
+  /**
+   * A hosted-page (browser) session: SHA-256 of the secret its HttpOnly cookie carries. That
+   * secret is the session's own, never a refresh token; portal sessions have none.
+   */
+  browser_secret_hash?: string | null;
+  /** The session's refresh-token family (portal sessions; absent on older and hosted-page sessions). */
+  refresh?: SessionRefreshState;
 }
+
+/**
+ * A refresh-token family kept on its session, so rotating is one conditional write by `_id`: the
+ * current token's hash and generation in the filter; successor, predecessor and the slid idle
+ * expiry in the same update. Only hashes are stored; the successor, sealed, only for the grace window.
+ */
+export interface SessionRefreshState {
+  /** SHA-256 of the current refresh token. */
+  hash: string;
+  generation: number;
+  /** The immediate predecessor: presented again within the grace window, it gets the same successor. */
+  previous_hash: string | null;
+  previous_rotated_at: Date | null;
+  previous_successor_enc: string | null;
+  /** Hashes of earlier tokens by generation mod REFRESH_HISTORY: presenting one is reuse. */
+  rotated: Record<string, string>;
+}
+
+/** How many earlier generations are remembered for reuse detection. */
+export const REFRESH_HISTORY = 16;
 
 /** `sessions`: its indexes and expiry. */
 export const sessionsCollection = defineCollection<SessionDoc>({
@@ -53,6 +80,37 @@ export class SessionStore {
       { _id: id, remember_me: rememberMe, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
       { $set: { last_seen_at: now, idle_expires_at: idleExpiresAt } },
       // Only extends the session: other replicas' cached copies stay good enough.
+      { returnDocument: 'after', comment: EXTENDS_ONLY },
+    );
+  }
+
+  /**
+   * Rotates the session's refresh token, if `presented` is its current one and the session is live
+   * at `now`: one atomic write that also slides the idle expiry. Returns the session after it, or
+   * null (another rotation won, or the token is not current, or the session is not live).
+   */
+  rotateRefresh(
+    id: ObjectId,
+    presented: { hash: string; generation: number },
+    next: { hash: string; successorEnc: string },
+    now: Date,
+    idleExpiresAt: Date,
+  ): Promise<SessionDoc | null> {
+    return this.collection.findOneAndUpdate(
+      { _id: id, 'refresh.hash': presented.hash, 'refresh.generation': presented.generation, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
+      {
+        $set: {
+          'refresh.hash': next.hash,
+          'refresh.generation': presented.generation + 1,
+          'refresh.previous_hash': presented.hash,
+          'refresh.previous_rotated_at': now,
+          'refresh.previous_successor_enc': next.successorEnc,
+          [`refresh.rotated.${presented.generation % REFRESH_HISTORY}`]: presented.hash,
+          last_seen_at: now,
+          idle_expires_at: idleExpiresAt,
+        },
+      },
+      // Only the family and the idle expiry change: other replicas' cached copies stay good enough.
       { returnDocument: 'after', comment: EXTENDS_ONLY },
     );
   }

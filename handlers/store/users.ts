@@ -101,12 +101,26 @@ export class UserStore {
     return this.users.find({ email_normalized: emailNormalized, status: { $ne: 'disabled' } }).limit(limit).toArray();
   }
 
+  /** Active accounts with this email across tenants, oldest first (a stable order); at most `limit`. */
+  listActiveByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
+    return this.users.find({ email_normalized: emailNormalized, status: 'active' }).sort({ created_at: 1, _id: 1 }).limit(limit).toArray();
+  }
+
   listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {
     return this.users.find({ tenant_id: tenantId }).sort({ email_normalized: 1 }).toArray();
   }
 
   async setPasswordHash(userId: ObjectId, passwordHash: string, now: Date): Promise<void> {
     await this.users.updateOne({ _id: userId }, { $set: { password_hash: passwordHash, password_changed_at: now, updated_at: now } });
+  }
+
+  /**
+   * A password change: the new hash replaces `current` only while it is still the stored one (the
+   * hash the caller verified), so of concurrent changes exactly one gets true.
+   */
+  async changePasswordHash(userId: ObjectId, current: string, replacement: string, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, password_hash: current }, { $set: { password_hash: replacement, password_changed_at: now, updated_at: now } });
+    return result.modifiedCount === 1;
   }
 
   /** Swaps the hash only while it is still `current`: a password changed meanwhile wins. */

@@ -176,6 +176,7 @@ export interface MockExampleNames {
   };
   tenantLogin: {
     200: 'success' | 'mfaRequired';
+    400: 'mfaMethodUnavailable';
     401: 'invalidCredentials';
     403: 'registrationDisabled' | 'emailNotVerified';
     404: 'tenantNotFound';
@@ -249,6 +250,7 @@ export interface MockExampleNames {
     200: 'success' | 'mfaRequired';
     400: 'flowExpired';
     401: 'invalidCredentials';
+    403: 'emailNotVerified';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -263,6 +265,7 @@ export interface MockExampleNames {
   };
   portalLogin: {
     200: 'success';
+    400: 'tenantSelectionRequired' | 'mfaMethodUnavailable';
     401: 'invalidCredentials';
     403: 'registrationDisabled' | 'emailNotVerified';
     413: 'tooLarge';
@@ -4707,6 +4710,25 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         },
         {
+          "status": 400,
+          "description": "The tenant requires a second factor and the account has none enrolled, so the sign-in cannot go on.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "mfaMethodUnavailable",
+              "value": {
+                "detail": "This verification method is not available"
+              }
+            }
+          ]
+        },
+        {
           "status": 401,
           "description": "Wrong email, password or tenant; the same answer in every case.",
           "contentType": "application/json",
@@ -6376,6 +6398,25 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         },
         {
+          "status": 403,
+          "description": "The password is right, but the tenant requires a verified email address first.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailNotVerified",
+              "value": {
+                "detail": "Email address not verified"
+              }
+            }
+          ]
+        },
+        {
           "status": 413,
           "description": "The request body is larger than the server accepts.",
           "contentType": "application/json",
@@ -6704,6 +6745,31 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                   "last_name": "Lovelace",
                   "display_name": "Ada L."
                 }
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "The password is right but this one-step sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given (choose one, or use identify → authenticate), or the tenant requires a second factor and the account has none it could answer with.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantSelectionRequired",
+              "value": {
+                "detail": "Please select a tenant to continue"
+              }
+            },
+            {
+              "name": "mfaMethodUnavailable",
+              "value": {
+                "detail": "This verification method is not available"
               }
             }
           ]

@@ -17,6 +17,8 @@ interface Stat {
   ppid: number;
   /** utime + stime in seconds. */
   cpuSeconds: number;
+  /** cutime + cstime in seconds: children that exited and were waited for (PostgreSQL's backends). */
+  childCpuSeconds: number;
 }
 
 function parseStat(pid: number): Stat | undefined {
@@ -31,7 +33,9 @@ function parseStat(pid: number): Stat | undefined {
   const ppid = Number(rest[1]);
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  return { pid, comm, ppid, cpuSeconds: (utime + stime) / CLK_TCK };
+  const cutime = Number(rest[13]);
+  const cstime = Number(rest[14]);
+  return { pid, comm, ppid, cpuSeconds: (utime + stime) / CLK_TCK, childCpuSeconds: (cutime + cstime) / CLK_TCK };
 }
 
 function allStats(): Stat[] {
@@ -63,6 +67,21 @@ export function childrenNamed(pid: number, pattern: RegExp): number[] {
   return allStats()
     .filter((s) => s.ppid === pid && pattern.test(s.comm))
     .map((s) => s.pid);
+}
+
+/**
+ * CPU of whole process trees: every live descendant of `roots` (FerretDB, PostgreSQL and its
+ * backends, which come and go) plus what exited descendants left in their parents' child times.
+ */
+export function treeCpuSeconds(roots: number[]): number {
+  let total = 0;
+  for (const root of roots) {
+    for (const pid of processTree(root)) {
+      const stat = parseStat(pid);
+      if (stat) total += stat.cpuSeconds + stat.childCpuSeconds;
+    }
+  }
+  return total;
 }
 
 export function cpuSeconds(pids: number[]): number {

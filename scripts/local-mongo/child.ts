@@ -1,6 +1,12 @@
 // Child-process plumbing shared by the mongod and FerretDB launchers: free ports, readiness
 // pings, graceful stop, and making sure no database process outlives the Node process.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+//
+// No orphans, whatever ends the server: on Linux every database process is started through
+// util-linux's `setpriv --pdeathsig <signal>`, which sets PR_SET_PDEATHSIG and then execs the
+// database (same pid, no extra process), so the kernel signals the database when the Node process
+// dies, SIGKILL and the OOM killer included. Where setpriv is missing, the 'exit' hook below covers
+// normal exits and the next start stops leftovers from their pid files (see data-dir.ts).
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
@@ -22,18 +28,33 @@ export function freePort(): Promise<number> {
 }
 
 // One exit hook for all children: 'exit' handlers must be synchronous, so we can only signal.
-// SIGTERM still lets the database shut down cleanly after we are gone.
-const live = new Set<ChildProcess>();
+// The stop signal (SIGTERM; SIGINT, "fast shutdown", for PostgreSQL) still lets the database shut
+// down cleanly after we are gone.
+const live = new Map<ChildProcess, NodeJS.Signals>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
+function track(child: ChildProcess, signal: NodeJS.Signals): void {
+  live.set(child, signal);
   child.once('exit', () => live.delete(child));
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
-      for (const c of live) c.kill('SIGTERM');
+      for (const [c, sig] of live) c.kill(sig);
     });
   }
+}
+
+let pdeathsigSupport: boolean | undefined;
+/** True when `setpriv --pdeathsig` works here (Linux with util-linux >= 2.33). Probed once. */
+export function canUsePdeathsig(): boolean {
+  if (pdeathsigSupport === undefined) {
+    try {
+      execFileSync('setpriv', ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore', timeout: 10_000 });
+      pdeathsigSupport = process.platform === 'linux';
+    } catch {
+      pdeathsigSupport = false;
+    }
+  }
+  return pdeathsigSupport;
 }
 
 export interface ServerProcess {
@@ -44,17 +65,24 @@ export interface ServerProcess {
   exited(): Promise<void>;
   /** Called if the process dies without stop(); register once it is up. */
   onUnexpectedExit(report: (message: string) => void): void;
-  /** SIGTERM, then SIGKILL after `graceMs`. Safe to call more than once. */
+  /** The stop signal (SIGTERM by default), then SIGKILL after `graceMs`. Safe to call more than once. */
   stop(graceMs?: number): Promise<void>;
 }
 
+export interface SpawnServerOptions extends Pick<SpawnOptions, 'uid' | 'gid' | 'env' | 'cwd'> {
+  /** How to ask the process to stop: on stop(), on our exit, and when we die (pdeathsig). Default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+}
+
 /** `options` may set uid/gid/env/cwd (e.g. to run PostgreSQL as its own user when we are root). */
-export function spawnServer(
-  command: string,
-  args: string[],
-  options: Pick<SpawnOptions, 'uid' | 'gid' | 'env' | 'cwd'> = {},
-): ServerProcess {
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServer(command: string, args: string[], options: SpawnServerOptions = {}): ServerProcess {
+  const { stopSignal = 'SIGTERM', ...spawnOptions } = options;
+  // uid/gid are applied before setpriv runs; PR_SET_PDEATHSIG would be cleared by a later change
+  // of credentials, so setpriv itself must not change them (it does not).
+  const [file, argv] = canUsePdeathsig()
+    ? ['setpriv', ['--pdeathsig', stopSignal.replace(/^SIG/, ''), '--', command, ...args]]
+    : [command, args];
+  const child = spawn(file, argv, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-8192);
@@ -67,7 +95,7 @@ export function spawnServer(
   for (const stream of [child.stdout, child.stderr]) {
     (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
-  track(child);
+  track(child, stopSignal);
 
   let stopping = false;
   let report: ((message: string) => void) | undefined;
@@ -99,7 +127,7 @@ export function spawnServer(
     async stop(graceMs = 10_000) {
       stopping = true;
       if (hasExited()) return;
-      child.kill('SIGTERM');
+      child.kill(stopSignal);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         done.then(() => false),

@@ -12,7 +12,7 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './chi
 export const FERRETDB_VERSION = '1.24.2';
 // Marks binaries carrying our patch (see patchSource); bump it when the patch changes so
 // cached builds are rebuilt. FerretDB prints it as "package:" in `--version`.
-const BUILD_FLAVOUR = 'scaikey-patch-4';
+const BUILD_FLAVOUR = 'scaikey-patch-6';
 const MODULE = 'github.com/FerretDB/FerretDB';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 const STALE_LOCK_MS = 30 * 60_000;
@@ -173,6 +173,13 @@ async function build(dir: string, bin: string, log: (msg: string) => void): Prom
  * 2. An update that violates a unique index fails with code 1 (InternalError, "UNIQUE
  *    constraint failed" on SQLite, SQLSTATE 23505 on PostgreSQL) instead of 11000; we map it to
  *    the duplicate-key error inserts get, in both backends.
+ * 3. On PostgreSQL, FerretDB pushes equality filters down as containment
+ *    (`_jsonb->'field' @> value`, which also matches an array holding the value), and its indexes
+ *    are btree indexes on `_jsonb->'field'`, which cannot serve `@>`: every query scanned its
+ *    whole table, so every lookup got dearer as documents accumulated (20,000 documents: ~25 ms a
+ *    lookup by _id). Equality on `_id` (never an array) becomes `_jsonb->'_id' = value`, served by
+ *    the unique _id index; and each declared index also gets a GIN (jsonb_path_ops) index per
+ *    field, which serves the containment filters with MongoDB's semantics unchanged.
  */
 async function patchSource(src: string): Promise<void> {
   const versionDir = join(src, 'build', 'version');
@@ -203,7 +210,79 @@ async function patchSource(src: string): Promise<void> {
       '\t\t\t\t\treturn backends.NewError(backends.ErrorCodeInsertDuplicateID, err)\n' +
       '\t\t\t\t}\n',
   );
+
+  await replaceOnce(
+    join(src, 'internal', 'backends', 'postgresql', 'query.go'),
+    'func filterEqual(p *metadata.Placeholder, k any, v any, operator string) (filter string, args []any) {\n',
+    (m) => m + ID_EQUALITY_GO,
+  );
+  await writeFile(join(src, 'internal', 'backends', 'postgresql', 'metadata', 'scaikey_gin_indexes.go'), GIN_INDEXES_GO);
+  await replaceOnce(
+    join(src, 'internal', 'backends', 'postgresql', 'metadata', 'registry.go'),
+    '\t\tallPgIndexes[index.PgIndex] = collectionName\n\t}\n\n\tb, err := sjson.Marshal(c.marshal())',
+    (m) => m.replace('\n\n\tb, err :=', '\n\n\tif err := scaikeyEnsureGinIndexes(ctx, p, dbName, c); err != nil {\n\t\treturn err\n\t}\n\n\tb, err :='),
+  );
 }
+
+const ID_EQUALITY_GO = `	// scaikey patch: _id is never an array, so equality is exact and the unique btree index on
+	// (_jsonb->'_id') serves it; containment (@>) below would scan the whole table.
+	if k == "_id" && operator == "->" {
+		switch v := v.(type) {
+		case string, types.ObjectID, time.Time:
+			return fmt.Sprintf(\`%s->'_id' = %s\`, metadata.DefaultColumn, p.Next()), []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}
+	}
+
+`;
+
+const GIN_INDEXES_GO = `// Added by ScaiKey's scripts/local-mongo/ferretdb.ts.
+package metadata
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/FerretDB/FerretDB/internal/util/lazyerrors"
+)
+
+// scaikeyEnsureGinIndexes gives every field of every declared index (but _id) a GIN index
+// (jsonb_path_ops): equality filters are pushed down as containment (_jsonb->'f' @> value, which
+// also matches arrays holding the value), which the btree indexes FerretDB creates cannot serve.
+// Idempotent, and run on every createIndexes, so databases created before this patch get them too.
+func scaikeyEnsureGinIndexes(ctx context.Context, p *pgxpool.Pool, dbName string, c *Collection) error {
+	for _, index := range c.Indexes {
+		for i, key := range index.Key {
+			if key.Field == "_id" {
+				continue
+			}
+			fs := strings.Split(key.Field, ".")
+			parts := make([]string, len(fs))
+			for j, f := range fs {
+				parts[j] = quoteString(f)
+			}
+			name := index.PgIndex
+			if len(name) > maxIndexNameLength-6 {
+				name = name[:maxIndexNameLength-6]
+			}
+			q := fmt.Sprintf(
+				"CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((%s->%s) jsonb_path_ops)",
+				pgx.Identifier{fmt.Sprintf("%s_gin%d", name, i)}.Sanitize(),
+				pgx.Identifier{dbName, c.TableName}.Sanitize(),
+				DefaultColumn,
+				strings.Join(parts, " -> "),
+			)
+			if _, err := p.Exec(ctx, q); err != nil {
+				return lazyerrors.Error(err)
+			}
+		}
+	}
+	return nil
+}
+`;
 
 /** The source is pinned, so each anchor must match exactly once; anything else means a bad copy. */
 async function replaceOnce(file: string, anchor: string, replace: (match: string) => string): Promise<void> {
@@ -395,8 +474,8 @@ export type FerretDbBackend =
   | { kind: 'sqlite'; dataDir: string } // SQLite files in dataDir (which must exist)
   | { kind: 'postgresql'; url: string }; // e.g. postgres://postgres@127.0.0.1:5432/ferretdb
 
-/** Starts FerretDB on a free loopback port on the given backend. */
-export async function startFerretDb(bin: string, backend: FerretDbBackend): Promise<{ uri: string; proc: ServerProcess }> {
+/** Starts FerretDB on a free loopback port (or `port`: a restart keeps its clients' URI) on the given backend. */
+export async function startFerretDb(bin: string, backend: FerretDbBackend, port?: number): Promise<{ uri: string; proc: ServerProcess }> {
   const backendArgs =
     backend.kind === 'sqlite'
       ? [
@@ -406,10 +485,10 @@ export async function startFerretDb(bin: string, backend: FerretDbBackend): Prom
         ]
       : ['--handler=postgresql', `--postgresql-url=${backend.url}`];
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const uri = `mongodb://127.0.0.1:${port}/`;
+    const listenPort = port ?? (await freePort());
+    const uri = `mongodb://127.0.0.1:${listenPort}/`;
     const proc = spawnServer(bin, [
-      `--listen-addr=127.0.0.1:${port}`,
+      `--listen-addr=127.0.0.1:${listenPort}`,
       ...backendArgs,
       '--state-dir=-', // no state.json in the cwd
       '--debug-addr=-', // no metrics/pprof listener on the fixed :8088 (parallel instances clash)
@@ -425,7 +504,10 @@ export async function startFerretDb(bin: string, backend: FerretDbBackend): Prom
       return { uri, proc };
     } catch (err) {
       // freePort() is racy; another process may have taken the port in between.
-      if (attempt < 3 && /address already in use/i.test(proc.output())) continue;
+      if (attempt < 3 && /address already in use/i.test(proc.output())) {
+        if (port !== undefined) await sleep(1_000);
+        continue;
+      }
       throw err;
     }
   }

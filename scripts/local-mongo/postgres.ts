@@ -105,7 +105,7 @@ async function pgRun(b: PostgresBinaries, as: RunAs, name: string, args: string[
 export async function startPostgres(
   binaries: PostgresBinaries,
   dataDir: string,
-  opts: { durable: boolean },
+  opts: { durable: boolean; /** Listen here (a restart keeps its port so FerretDB's URL stays valid); default a free one. */ port?: number },
 ): Promise<RunningPostgres> {
   const as = await runAs();
   await mkdir(dataDir, { recursive: true });
@@ -131,7 +131,7 @@ export async function startPostgres(
   }
 
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const settings = [
       'listen_addresses=127.0.0.1',
       `port=${port}`,
@@ -142,7 +142,8 @@ export async function startPostgres(
     const proc = spawnServer(
       bin(binaries, 'postgres'),
       ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])],
-      { env: as.env, cwd: '/', ...(as.uid !== undefined ? { uid: as.uid, gid: as.gid } : {}) },
+      // SIGINT is PostgreSQL's "fast shutdown" (SIGTERM would wait for every client to leave).
+      { env: as.env, cwd: '/', stopSignal: 'SIGINT', ...(as.uid !== undefined ? { uid: as.uid, gid: as.gid } : {}) },
     );
     let stopped: Promise<void> | undefined;
     const stop = () =>
@@ -165,8 +166,12 @@ export async function startPostgres(
       };
     } catch (err) {
       await stop();
-      // freePort() is racy; another process may have taken the port in between.
-      if (attempt < 3 && /address already in use/i.test(proc.output())) continue;
+      // freePort() is racy; another process may have taken the port in between. A fixed port
+      // (a restart) may still be held by the dying process for a moment.
+      if (attempt < 3 && /address already in use/i.test(proc.output())) {
+        if (opts.port !== undefined) await sleep(1_000);
+        continue;
+      }
       throw err;
     }
   }

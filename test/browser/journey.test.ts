@@ -133,8 +133,10 @@ describe.skipIf(!hasChromium)('hosted pages: a user journey in Chromium', () => 
     await screenshot(page, 'tenant-login');
     await tenantSignIn(password, { remember: true });
     await page.waitForURL(appCallback);
+    // Plain http: the unprefixed name (over HTTPS it is __Host-scaikey_session); the session's own secret, not a refresh token.
     const cookie = (await context.cookies(origin)).find((c) => c.name === 'scaikey_session');
     expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.value).toMatch(/^bs_/);
     // Remember me: a persistent cookie for far longer than a normal session's week.
     expect(cookie!.expires * 1000 - Date.now()).toBeGreaterThan(30 * 86_400_000);
   });

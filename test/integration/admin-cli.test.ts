@@ -16,7 +16,7 @@ afterAll(async () => {
 // The real `scaikey` bin against the test server's database.
 async function scaikey(...args: string[]) {
   return run(process.execPath, ['--import', 'tsx', 'scripts/scaikey.ts', ...args], {
-    env: { ...process.env, MONGODB_URI: server.testDb.uri, MONGODB_DB: server.testDb.dbName, BCRYPT_COST: '4', LOG_LEVEL: 'silent' },
+    env: { ...process.env, MONGODB_URI: server.testDb.uri, MONGODB_DB: server.testDb.dbName, BCRYPT_COST: '4', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent' },
     timeout: 60_000,
   });
 }

@@ -25,7 +25,7 @@ describe('register and verify email', () => {
     expect(reply.body.meta.request_id).toBe(reply.headers.get('x-request-id'));
     const stored = await suite.server.database.users.findById(new (await import('mongodb')).ObjectId(reply.body.data.user_id));
     expect(stored?.custom_data).toEqual({ plan: 'pro' });
-    expect(stored?.password_hash).toMatch(/^\$2[aby]\$/);
+    expect(stored?.password_hash).toMatch(/^\$argon2id\$v=19\$/); // hashed (Argon2id by default), never stored plain
 
     const before = await suite.server.call('POST', `${base(tenant.slug)}/login`, { body: { email, password: strongPassword } });
     expect(before.status).toBe(403);
@@ -147,7 +147,9 @@ describe('hosted login and MFA', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.data).toMatchObject({ status: 'success', user_id: user._id.toHexString(), redirect_uri: 'https://app.example.com/cb' });
     const cookie = reply.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/scaikey_session=rt_/);
+    // Plain http (the test server): the unprefixed name; the value is the session's own secret, not a refresh token.
+    expect(cookie).toMatch(/^scaikey_session=bs_[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/Path=\//i);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     const session = await suite.server.database.db.collection('sessions').findOne({ user_id: user._id });

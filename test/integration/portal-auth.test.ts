@@ -4,6 +4,7 @@ import { SignJWT, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { createHmac } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
+import { hashToken } from '../../handlers/domain/crypto/secrets.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import { AccessTokens } from '../../handlers/domain/tokens/access-tokens.ts';
 
@@ -80,7 +81,8 @@ describe('authenticate', () => {
     const ok = await server.call('POST', '/api/v1/auth/authenticate', { body: { flow_token: flow.flow_token, password } });
     expect(ok.status).toBe(200);
     expect(ok.body.status).toBe('SUCCESS');
-    expect(ok.body.refresh_token).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+    // rt_<session id>.<generation>.<r|n>.<256 random bits, base64url>
+    expect(ok.body.refresh_token).toMatch(/^rt_[0-9a-f]{24}\.0\.n\.[A-Za-z0-9_-]{43}$/);
     expect(ok.body.user).toMatchObject({ id: user._id.toHexString(), tenant_id: tenant._id.toHexString(), tenant_slug: tenant.slug, email });
     const header = decodeProtectedHeader(ok.body.access_token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
@@ -304,9 +306,9 @@ describe('refresh and logout', () => {
     const replies = await Promise.all(Array.from({ length: 10 }, () => server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: t.refresh } })));
     const successors = new Set(replies.filter((r) => r.status === 200).map((r) => r.body.refresh_token));
     expect(successors.size).toBe(1);
-    const refreshTokens = server.database.db.collection('refresh_tokens');
-    const live = await refreshTokens.countDocuments({ session_id: (await refreshTokens.findOne({ token_hash: { $exists: true }, user_id: t.user._id }))!.session_id, rotated_at: null, revoked_at: null });
-    expect(live).toBe(1);
+    // Exactly one rotation happened: the family moved one generation on, and the successor is its current token.
+    const session = await server.database.db.collection('sessions').findOne({ user_id: t.user._id });
+    expect(session?.refresh).toMatchObject({ generation: 1, hash: hashToken([...successors][0]!) });
   });
 
   test('expired, unknown and idle-expired refresh tokens are refused', async () => {

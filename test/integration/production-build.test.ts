@@ -28,7 +28,7 @@ test('the compiled server starts without tsx, answers the API and stops on SIGTE
   const strict = Number(process.versions.node.split('.')[0]) >= 23 ? ['--no-experimental-strip-types'] : [];
   const child = spawn(process.execPath, [...strict, join(out, 'handlers/main.js')], {
     cwd: root,
-    env: { PATH: process.env.PATH, NODE_ENV: 'development', MONGODB_URI: db.uri, MONGODB_DB: db.dbName, PORT: '0', BCRYPT_COST: '4', LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH, NODE_ENV: 'development', MONGODB_URI: db.uri, MONGODB_DB: db.dbName, PORT: '0', BCRYPT_COST: '4', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,11 +4,13 @@ import { createTenant, createUser, strongPassword } from '../support/fixtures.ts
 import { operationRoutes, type OperationId } from '../../generated/operations.ts';
 import { loadSpec } from '../../handlers/core/spec.ts';
 
+// /metrics is served only to this bearer (METRICS_TOKEN); see test/integration/edge-headers.test.ts.
+const metricsToken = 'prometheus-scrape-token-0123';
 let server: TestServer;
 let token: string;
 let slug: string;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ METRICS_TOKEN: metricsToken });
   const tenant = await createTenant(server);
   slug = tenant.slug;
   const { email } = await createUser(server, tenant);
@@ -135,7 +137,7 @@ describe('transport-level errors', () => {
   test('health, readiness and metrics', async () => {
     expect((await server.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await server.call('GET', '/readyz')).body).toEqual({ status: 'ready' });
-    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } }).then((r) => r.text());
     expect(metrics).toContain('scaikey_http_requests_total{operation="portalLogin",status="200"}');
     expect(metrics).toContain('scaikey_security_events_total');
   });

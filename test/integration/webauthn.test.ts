@@ -177,7 +177,7 @@ describe('WebAuthn as the second factor on the hosted login page', () => {
     const ok = await verify(s, challenge.mfa_token, started.body.challenge_id, assertion);
     expect(ok.status).toBe(200);
     expect(ok.body.data).toMatchObject({ status: 'success', redirect_uri: 'https://app.example.com/cb' });
-    expect(ok.headers.get('set-cookie')).toMatch(/scaikey_session=rt_/);
+    expect(ok.headers.get('set-cookie')).toMatch(/^scaikey_session=bs_/);
     const stored = await server.database.webauthnCredentials.findForUserByCredentialId(s.user._id, s.tenant._id, registered.credential_id);
     expect(stored).toMatchObject({ counter: 1 });
     expect(stored?.last_used_at).toBeInstanceOf(Date);

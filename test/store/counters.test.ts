@@ -111,6 +111,51 @@ describe('CounterStore', () => {
     });
   });
 
+  describe('reservations', () => {
+    it('a reservation opens or restarts a window with an id and counts in flight; a plain increment does not touch them', async () => {
+      expect(await counters.insertWindow('r', now, at(minute), { windowId: 'w1' })).toBe(true);
+      expect(await stored('r')).toMatchObject({ count: 1, inflight: 1, window_id: 'w1' });
+      expect(await counters.incrementLive('r', now, true)).toMatchObject({ count: 2, inflight: 2, window_id: 'w1' });
+      expect(await counters.incrementLive('r', now)).toMatchObject({ count: 3, inflight: 2 });
+      await raw().updateOne({ _id: 'r' }, { $set: { expires_at: at(-1) } });
+      expect(await counters.restartExpired('r', now, at(minute), { windowId: 'w2' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
+    });
+
+    it('settle keeps the attempt counted or withdraws it, only in the window it was made in', async () => {
+      await counters.insertWindow('r', now, at(minute), { windowId: 'w1' });
+      await counters.incrementLive('r', now, true);
+      await counters.settle('r', 'w1', false);
+      expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
+      await counters.settle('r', 'w1', true);
+      expect(await stored('r')).toMatchObject({ count: 1, inflight: 0 });
+      // Nothing in flight any more, or another window: nothing changes.
+      await counters.settle('r', 'w1', true);
+      await counters.incrementLive('r', now, true);
+      await counters.settle('r', 'other-window', true);
+      expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
+      await counters.settle('absent', 'w1', true);
+      expect(await stored('absent')).toBeNull();
+    });
+
+    it('clear starts the count again in place, and reservations made before it no longer settle', async () => {
+      await counters.insertWindow('r', now, at(minute), { windowId: 'w1' });
+      await counters.incrementLive('r', now, true);
+      await counters.clear('r', 'w2');
+      expect(await stored('r')).toMatchObject({ count: 0, inflight: 0, window_id: 'w2', expires_at: at(minute) });
+      await counters.settle('r', 'w1', true);
+      expect(await counters.incrementLive('r', now, true)).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
+      await counters.clear('absent', 'w');
+      expect(await stored('absent')).toBeNull();
+    });
+
+    it('N parallel reservations and settlements lose no update', async () => {
+      await counters.insertWindow('r', now, at(minute), { windowId: 'w' });
+      await Promise.all(Array.from({ length: 10 }, () => counters.incrementLive('r', now, true)));
+      await Promise.all(Array.from({ length: 10 }, (_, i) => counters.settle('r', 'w', i % 2 === 0)));
+      expect(await stored('r')).toMatchObject({ count: 6, inflight: 1 });
+    });
+  });
+
   describe('delete', () => {
     it('removes the window of that key only; an absent key is no error', async () => {
       await raw().insertMany([window({ _id: 'a' }), window({ _id: 'b' })]);

@@ -109,6 +109,26 @@ describe('FlowStore', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
+  it('reopenWithFailure undoes the consumption made at that time and counts a failure, once', async () => {
+    const doc = flow();
+    await flows.insert(doc);
+    expect(await flows.consume(doc._id, now, maxFailures)).toBe(true);
+    expect(await flows.reopenWithFailure(doc._id, at(1))).toBe(false);
+    expect(await flows.reopenWithFailure(doc._id, now)).toBe(true);
+    expect(await stored(doc._id)).toMatchObject({ consumed_at: null, failed_attempts: 1 });
+    expect(await flows.reopenWithFailure(doc._id, now)).toBe(false);
+    expect(await flows.findLive('mfa', doc.token_hash, now, maxFailures)).not.toBeNull();
+  });
+
+  it('reopenWithFailure never revives an unconsumed flow, and the last allowed failure leaves it dead', async () => {
+    const doc = flow({ failed_attempts: maxFailures - 1 });
+    await flows.insert(doc);
+    expect(await flows.reopenWithFailure(doc._id, now)).toBe(false);
+    expect(await flows.consume(doc._id, now, maxFailures)).toBe(true);
+    expect(await flows.reopenWithFailure(doc._id, now)).toBe(true);
+    expect(await flows.findLive('mfa', doc.token_hash, now, maxFailures)).toBeNull();
+  });
+
   it('recordFailure counts on an unconsumed flow until it is exhausted; not on a consumed one', async () => {
     const doc = flow();
     const consumed = flow({ consumed_at: at(-1000) });

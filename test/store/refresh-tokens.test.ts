@@ -56,6 +56,16 @@ describe('RefreshTokenStore', () => {
     expect(await raw().countDocuments({ token_hash: first.token_hash })).toBe(1);
   });
 
+  it('insertIfAbsent stores a token once: a second insert of the same hash is a no-op (false), even in parallel', async () => {
+    const doc = token();
+    expect(await tokens.insertIfAbsent(doc)).toBe(true);
+    expect(await tokens.insertIfAbsent({ ...doc, _id: new ObjectId() })).toBe(false);
+    const again = token();
+    const results = await Promise.all(Array.from({ length: 10 }, () => tokens.insertIfAbsent({ ...again, _id: new ObjectId() })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await raw().countDocuments({ token_hash: { $in: [doc.token_hash, again.token_hash] } })).toBe(2);
+  });
+
   it('claim rotates a live token once and returns it after the update', async () => {
     const doc = token();
     await tokens.insert(doc);

@@ -161,4 +161,42 @@ describe('SessionStore', () => {
     expect(counts.reduce((sum, n) => sum + n, 0)).toBe(5);
     expect(await raw().countDocuments({ revoked_at: null })).toBe(0);
   });
+
+  describe('rotateRefresh (the refresh family on the session)', () => {
+    const family = (hash = 'h0', generation = 0) => ({ hash, generation, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} });
+
+    it('rotates the current token in one write: successor, predecessor, history slot and idle expiry', async () => {
+      const doc = session({ refresh: family('h0', 0) });
+      await sessions.insert(doc);
+      const after = await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 0 }, { hash: 'h1', successorEnc: 'sealed-1' }, now, at(45 * minute));
+      expect(after?.refresh).toEqual({ hash: 'h1', generation: 1, previous_hash: 'h0', previous_rotated_at: now, previous_successor_enc: 'sealed-1', rotated: { '0': 'h0' } });
+      expect(after?.idle_expires_at).toEqual(at(45 * minute));
+      expect(after?.last_seen_at).toEqual(now);
+      const again = await sessions.rotateRefresh(doc._id, { hash: 'h1', generation: 1 }, { hash: 'h2', successorEnc: 'sealed-2' }, now, at(45 * minute));
+      expect(again?.refresh?.rotated).toEqual({ '0': 'h0', '1': 'h1' });
+    });
+
+    it('refuses a token that is not current (wrong hash or generation), and a revoked or expired session', async () => {
+      const doc = session({ refresh: family('h0', 3) });
+      await sessions.insert(doc);
+      expect(await sessions.rotateRefresh(doc._id, { hash: 'other', generation: 3 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 2 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 3 }, { hash: 'x', successorEnc: 'x' }, at(31 * minute), at(40 * minute))).toBeNull();
+      const revoked = session({ refresh: family('r0'), revoked_at: now, revoked_reason: 'logout' });
+      await sessions.insert(revoked);
+      expect(await sessions.rotateRefresh(revoked._id, { hash: 'r0', generation: 0 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
+      expect((await raw().findOne({ _id: doc._id }))?.refresh).toEqual(family('h0', 3));
+    });
+
+    it('of ten parallel rotations of one token exactly one wins', async () => {
+      const doc = session({ refresh: family('p0', 0) });
+      await sessions.insert(doc);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => sessions.rotateRefresh(doc._id, { hash: 'p0', generation: 0 }, { hash: `p1-${i}`, successorEnc: `s-${i}` }, now, at(minute))),
+      );
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      expect((await raw().findOne({ _id: doc._id }))?.refresh?.hash).toBe(winners[0]!.refresh!.hash);
+    });
+  });
 });

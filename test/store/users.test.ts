@@ -109,6 +109,18 @@ describe('UserStore', () => {
       expect(await users.listNotDisabledByEmail('nobody@example.com', 50)).toEqual([]);
     });
 
+    it('listActiveByEmail finds only active accounts across tenants, oldest first, and stops at the limit', async () => {
+      const email = 'live@example.com';
+      const newer = await inserted({ tenant_id: new ObjectId(), email_normalized: email, created_at: at(-minute) });
+      const older = await inserted({ tenant_id: new ObjectId(), email_normalized: email, created_at: at(-2 * minute) });
+      for (const status of ['pending', 'locked', 'disabled'] as const) await inserted({ tenant_id: new ObjectId(), email_normalized: email, status });
+      await inserted({ email_normalized: 'other@example.com' });
+      const ids = (docs: UserDoc[]) => docs.map((d) => d._id.toHexString());
+      expect(ids(await users.listActiveByEmail(email, 50))).toEqual(ids([older, newer]));
+      expect(ids(await users.listActiveByEmail(email, 1))).toEqual(ids([older]));
+      expect(await users.listActiveByEmail('nobody@example.com', 50)).toEqual([]);
+    });
+
     it('listInTenant lists that tenant only, by normalised email', async () => {
       const b = await inserted({ email_normalized: 'b@example.com' });
       const a = await inserted({ email_normalized: 'a@example.com' });
@@ -132,6 +144,21 @@ describe('UserStore', () => {
       expect(await users.replacePasswordHash(doc._id, 'hash-1', 'stale')).toBe(false);
       expect((await stored(doc._id)).password_hash).toBe('rehashed');
       expect(await users.replacePasswordHash(new ObjectId(), 'hash-1', 'x')).toBe(false);
+    });
+
+    it('changePasswordHash changes the password only from the verified hash, recording when; a stale one is refused', async () => {
+      const doc = await inserted();
+      expect(await users.changePasswordHash(doc._id, 'hash-1', 'hash-2', now)).toBe(true);
+      expect(await stored(doc._id)).toMatchObject({ password_hash: 'hash-2', password_changed_at: now, updated_at: now });
+      expect(await users.changePasswordHash(doc._id, 'hash-1', 'hash-3', at(1000))).toBe(false);
+      expect(await stored(doc._id)).toMatchObject({ password_hash: 'hash-2', password_changed_at: now });
+    });
+
+    it('of N parallel password changes from the same hash exactly one wins', async () => {
+      const doc = await inserted();
+      let n = 0;
+      const results = await all(10, () => users.changePasswordHash(doc._id, 'hash-1', `changed-${++n}`, now));
+      expect(results.filter(Boolean)).toHaveLength(1);
     });
 
     it('of N parallel re-hashes from the same hash exactly one wins', async () => {

@@ -32,6 +32,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     MONGODB_URI: testDb.uri,
     MONGODB_DB: testDb.dbName,
     BCRYPT_COST: '4',
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     ...env,

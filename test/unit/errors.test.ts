@@ -12,7 +12,7 @@ describe('toErrorResponse: ApiError', () => {
     expect(response.status).toBe(errorCatalogue[id].status);
     expect(response.body).toEqual({ detail: errorCatalogue[id].detail });
     expect(response.headers).toEqual({});
-    expect(response.unexpected).toBe(errorCatalogue[id].status >= 500);
+    expect(response.unexpected).toBe(errorCatalogue[id].status >= 500 && id !== 'serviceUnavailable');
   });
 
   test('the error carries its id, status and detail', () => {
@@ -53,9 +53,10 @@ describe('toErrorResponse: ApiError', () => {
     expect(error.headers).toEqual({ Allow: 'GET, POST' });
   });
 
-  test('5xx catalogue errors are unexpected, 4xx are not', () => {
+  test('5xx catalogue errors are unexpected, 4xx are not; a lost database (503) is known, not a fault', () => {
     expect(toErrorResponse(new ApiError('internal')).unexpected).toBe(true);
-    expect(toErrorResponse(new ApiError('serviceUnavailable')).unexpected).toBe(true);
+    expect(toErrorResponse(new ApiError('serviceUnavailable')).unexpected).toBe(false);
+    expect(toErrorResponse(new ApiError('serviceUnavailable', { retryAfter: 5 }))).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
     expect(toErrorResponse(new ApiError('notFound')).unexpected).toBe(false);
   });
 });

@@ -51,6 +51,21 @@ export class Flows {
     return this.flows.consume(flow._id, this.clock.now(), maxFlowFailures);
   }
 
+  /**
+   * Consumes the flow before an answer is checked, so of parallel answers only one is checked at
+   * all: the claim's time, or null when another caller holds or consumed it. A wrong answer then
+   * gives it back with `reopenAfterFailure`.
+   */
+  async claim(flow: FlowDoc): Promise<Date | null> {
+    const now = this.clock.now();
+    return (await this.flows.consume(flow._id, now, maxFlowFailures)) ? now : null;
+  }
+
+  /** The claimed flow's answer was wrong: it is live again with one more failure (ended at `maxFlowFailures`). */
+  async reopenAfterFailure(flow: FlowDoc, claimedAt: Date): Promise<void> {
+    await this.flows.reopenWithFailure(flow._id, claimedAt);
+  }
+
   async recordFailure(flow: FlowDoc): Promise<void> {
     await this.flows.recordFailure(flow._id);
   }

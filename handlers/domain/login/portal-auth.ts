@@ -16,6 +16,8 @@ import type { SecurityMetrics } from '../../core/metrics.ts';
 
 export interface PortalAuthSettings {
   flowTtlSeconds: number;
+  /** Identifies per client address per IP_RATE_WINDOW (IDENTIFY_RATE_LIMIT). */
+  identifyLimit: number;
 }
 
 export type PortalUser = ReturnType<typeof portalUser>;
@@ -54,10 +56,12 @@ export class PortalAuth {
 
   async identify(email: string, client: ClientInfo): Promise<{ flow_token: string; tenants: Array<{ id: string; slug: string; name: string }>; requires_tenant_selection: boolean }> {
     // Every identify stores a flow: bound how fast one address can create them (and probe emails).
-    await this.deps.throttle.limitAddress('identify', client.clientIp, 10);
+    await this.deps.throttle.limitAddressTo('identify', client.clientIp, this.settings.identifyLimit);
     const normalised = normaliseEmail(email);
-    const accounts = await this.deps.users.findAllByEmail(normalised);
-    const tenants = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));
+    // Live accounts only (see PasswordStep.findAccounts), in their stable order.
+    const accounts = await this.deps.users.findLiveByEmail(normalised);
+    const active = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));
+    const tenants = accounts.flatMap((a) => active.filter((t) => t._id.equals(a.tenant_id)));
     const { token } = await this.deps.flows.start('identify', this.settings.flowTtlSeconds, { email_normalized: normalised, channel: 'portal' });
     return {
       flow_token: token,
@@ -81,8 +85,9 @@ export class PortalAuth {
 
   async verifyMfa(input: { mfaToken: string; userId: string; method: string; code: string | null | undefined }, client: ClientInfo): Promise<IssuedTokens> {
     const flow = await this.deps.flows.findLive('mfa', input.mfaToken);
-    if (!flow?.user_id || !flow.tenant_id || flow.user_id.toHexString() !== input.userId) {
-      throw new ApiError('invalidCode', { internal: 'unknown, expired or mismatched mfa token' });
+    // Bound to its channel: a hosted page's MFA flow never completes here (the same answer as an unknown token).
+    if (!flow?.user_id || !flow.tenant_id || flow.channel !== 'portal' || flow.user_id.toHexString() !== input.userId) {
+      throw new ApiError('invalidCode', { internal: 'unknown, expired, mismatched or other-channel mfa token' });
     }
     const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
     if (!user || !tenant || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user or tenant gone' });

@@ -16,7 +16,7 @@ export interface SessionOutcome {
   status: 'success';
   userId: string;
   sessionId: string;
-  /** The session credential for the hosted pages' HttpOnly cookie. */
+  /** The session's own secret (not a refresh token), only ever sent as the hosted pages' HttpOnly cookie. */
   sessionSecret: string;
   maxAgeSeconds: number;
   redirectUri: string | null;
@@ -111,12 +111,12 @@ export class TenantAuth {
   }
 
   private async startSession(user: UserDoc, tenant: TenantDoc, rememberMe: boolean, amr: string[], client: ClientInfo, trustedDeviceToken: string | null, redirectUri = defaultRedirect(tenant)): Promise<SessionOutcome> {
-    const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe, amr, channel: 'tenant' }, client);
+    const { session, browserSecret } = await this.deps.signIn.startBrowserSession(user, tenant, { rememberMe, amr }, client);
     return {
       status: 'success',
       userId: user._id.toHexString(),
       sessionId: session._id.toHexString(),
-      sessionSecret: refreshToken,
+      sessionSecret: browserSecret,
       maxAgeSeconds: Math.floor((session.absolute_expires_at.getTime() - session.created_at.getTime()) / 1000),
       redirectUri,
       trustedDeviceToken,

@@ -15,6 +15,13 @@ import type { Clock } from '../../core/clock.ts';
 import { linkWithToken, requireAllowedRedirect } from '../registration/redirects.ts';
 
 export const resetTtlSeconds = 3600;
+/** Reset requests per client address and per account per window (FORGOT_PASSWORD_RATE_LIMIT, …_EMAIL_LIMIT, …_WINDOW). */
+export interface ForgotRateLimit {
+  perAddress: number;
+  perEmail: number;
+  windowSeconds: number;
+}
+
 export const forgotPasswordMessage = 'If an account exists for this email, a password reset link has been sent.';
 
 interface Deps {
@@ -40,15 +47,16 @@ export class PasswordReset {
 
   constructor(
     private readonly deps: Deps,
-    private readonly settings: { publicBaseUrl: string },
+    private readonly settings: { publicBaseUrl: string; rateLimit: ForgotRateLimit },
   ) {}
 
   async forgot(slug: string, input: { email: string; redirectUri: string | null | undefined }, client: ClientInfo): Promise<{ message: string }> {
     const tenant = await this.deps.tenants.requireActiveBySlug(slug);
     const redirectUri = requireAllowedRedirect(tenant, input.redirectUri);
     const email = normaliseEmail(input.email);
-    await this.deps.counter.enforce(`forgot:ip:${client.clientIp}`, 20, 3600);
-    await this.deps.counter.enforce(`forgot:email:${tenant._id.toHexString()}:${email}`, 5, 3600);
+    const { perAddress, perEmail, windowSeconds } = this.settings.rateLimit;
+    await this.deps.counter.enforce(`forgot:ip:${client.clientIp}`, perAddress, windowSeconds);
+    await this.deps.counter.enforce(`forgot:email:${tenant._id.toHexString()}:${email}`, perEmail, windowSeconds);
     const work = this.sendResetLink(tenant._id.toHexString(), email, redirectUri, client)
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'password reset email not prepared'))
       .finally(() => this.background.delete(work));

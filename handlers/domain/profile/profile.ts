@@ -86,7 +86,11 @@ export class Profile {
     await this.deps.signIn.confirmPassword(user, tenant, input.currentPassword, client, { type: 'password.change' });
     checkPassword(input.newPassword, tenant.settings.password_policy, 'new_password', { email: user.email });
     if (await this.deps.hasher.verify(input.newPassword, user.password_hash)) throw new ApiError('passwordReused');
-    await this.deps.users.setPassword(user._id, input.newPassword);
+    // Conditional on the hash just verified: of parallel changes one wins; the others' current
+    // password is no longer current, which is what they are told.
+    if (!user.password_hash || !(await this.deps.users.changePassword(user._id, user.password_hash, input.newPassword))) {
+      throw new ApiError('currentPasswordIncorrect', { internal: 'password changed concurrently' });
+    }
     await this.deps.sessions.revokeAllForUser(user._id, 'password changed', new ObjectId(principal.sessionId));
     await this.deps.trustedDevices.revokeAll(user._id);
     await this.deps.audit.record({ type: 'password.change', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });

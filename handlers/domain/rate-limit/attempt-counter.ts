@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CounterStore } from '../../store/counters.ts';
 import { ApiError } from '../../core/errors.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
@@ -6,6 +7,9 @@ export interface CounterState {
   count: number;
   /** Seconds until the window (or lockout) ends. */
   retryAfter: number;
+  /** Reservations only: how many of `count` are still in flight (this one included), and the window they belong to. */
+  inflight?: number;
+  windowId?: string | null;
 }
 
 /**
@@ -20,15 +24,20 @@ export class AttemptCounter {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts one attempt and returns the new count. */
-  async hit(key: string, windowSeconds: number): Promise<CounterState> {
+  /**
+   * Counts one attempt and returns the new count. With `reserve`, the attempt is also in flight
+   * until `settle` says how it ended (see LoginThrottle), and the state names its window.
+   */
+  async hit(key: string, windowSeconds: number, reserve = false): Promise<CounterState> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.clock.now();
-      const live = await this.counters.incrementLive(key, now);
-      if (live) return { count: live.count, retryAfter: secondsUntil(live.expires_at, now) };
-      const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds));
-      if (restarted) return { count: 1, retryAfter: windowSeconds };
-      if (await this.counters.insertWindow(key, now, addSeconds(now, windowSeconds))) return { count: 1, retryAfter: windowSeconds };
+      const live = await this.counters.incrementLive(key, now, reserve);
+      if (live) return { count: live.count, retryAfter: secondsUntil(live.expires_at, now), ...(reserve ? { inflight: live.inflight ?? 1, windowId: live.window_id ?? null } : {}) };
+      const reservation = reserve ? { windowId: randomBytes(12).toString('base64url') } : undefined;
+      const fresh = { count: 1, retryAfter: windowSeconds, ...(reservation ? { inflight: 1, windowId: reservation.windowId } : {}) };
+      const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds), reservation);
+      if (restarted) return fresh;
+      if (await this.counters.insertWindow(key, now, addSeconds(now, windowSeconds), reservation)) return fresh;
       // Someone else created the window between our steps: count against theirs.
     }
     throw new Error(`attempt counter ${key} kept changing under contention`);
@@ -46,8 +55,14 @@ export class AttemptCounter {
     await this.counters.extendLive(key, now, addSeconds(now, seconds));
   }
 
+  /** Ends a reservation made by `hit(…, true)`: it stays counted, or with `withdraw` it is taken back. */
+  async settle(key: string, windowId: string | null, withdraw: boolean): Promise<void> {
+    await this.counters.settle(key, windowId, withdraw);
+  }
+
+  /** Starts the count again (cleared in place; reservations made before no longer count). */
   async reset(key: string): Promise<void> {
-    await this.counters.delete(key);
+    await this.counters.clear(key, randomBytes(12).toString('base64url'));
   }
 }
 

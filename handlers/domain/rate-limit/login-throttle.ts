@@ -19,12 +19,18 @@ export class LoginThrottle {
     private readonly counter: AttemptCounter,
     private readonly policy: ThrottlePolicy,
     private readonly onLockout: (scope: 'ip' | 'account') => void = () => undefined,
+    private readonly wait: { maxWaitRounds: number; waitMs: number } = { maxWaitRounds: 120, waitMs: 25 },
   ) {}
 
   /** A per-address budget for unauthenticated work that is not a secret check: `factor` × the login budget. */
-  async limitAddress(scope: string, clientIp: string, factor: number): Promise<void> {
+  limitAddress(scope: string, clientIp: string, factor: number): Promise<void> {
+    return this.limitAddressTo(scope, clientIp, this.policy.ipLimit * factor);
+  }
+
+  /** A per-address budget of `limit` requests per IP_RATE_WINDOW (a setting such as IDENTIFY_RATE_LIMIT). */
+  async limitAddressTo(scope: string, clientIp: string, limit: number): Promise<void> {
     const state = await this.counter.hit(`ip:${scope}:${clientIp}`, this.policy.ipWindowSeconds);
-    if (state.count > this.policy.ipLimit * factor) {
+    if (state.count > limit) {
       this.onLockout('ip');
       throw new ApiError('tooManyRequests', { retryAfter: state.retryAfter, internal: `${scope} limit ${clientIp}` });
     }
@@ -43,6 +49,14 @@ export class LoginThrottle {
     await this.counter.reset(`acct:${accountScope(tenant)}:${emailNormalized}`);
   }
 
+  /**
+   * Reserves one attempt on the account's counter before the secret is evaluated. The reservation
+   * holds a slot until the ticket settles it: a wrong secret keeps it (a failure), a right one
+   * resets the counter, an attempt that was never decided releases it. So N parallel wrong guesses
+   * evaluate at most the threshold, while N parallel right ones cannot lock their own account: an
+   * attempt over the threshold whose excess is only reservations still in flight (not settled
+   * failures) takes its slot back and waits for them, up to `maxWaitRounds` × `waitMs`.
+   */
   async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
     const p = { ...this.policy, ...policy };
     const ipKey = `ip:${scope}:${clientIp}`;
@@ -50,30 +64,65 @@ export class LoginThrottle {
     const ip = await this.counter.hit(ipKey, p.ipWindowSeconds);
     if (ip.count > p.ipLimit) this.onLockout('ip');
     if (ip.count > p.ipLimit) throw new ApiError('tooManyRequests', { retryAfter: ip.retryAfter, internal: `ip limit ${clientIp}` });
-    const acct = await this.counter.hit(account, p.lockoutSeconds);
-    if (acct.count > p.accountThreshold) {
+    for (let round = 0; ; round++) {
+      const acct = await this.counter.hit(account, p.lockoutSeconds, true);
+      const windowId = acct.windowId;
+      if (acct.count <= p.accountThreshold) return new AttemptTicket(this.counter, account, acct.count >= p.accountThreshold, p.lockoutSeconds, windowId);
+      const settled = acct.count - (acct.inflight ?? 0);
+      if (settled < p.accountThreshold) {
+        // Only undecided attempts stand in the way: take this one back, and wait for them, or give up.
+        if (windowId !== undefined) await this.counter.settle(account, windowId, true);
+        if (round < this.wait.maxWaitRounds) {
+          await new Promise((resolve) => setTimeout(resolve, this.wait.waitMs));
+          continue;
+        }
+        throw new ApiError('tooManyRequests', { retryAfter: 1, internal: `account busy ${scope}` });
+      }
+      // Locked: the refused attempt counts, as it always has.
+      if (windowId !== undefined) await this.counter.settle(account, windowId, false);
       this.onLockout('account');
       throw new ApiError('tooManyRequests', { retryAfter: acct.retryAfter, internal: `account locked ${scope}` });
     }
-    return new AttemptTicket(this.counter, account, acct.count >= p.accountThreshold, p.lockoutSeconds);
   }
 }
 
+/**
+ * One reserved attempt. Exactly one of succeeded / failed / released takes effect (later calls do
+ * nothing), and every path that took a ticket must end in one of them.
+ */
 export class AttemptTicket {
+  private settled = false;
+
   constructor(
     private readonly counter: AttemptCounter,
     private readonly accountKey: string,
     private readonly lastAllowed: boolean,
     private readonly lockoutSeconds: number,
+    /** The reservation's window (null: one from before reservations); undefined: the attempt was counted without a reservation. */
+    private readonly windowId?: string | null,
   ) {}
 
+  /** The secret was right: the account's counter starts again. */
   async succeeded(): Promise<void> {
-    await this.counter.reset(this.accountKey);
+    if (this.end()) await this.counter.reset(this.accountKey);
   }
 
   /** The attempt already counted; reaching the threshold starts a full lockout period from now. */
   async failed(): Promise<void> {
+    if (!this.end()) return;
+    if (this.windowId !== undefined) await this.counter.settle(this.accountKey, this.windowId, false);
     if (this.lastAllowed) await this.counter.extend(this.accountKey, this.lockoutSeconds);
+  }
+
+  /** The attempt decided nothing about the secret (it was right but proves nothing here, or it never ran): its slot is given back. */
+  async released(): Promise<void> {
+    if (this.end() && this.windowId !== undefined) await this.counter.settle(this.accountKey, this.windowId, true);
+  }
+
+  private end(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return true;
   }
 }
 

@@ -16,6 +16,12 @@ import { linkWithToken, requireAllowedRedirect } from './redirects.ts';
 
 export const verificationTtlSeconds = 24 * 3600;
 
+/** Registrations per client address per window (REGISTER_RATE_LIMIT, REGISTER_RATE_WINDOW). */
+export interface RateLimit {
+  perAddress: number;
+  windowSeconds: number;
+}
+
 interface Deps {
   users: Users;
   tenants: Tenants;
@@ -44,7 +50,7 @@ export interface RegisterInput {
 export class Registration {
   constructor(
     private readonly deps: Deps,
-    private readonly settings: { publicBaseUrl: string },
+    private readonly settings: { publicBaseUrl: string; rateLimit: RateLimit },
   ) {}
 
   async register(slug: string, input: RegisterInput, client: ClientInfo): Promise<{ user_id: string; status: string; message: string }> {
@@ -56,7 +62,7 @@ export class Registration {
     validateName(input.lastName, 'last_name');
     checkPassword(input.password, tenant.settings.password_policy, 'password', { email: input.email });
     const customData = sanitiseCustomData(input.customData);
-    await this.deps.counter.enforce(`register:ip:${client.clientIp}`, 20, 3600);
+    await this.deps.counter.enforce(`register:ip:${client.clientIp}`, this.settings.rateLimit.perAddress, this.settings.rateLimit.windowSeconds);
 
     const pending = tenant.settings.require_email_verification;
     const answer = (userId: string) => ({

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tokens.ts';
-import type { SessionDoc, SessionStore } from '../../store/sessions.ts';
+import { REFRESH_HISTORY, type SessionDoc, type SessionStore } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../core/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
@@ -18,6 +19,16 @@ export interface SessionPolicy {
   reuseGraceSeconds: number;
 }
 
+export interface NewSessionInput {
+  tenantId: ObjectId;
+  userId: ObjectId;
+  rememberMe: boolean;
+  amr: string[];
+  clientIp: string;
+  userAgent: string;
+  lifetimes?: SessionLifetimes;
+}
+
 export interface NewSession {
   session: SessionDoc;
   refreshToken: string;
@@ -30,10 +41,28 @@ export type RefreshOutcome =
 const invalidRefresh = (internal: string) => new ApiError('invalidRefreshToken', { internal });
 
 /**
+ * `rt_<session id>.<generation>.<r|n>.<256 random bits>`: the session id and generation route the
+ * one conditional write (by `_id`); r/n says which idle lifetime it slides to (remember-me or not).
+ * Only the SHA-256 of the whole token is stored, so none of its parts can be changed unnoticed.
+ */
+const refreshTokenPattern = /^rt_([0-9a-f]{24})\.([0-9a-z]{1,8})\.([rn])\.[A-Za-z0-9_-]{43}$/;
+
+function mintRefreshToken(sessionId: ObjectId, generation: number, rememberMe: boolean): string {
+  return `rt_${sessionId.toHexString()}.${generation.toString(36)}.${rememberMe ? 'r' : 'n'}.${randomBytes(32).toString('base64url')}`;
+}
+
+function parseRefreshToken(token: string): { sessionId: ObjectId; generation: number; rememberMe: boolean } | undefined {
+  const match = refreshTokenPattern.exec(token);
+  return match ? { sessionId: new ObjectId(match[1]), generation: parseInt(match[2]!, 36), rememberMe: match[3] === 'r' } : undefined;
+}
+
+/**
  * Sessions and their refresh-token families. A refresh token is single-use: rotation is one atomic
- * conditional update on the presented token (`rotated_at: null` in the filter), so of two concurrent
- * refreshes exactly one wins. A token presented after rotation is reuse: within the grace window
- * the loser gets the same successor (two tabs); after it, the whole family is revoked.
+ * conditional write on the session (the presented token's hash and generation in the filter), so
+ * of two concurrent refreshes exactly one wins, and a retry after a lost answer is simply the loser
+ * of that race. The immediate predecessor presented within the grace window gets the same successor
+ * (two tabs, a retry); an earlier token is reuse and revokes the whole family. Tokens minted before
+ * families moved onto sessions (`rt_` and 43 characters) still rotate in `refresh_tokens`.
  */
 export class Sessions {
   constructor(
@@ -45,10 +74,31 @@ export class Sessions {
     private readonly recent?: RecentDocuments<SessionDoc>,
   ) {}
 
-  async create(input: { tenantId: ObjectId; userId: ObjectId; rememberMe: boolean; amr: string[]; clientIp: string; userAgent: string; lifetimes?: SessionLifetimes }): Promise<NewSession> {
+  /** A session with its first refresh token (the portal): one insert. */
+  async create(input: NewSessionInput): Promise<NewSession> {
     const now = this.clock.now();
+    const session = this.newSession(input, now, null);
+    const refreshToken = mintRefreshToken(session._id, 0, input.rememberMe);
+    session.refresh = { hash: hashToken(refreshToken), generation: 0, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} };
+    await this.sessions.insert(session);
+    return { session, refreshToken };
+  }
+
+  /**
+   * A hosted-page session: no refresh token, but a secret of its own (256 bits, stored only as a
+   * SHA-256 hash) for the HttpOnly session cookie, which POST /auth/refresh therefore never accepts.
+   */
+  async createBrowserSession(input: NewSessionInput): Promise<{ session: SessionDoc; browserSecret: string }> {
+    const now = this.clock.now();
+    const browserSecret = newOpaqueToken('bs');
+    const session = this.newSession(input, now, hashToken(browserSecret));
+    await this.sessions.insert(session);
+    return { session, browserSecret };
+  }
+
+  private newSession(input: NewSessionInput, now: Date, browserSecretHash: string | null): SessionDoc {
     const lifetimes = input.lifetimes ?? (input.rememberMe ? this.policy.rememberMe : this.policy.normal);
-    const session: SessionDoc = {
+    return {
       _id: new ObjectId(),
       tenant_id: input.tenantId,
       user_id: input.userId,
@@ -62,10 +112,8 @@ export class Sessions {
       absolute_expires_at: addSeconds(now, lifetimes.absoluteSeconds),
       revoked_at: null,
       revoked_reason: null,
+      ...(browserSecretHash ? { browser_secret_hash: browserSecretHash } : {}),
     };
-    await this.sessions.insert(session);
-    const refreshToken = await this.insertRefreshToken(session, now);
-    return { session, refreshToken };
   }
 
   /** The session if it is live: not revoked and within both lifetimes. */
@@ -89,31 +137,72 @@ export class Sessions {
     return live ? session : null;
   }
 
+  /**
+   * Rotation is several writes: claim the presented token (recording its sealed successor), slide
+   * the session, insert the successor. If a step after the claim fails, the client saw an error
+   * and never got the successor, so its retry of the same token must not look like reuse: a
+   * rotated token whose successor was never stored completes that rotation (the same successor,
+   * inserted idempotently: its hash is unique) instead of revoking the family. That holds after
+   * the grace window too, since nobody can have used a successor that never existed.
+   */
   async refresh(presented: string): Promise<RefreshOutcome> {
+    const parsed = parseRefreshToken(presented);
+    if (!parsed) return this.refreshLegacy(presented);
+    const now = this.clock.now();
+    const hash = hashToken(presented);
+    const lifetimes = parsed.rememberMe ? this.policy.rememberMe : this.policy.normal;
+    const successor = mintRefreshToken(parsed.sessionId, parsed.generation + 1, parsed.rememberMe);
+    // Reads check both expiries, so an idle expiry past the absolute one never extends a session.
+    const rotated = await this.sessions.rotateRefresh(
+      parsed.sessionId,
+      { hash, generation: parsed.generation },
+      { hash: hashToken(successor), successorEnc: this.box.seal(successor, `refresh:${hash}`) },
+      now,
+      addSeconds(now, lifetimes.idleSeconds),
+    );
+    if (rotated) return { kind: 'rotated', session: rotated, refreshToken: successor };
+
+    const session = await this.sessions.findById(parsed.sessionId);
+    const family = session?.refresh;
+    if (!session || !family) throw invalidRefresh('unknown refresh token');
+    if (session.revoked_at) throw invalidRefresh('revoked refresh token');
+    if (session.idle_expires_at <= now || session.absolute_expires_at <= now) throw invalidRefresh('expired refresh token');
+    if (family.previous_hash === hash && family.previous_rotated_at && family.previous_successor_enc) {
+      // The immediate predecessor, its successor still unused: a second tab, or a retry whose
+      // answer was lost (rotation is one write, so it either happened or the retry rotates anew).
+      // Within the grace window it gets the same successor; after it, it is reuse like any other.
+      if (now.getTime() - family.previous_rotated_at.getTime() <= this.policy.reuseGraceSeconds * 1000) {
+        return { kind: 'rotated', session, refreshToken: this.box.open(family.previous_successor_enc, `refresh:${hash}`) };
+      }
+    } else if (family.rotated[String(parsed.generation % REFRESH_HISTORY)] !== hash) {
+      // Never issued for this session (or older than the history): refused, nothing revoked, so
+      // knowing a session id (the `sid` claim) is not enough to end someone's session.
+      throw invalidRefresh('unknown refresh token');
+    }
+    await this.revokeFamily(session._id, 'refresh token reuse');
+    return { kind: 'reuse-detected', sessionId: session._id };
+  }
+
+  /** A token minted before families moved onto sessions: rotated in `refresh_tokens`, as then. */
+  private async refreshLegacy(presented: string): Promise<RefreshOutcome> {
     const now = this.clock.now();
     const tokenHash = hashToken(presented);
     const successor = newOpaqueToken('rt');
     const claimed = await this.refreshTokens.claim(tokenHash, now, this.box.seal(successor, `refresh:${tokenHash}`));
-    if (claimed) {
-      const session = await this.touchSession(claimed.session_id, now);
-      if (!session) {
-        await this.revokeFamily(claimed.session_id, 'session expired');
-        throw invalidRefresh('session expired or revoked');
-      }
-      await this.insertRefreshToken(session, now, successor);
-      return { kind: 'rotated', session, refreshToken: successor };
-    }
+    if (claimed) return this.completeRotation(claimed.session_id, now, successor);
 
     const existing = await this.refreshTokens.findByHash(tokenHash);
     if (!existing) throw invalidRefresh('unknown refresh token');
     if (existing.revoked_at) throw invalidRefresh('revoked refresh token');
     if (existing.expires_at <= now) throw invalidRefresh('expired refresh token');
-    const withinGrace = existing.rotated_at !== null && now.getTime() - existing.rotated_at.getTime() <= this.policy.reuseGraceSeconds * 1000;
-    if (withinGrace && existing.successor_enc) {
-      // Only the immediate predecessor qualifies: its successor must itself still be unused.
+    if (existing.rotated_at !== null && existing.successor_enc) {
       const previousSuccessor = this.box.open(existing.successor_enc, `refresh:${tokenHash}`);
       const successorDoc = await this.awaitSuccessor(hashToken(previousSuccessor));
-      const live = successorDoc && successorDoc.rotated_at === null && successorDoc.revoked_at === null;
+      // Never stored: the rotation failed after its claim (or is still under way): finish it.
+      if (!successorDoc) return this.completeRotation(existing.session_id, now, previousSuccessor);
+      // Only the immediate predecessor qualifies: its successor must itself still be unused.
+      const withinGrace = now.getTime() - existing.rotated_at.getTime() <= this.policy.reuseGraceSeconds * 1000;
+      const live = withinGrace && successorDoc.rotated_at === null && successorDoc.revoked_at === null;
       const session = live ? await this.findActive(existing.session_id.toHexString()) : null;
       if (live && session) return { kind: 'rotated', session, refreshToken: previousSuccessor };
     }
@@ -121,9 +210,23 @@ export class Sessions {
     return { kind: 'reuse-detected', sessionId: existing.session_id };
   }
 
+  /**
+   * The writes after a claim: slide the live session, store the successor (a no-op when a
+   * concurrent completion stored it first). Safe to run again after any of them failed.
+   */
+  private async completeRotation(sessionId: ObjectId, now: Date, successor: string): Promise<RefreshOutcome> {
+    const session = await this.touchSession(sessionId, now);
+    if (!session) {
+      await this.revokeFamily(sessionId, 'session expired');
+      throw invalidRefresh('session expired or revoked');
+    }
+    await this.insertRefreshToken(session, now, successor);
+    return { kind: 'rotated', session, refreshToken: successor };
+  }
+
   /** The winner of a rotation inserts the successor just after claiming; a concurrent loser may look first. */
   private async awaitSuccessor(successorHash: string): Promise<RefreshTokenDoc | null> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 8; attempt++) {
       const doc = await this.refreshTokens.findByHash(successorHash);
       if (doc) return doc;
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -166,7 +269,7 @@ export class Sessions {
   private async insertRefreshToken(session: SessionDoc, now: Date, token = newOpaqueToken('rt')): Promise<string> {
     const lifetimes = session.remember_me ? this.policy.rememberMe : this.policy.normal;
     const idle = addSeconds(now, lifetimes.idleSeconds);
-    await this.refreshTokens.insert({
+    await this.refreshTokens.insertIfAbsent({
       _id: new ObjectId(),
       token_hash: hashToken(token),
       tenant_id: session.tenant_id,

@@ -4,7 +4,7 @@ import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
-import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
+import type { AttemptTicket, LoginThrottle } from '../rate-limit/login-throttle.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import type { Users } from '../users/users.ts';
 
@@ -36,29 +36,63 @@ export class PasswordStep {
     onFailure?: () => Promise<void>,
   ): Promise<{ user: UserDoc; tenant: TenantDoc }> {
     const { emailNormalized: email, password, channel } = input;
-    const { target, tenant, ambiguous } = await this.findAccount(email, input.scope);
+    const accounts = await this.findAccounts(email, input.scope);
+    if (accounts.length > 1) return this.checkSeveral(accounts, input, client, onFailure);
+    const { user: target, tenant } = accounts[0] ?? { user: undefined, tenant: 'tenant' in input.scope ? input.scope.tenant : undefined };
     // A tenant's account counts on the counter every password check of that tenant uses; an
     // address with no account anywhere gets one of its own, so it locks exactly like a real one.
     const ticket = tenant
       ? await this.deps.throttle.beginAccountAttempt(tenant, email, client.clientIp)
       : await this.deps.throttle.beginAttempt('portal', email, client.clientIp);
-    const ok = await this.deps.hasher.verify(password, target?.password_hash);
-    if (!ok || !target || !tenant) {
-      await Promise.all([ticket.failed(), onFailure?.()]);
-      await this.refused(target, tenant, client, channel, target ? 'bad_password' : 'unknown_account');
+    try {
+      const ok = await this.deps.hasher.verify(password, target?.password_hash);
+      if (!ok || !target || !tenant) {
+        await Promise.all([ticket.failed(), onFailure?.()]);
+        await this.refused(target, tenant, client, channel, target ? 'bad_password' : 'unknown_account');
+        throw new ApiError('invalidCredentials');
+      }
+      if (target.status !== 'active' && target.status !== 'pending') {
+        await ticket.failed();
+        await this.refused(target, tenant, client, channel, `account_${target.status}`);
+        throw new ApiError('invalidCredentials', { internal: `account ${target.status}` });
+      }
+      // A right password that cannot sign in yet: its reservation is released (finally), it is no failure.
+      if (target.status === 'pending' || (tenant.settings.require_email_verification && !target.email_verified)) throw new ApiError('emailNotVerified');
+      await ticket.succeeded();
+      void this.deps.users.upgradeHash(target, password).catch(() => undefined);
+      return { user: target, tenant };
+    } finally {
+      await ticket.released();
+    }
+  }
+
+  /**
+   * Several live accounts share the address and no tenant was chosen (portal only). The rule is
+   * deterministic and independent of the order the database returns them in: the answer is
+   * "select a tenant" when the password is right for any of them, and "invalid email or password"
+   * otherwise; nobody is signed in. The password is checked against every one of them, each on its
+   * own tenant's account counter (reserved in a fixed order, so parallel requests never wait on
+   * each other in a cycle): a locked account refuses the attempt, a wrong password is a failure on
+   * every counter, and a right one releases them all. The answer tells nothing the caller could
+   * not learn from identify, which lists the tenants.
+   */
+  private async checkSeveral(
+    accounts: Array<{ user: UserDoc; tenant: TenantDoc }>,
+    input: { emailNormalized: string; password: string; channel: SignInChannel },
+    client: ClientInfo,
+    onFailure?: () => Promise<void>,
+  ): Promise<never> {
+    const tickets: AttemptTicket[] = [];
+    try {
+      for (const { tenant } of accounts) tickets.push(await this.deps.throttle.beginAccountAttempt(tenant, input.emailNormalized, client.clientIp));
+      const matches = await Promise.all(accounts.map(({ user }) => this.deps.hasher.verify(input.password, user.password_hash)));
+      if (matches.some(Boolean)) throw new ApiError('tenantSelectionRequired');
+      await Promise.all([...tickets.map((t) => t.failed()), onFailure?.()]);
+      await Promise.all(accounts.map(({ user, tenant }) => this.refused(user, tenant, client, input.channel, 'bad_password')));
       throw new ApiError('invalidCredentials');
+    } finally {
+      await Promise.all(tickets.map((t) => t.released()));
     }
-    // The password was right, so the caller knows the account: asking which tenant reveals nothing more.
-    if (ambiguous) throw new ApiError('tenantSelectionRequired');
-    if (target.status !== 'active' && target.status !== 'pending') {
-      await ticket.failed();
-      await this.refused(target, tenant, client, channel, `account_${target.status}`);
-      throw new ApiError('invalidCredentials', { internal: `account ${target.status}` });
-    }
-    if (target.status === 'pending' || (tenant.settings.require_email_verification && !target.email_verified)) throw new ApiError('emailNotVerified');
-    await ticket.succeeded();
-    void this.deps.users.upgradeHash(target, password).catch(() => undefined);
-    return { user: target, tenant };
   }
 
   /**
@@ -67,25 +101,37 @@ export class PasswordStep {
    */
   async confirm(user: UserDoc, tenant: TenantDoc, password: string, client: ClientInfo, event: { type: string; details?: Record<string, unknown> }): Promise<void> {
     const ticket = await this.deps.throttle.beginAccountAttempt(tenant, user.email_normalized, client.clientIp);
-    if (!(await this.deps.hasher.verify(password, user.password_hash))) {
-      await ticket.failed();
-      await this.deps.audit.record({ type: event.type, outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, ...(event.details ? { details: event.details } : {}) });
-      throw new ApiError('currentPasswordIncorrect');
+    try {
+      if (!(await this.deps.hasher.verify(password, user.password_hash))) {
+        await ticket.failed();
+        await this.deps.audit.record({ type: event.type, outcome: 'failure', tenantId: tenant._id, userId: user._id, ...client, ...(event.details ? { details: event.details } : {}) });
+        throw new ApiError('currentPasswordIncorrect');
+      }
+      await ticket.succeeded();
+    } finally {
+      await ticket.released();
     }
-    await ticket.succeeded();
   }
 
-  private async findAccount(email: string, scope: AccountScope): Promise<{ target: UserDoc | undefined; tenant: TenantDoc | undefined; ambiguous: boolean }> {
+  /**
+   * The accounts a password may be checked against. On a tenant's hosted page: the tenant's account
+   * with this address, whatever its state (the checks above answer for it). In the portal: only
+   * live accounts, that is active accounts of active tenants (optionally of the chosen tenant), in
+   * a fixed order (oldest first). Pending accounts do not count: anyone can register any address
+   * in an open tenant and leave it pending. Disabled and locked ones do not count either.
+   */
+  private async findAccounts(email: string, scope: AccountScope): Promise<Array<{ user: UserDoc; tenant: TenantDoc }>> {
     if ('tenant' in scope) {
       const user = await this.deps.users.findInTenant(scope.tenant._id, email);
-      return { target: user ?? undefined, tenant: scope.tenant, ambiguous: false };
+      return user ? [{ user, tenant: scope.tenant }] : [];
     }
-    const accounts = await this.deps.users.findAllByEmail(email);
+    const accounts = await this.deps.users.findLiveByEmail(email);
     const candidates = scope.tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === scope.tenantId) : accounts;
     const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
-    const live = candidates.filter((c) => tenants.some((t) => t._id.equals(c.tenant_id)));
-    const target = live[0];
-    return { target, tenant: target && tenants.find((t) => t._id.equals(target.tenant_id)), ambiguous: live.length > 1 };
+    return candidates.flatMap((user) => {
+      const tenant = tenants.find((t) => t._id.equals(user.tenant_id));
+      return tenant ? [{ user, tenant }] : [];
+    });
   }
 
   private refused(user: UserDoc | undefined, tenant: TenantDoc | undefined, client: ClientInfo, channel: SignInChannel, reason: string): Promise<void> {

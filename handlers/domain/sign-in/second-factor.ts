@@ -62,21 +62,32 @@ export class SecondFactor {
     return { required: true, mfaToken: token, methods, flow };
   }
 
-  /** Throttles, checks the answer, counts a failure on the flow and the account, or consumes the flow exactly once. Returns the `amr` value. */
+  /**
+   * Throttles, claims the flow, checks the answer; a wrong answer reopens the flow with one more
+   * failure and counts on the account. Claiming first means that of parallel answers on one flow
+   * only one is checked, so the losers use up nothing (a backup code, a TOTP step, a WebAuthn
+   * challenge) and are refused like an unknown token. Returns the `amr` value.
+   */
   async complete(flow: FlowDoc, user: UserDoc, tenant: TenantDoc, answer: MfaAnswer, client: ClientInfo): Promise<string> {
     const ticket = await this.deps.throttle.beginAttempt('mfa', user._id.toHexString(), client.clientIp, tenantLockout(tenant));
-    const event = { type: 'mfa.verify', tenantId: tenant._id, userId: user._id, ...client, details: { method: answer.method, channel: flow.channel } };
-    let amr: string;
     try {
-      amr = await this.deps.mfa.verify(user, tenant, flow, answer);
-    } catch (error) {
-      await Promise.all([ticket.failed(), this.deps.flows.recordFailure(flow)]);
-      await this.deps.audit.record({ ...event, outcome: 'failure' });
-      throw error;
+      const claimedAt = await this.deps.flows.claim(flow);
+      if (!claimedAt) throw new ApiError('invalidCode', { internal: 'mfa flow consumed or being answered concurrently' });
+      const event = { type: 'mfa.verify', tenantId: tenant._id, userId: user._id, ...client, details: { method: answer.method, channel: flow.channel } };
+      let amr: string;
+      try {
+        amr = await this.deps.mfa.verify(user, tenant, flow, answer);
+      } catch (error) {
+        await Promise.all([ticket.failed(), this.deps.flows.reopenAfterFailure(flow, claimedAt)]);
+        await this.deps.audit.record({ ...event, outcome: 'failure' });
+        throw error;
+      }
+      await ticket.succeeded();
+      await this.deps.audit.record({ ...event, outcome: 'success' });
+      return amr;
+    } finally {
+      // An answer that was never checked (the flow was taken) decides nothing: its slot is given back.
+      await ticket.released();
     }
-    if (!(await this.deps.flows.consume(flow))) throw new ApiError('invalidCode', { internal: 'mfa flow consumed concurrently' });
-    await ticket.succeeded();
-    await this.deps.audit.record({ ...event, outcome: 'success' });
-    return amr;
   }
 }

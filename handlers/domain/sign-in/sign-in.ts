@@ -39,8 +39,19 @@ export class SignIn {
   /** Step 3: the session (and its first refresh token), audited as a successful sign-in. */
   async startSession(user: UserDoc, tenant: TenantDoc, options: { rememberMe: boolean; amr: string[]; channel: SignInChannel }, client: ClientInfo): Promise<{ session: SessionDoc; refreshToken: string }> {
     const created = await this.deps.sessions.create({ tenantId: tenant._id, userId: user._id, rememberMe: options.rememberMe, amr: options.amr, ...client });
-    await this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr: options.amr, channel: options.channel } });
+    await this.signedIn(user, tenant, options, client);
     return created;
+  }
+
+  /** Step 3 on a hosted page: a browser session, whose secret goes only into its HttpOnly cookie. */
+  async startBrowserSession(user: UserDoc, tenant: TenantDoc, options: { rememberMe: boolean; amr: string[] }, client: ClientInfo): Promise<{ session: SessionDoc; browserSecret: string }> {
+    const created = await this.deps.sessions.createBrowserSession({ tenantId: tenant._id, userId: user._id, rememberMe: options.rememberMe, amr: options.amr, ...client });
+    await this.signedIn(user, tenant, { ...options, channel: 'tenant' }, client);
+    return created;
+  }
+
+  private signedIn(user: UserDoc, tenant: TenantDoc, options: { amr: string[]; channel: SignInChannel }, client: ClientInfo): Promise<void> {
+    return this.deps.audit.record({ type: 'login', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client, details: { amr: options.amr, channel: options.channel } });
   }
 
   /** The signed-in user's password again, limited and audited like sign-in. */

@@ -94,9 +94,13 @@ export class Tenants {
     return tenant && tenant.status === 'active' ? tenant : null;
   }
 
+  /** Active tenants among `ids`, in order, each through the by-id cache (identify and sign-in ask on every call). */
   async findActiveByIds(ids: ObjectId[]): Promise<TenantDoc[]> {
     if (ids.length === 0) return [];
-    return this.tenants.listActiveByIds(ids);
+    if (!this.byId?.enabled) return this.tenants.listActiveByIds(ids);
+    const unique = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
+    const found = await Promise.all(unique.map((id) => this.findActiveById(id)));
+    return found.filter((t): t is TenantDoc => t !== null);
   }
 
   private async cached(key: string, load: () => Promise<TenantDoc | null>): Promise<TenantDoc | null> {

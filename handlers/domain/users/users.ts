@@ -81,9 +81,13 @@ export class Users {
     return this.users.findInTenant(tenantId, normaliseEmail(email));
   }
 
-  /** Accounts with this email in every tenant, except disabled ones, which must not be offered. */
-  findAllByEmail(email: string): Promise<UserDoc[]> {
-    return this.users.listNotDisabledByEmail(normaliseEmail(email), 50);
+  /**
+   * The live (active) accounts with this email in every tenant, oldest first: what the portal
+   * offers and checks a tenant-less password against. Pending accounts (anyone can register any
+   * address in an open tenant), locked and disabled ones are never offered.
+   */
+  findLiveByEmail(email: string): Promise<UserDoc[]> {
+    return this.users.listActiveByEmail(normaliseEmail(email), 50);
   }
 
   async listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {
@@ -93,6 +97,14 @@ export class Users {
   async setPassword(userId: ObjectId, password: string): Promise<void> {
     const now = this.clock.now();
     await this.users.setPasswordHash(userId, await this.hasher.hash(password), now);
+  }
+
+  /**
+   * Changes the password the caller verified as `verifiedHash`: false when it changed meanwhile
+   * (a concurrent change won), and then nothing is written.
+   */
+  async changePassword(userId: ObjectId, verifiedHash: string, password: string): Promise<boolean> {
+    return this.users.changePasswordHash(userId, verifiedHash, await this.hasher.hash(password), this.clock.now());
   }
 
   /** Re-hash at the current cost, only if nobody changed the password meanwhile. */

@@ -11,12 +11,12 @@
  *
  * The mock server keeps its own static reference page (mocks/docs-page.ts).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type express from 'express';
 import type { Request, Response } from 'express';
+import { assetOf, sendAsset, type Asset } from './assets.ts';
 
 export const apiReferenceAssetPrefix = '/docs/assets/';
 
@@ -41,17 +41,6 @@ const redocInit = `// Redoc on this server's own contract.
 Redoc.init('/openapi.json', {}, document.getElementById('redoc'));
 `;
 
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-
-function asset(body: Buffer | string, type: string): Asset {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  return { body: bytes, type, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"` };
-}
-
 const js = 'text/javascript; charset=utf-8';
 const css = 'text/css; charset=utf-8';
 
@@ -61,12 +50,12 @@ function loadAssets(): Map<string, Asset> {
   const swagger = dirname(require.resolve('swagger-ui-dist/package.json'));
   const redoc = dirname(require.resolve('redoc/package.json'));
   return new Map([
-    ['swagger-ui.css', asset(readFileSync(join(swagger, 'swagger-ui.css')), css)],
-    ['swagger-ui-bundle.js', asset(readFileSync(join(swagger, 'swagger-ui-bundle.js')), js)],
-    ['favicon-32x32.png', asset(readFileSync(join(swagger, 'favicon-32x32.png')), 'image/png')],
-    ['swagger-init.js', asset(swaggerInit, js)],
-    ['redoc.standalone.js', asset(withoutRemoteLogo(readFileSync(join(redoc, 'bundles', 'redoc.standalone.js'), 'utf8')), js)],
-    ['redoc-init.js', asset(redocInit, js)],
+    ['swagger-ui.css', assetOf(readFileSync(join(swagger, 'swagger-ui.css')), css)],
+    ['swagger-ui-bundle.js', assetOf(readFileSync(join(swagger, 'swagger-ui-bundle.js')), js)],
+    ['favicon-32x32.png', assetOf(readFileSync(join(swagger, 'favicon-32x32.png')), 'image/png')],
+    ['swagger-init.js', assetOf(swaggerInit, js)],
+    ['redoc.standalone.js', assetOf(withoutRemoteLogo(readFileSync(join(redoc, 'bundles', 'redoc.standalone.js'), 'utf8')), js)],
+    ['redoc-init.js', assetOf(redocInit, js)],
   ]);
 }
 
@@ -128,12 +117,6 @@ export function mountApiReference(app: express.Express): void {
     assets ??= loadAssets();
     const file = assets.get((req.params as Record<string, string>)[0] ?? '');
     if (!file) return next();
-    res.setHeader('ETag', file.etag);
-    res.setHeader('Cache-Control', 'no-cache');
-    if (req.headers['if-none-match'] === file.etag) {
-      res.status(304).end();
-      return;
-    }
-    res.type(file.type).send(file.body);
+    sendAsset(req, res, file);
   });
 }

@@ -13,7 +13,7 @@
  */
 import type express from 'express';
 import type { Request, Response } from 'express';
-import { assetPrefix, loadAssets } from './assets.ts';
+import { assetPrefix, loadAssets, sendAsset } from './assets.ts';
 import { negotiateLocale, translator, type PageLocale } from './i18n/index.ts';
 import { shell } from './layout.ts';
 import { forgotBody, loginBody, registerBody, resetBody, signedInBody, tenantNotFoundBody, verifyBody, type TenantView } from './views/tenant.ts';
@@ -129,13 +129,7 @@ export function mountPages(app: express.Express, options: PagesOptions = {}): vo
     if (asset) {
       const file = assets.get(asset[1]!);
       if (!file) return next();
-      res.setHeader('ETag', file.etag);
-      res.setHeader('Cache-Control', 'no-cache');
-      if (req.headers['if-none-match'] === file.etag) {
-        res.status(304).end();
-        return;
-      }
-      res.type(file.type).send(file.body);
+      sendAsset(req, res, file);
       return;
     }
 

@@ -2,7 +2,7 @@
 //
 //   npm run bench -- [--duration 10] [--connections 32] [--login-connections 8] [--users 1000]
 //                    [--refresh-sessions 1000] [--workers 2] [--only single|cluster]
-//                    [--scenarios jwks,me,refresh,identify,login,storm] [--out FILE]
+//                    [--scenarios jwks,me,refresh,identify,login,storm] [--grow N] [--hash argon2id|bcrypt] [--out FILE]
 //                    [--profile[=SCENARIO[@cluster]]]
 //
 // The database is the project's local one (scripts/local-mongo.ts: MONGODB_URI if set, else a
@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { startLocalMongo } from './local-mongo.ts';
 import { PasswordHasher } from '../handlers/domain/passwords/hasher.ts';
 import { startBenchServer, type BenchServer } from './bench/server.ts';
-import { measureComponents, seed, type ComponentTimings, type SeedData } from './bench/seed.ts';
+import { grow, measureComponents, seed, type ComponentTimings, type SeedData } from './bench/seed.ts';
 import { identifyRequests, loginRequests, meRequests, refreshRequests, runLoad, sequentialLatency, type LoadRequest, type LoadResult } from './bench/load.ts';
 import { childrenNamed, cpuSeconds, loadAverage, treeCpuSeconds, peakRssMb, resetPeak, RssSampler, threadCpuSeconds } from './bench/proc.ts';
 import { summariseProfiles, type ProfileSummary } from './bench/profile.ts';
@@ -54,6 +54,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     out: { type: 'string', default: 'reports/bench/latest.json' },
     hash: { type: 'string', default: 'argon2id' },
+    grow: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: false,
@@ -67,6 +68,8 @@ if (args.help) {
 }
 
 const DURATION = Number(args.duration);
+/** With --grow N, a last single-process phase runs after N more users, sessions, flows and audit events. */
+const GROW = Number(args.grow);
 const CONNECTIONS = Number(args.connections);
 const LOGIN_CONNECTIONS = Number(args['login-connections']);
 const USERS = Number(args.users);
@@ -86,7 +89,7 @@ const SCENARIOS = args.scenarios!.split(',').map((s) => s.trim()).filter((s): s 
 });
 
 type ScenarioId = 'jwks' | 'me' | 'refresh' | 'identify' | 'login' | 'storm';
-type Phase = 'single' | 'cluster';
+type Phase = 'single' | 'cluster' | 'grown';
 
 interface Resources {
   /** Summed per-process peak RSS (VmHWM, reset before the scenario), MB. */
@@ -141,6 +144,8 @@ function readHeader(): string {
     '  --workers N             processes in the cluster phase (2)',
     '  --only single|cluster   run one phase',
     '  --scenarios LIST        comma-separated subset of jwks,me,refresh,identify,login,storm',
+    '  --grow N                then grow the database by N users, sessions, flows and audit events and run one process again',
+    '  --hash ALG              argon2id (default, the server default) or bcrypt (cost 12)',
     '  --profile[=SCENARIO[@cluster]]  CPU-profile the scenario furthest from its target (or the one named)',
     '  --out FILE              where the JSON results go (reports/bench/latest.json)',
   ].join('\n');
@@ -320,7 +325,8 @@ async function sendEachToken(url: string, tokens: string[], passes: number): Pro
 }
 
 async function runPhase(phase: Phase, ctx: Context): Promise<Row[]> {
-  log(`\n== ${phase === 'single' ? 'one server process' : `${CLUSTER_WORKERS} server processes (WEB_CONCURRENCY=${CLUSTER_WORKERS})`}: pids ${ctx.server.pids().join(', ')}`);
+  const title = phase === 'single' ? 'one server process' : phase === 'grown' ? `one server process, database grown by ${GROW} of everything` : `${CLUSTER_WORKERS} server processes (WEB_CONCURRENCY=${CLUSTER_WORKERS})`;
+  log(`\n== ${title}: pids ${ctx.server.pids().join(', ')}`);
   await warmUp(ctx);
   const rows: Row[] = [];
   for (const scenario of SCENARIOS) {
@@ -419,7 +425,7 @@ function evaluate(rows: Row[], hashBound: number): Target[] {
 async function profileScenario(phase: Phase, scenario: ScenarioId, env: Record<string, string>, ctxBase: Omit<Context, 'server'>): Promise<ProfileSummary & { scenario: string; phase: Phase; dir: string }> {
   const dir = join(OUT_DIR, 'profiles', `${new Date().toISOString().replace(/[:.]/g, '-')}-${scenario}-${phase}`);
   mkdirSync(dir, { recursive: true });
-  const server = await startBenchServer({ env, workers: phase === 'single' ? 1 : CLUSTER_WORKERS, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir], logFile: join(OUT_DIR, 'server.log') });
+  const server = await startBenchServer({ env, workers: phase === 'cluster' ? CLUSTER_WORKERS : 1, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir], logFile: join(OUT_DIR, 'server.log') });
   const ctx: Context = { ...ctxBase, server };
   try {
     await warmUp(ctx);
@@ -501,8 +507,10 @@ async function main(): Promise<void> {
   const refreshQueue: string[] = [];
   try {
     const phases: Phase[] = args.only === 'single' ? ['single'] : args.only === 'cluster' ? ['cluster'] : ['single', 'cluster'];
+    if (GROW > 0) phases.push('grown');
     for (const phase of phases) {
-      const server = await startBenchServer({ env, workers: phase === 'single' ? 1 : CLUSTER_WORKERS, logFile: join(OUT_DIR, 'server.log') });
+      if (phase === 'grown') await grow(env, GROW, log);
+      const server = await startBenchServer({ env, workers: phase === 'cluster' ? CLUSTER_WORKERS : 1, logFile: join(OUT_DIR, 'server.log') });
       try {
         if (!data) {
           log(`seeding ${USERS} users (one shared ${HASH_LABEL} hash), ${USERS} sessions with access tokens, ${REFRESH_SESSIONS} refresh sessions`);
@@ -525,6 +533,15 @@ async function main(): Promise<void> {
       }
     }
 
+    if (GROW > 0) {
+      log(`\nFlat as data grows (CPU ms per request, server + database: fresh → grown by ${GROW}):`);
+      for (const fresh of rows.filter((r) => r.phase === 'single' && r.cpuMsPerRequest)) {
+        const grown = rows.find((r) => r.phase === 'grown' && r.scenario === fresh.scenario && r.cpuMsPerRequest);
+        if (!grown) continue;
+        const total = (r: Row) => r.cpuMsPerRequest!.server + r.cpuMsPerRequest!.database;
+        log(`  ${fresh.label.padEnd(34)} ${round(total(fresh), 2)} → ${round(total(grown), 2)} (${round(total(grown) / total(fresh), 2)}×)`);
+      }
+    }
     const targets = evaluate(rows, hashBound);
     log('\nTargets:');
     for (const t of targets) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.description}: ${t.value} ${t.unit} (target ${t.target}, ${Math.round(t.ratio * 100)}%)`);

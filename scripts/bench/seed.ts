@@ -185,3 +185,47 @@ export async function measureComponents(env: Record<string, string>, accessToken
     await database.close();
   }
 }
+
+/**
+ * Grows the database as a long-running service's grows: `count` more users (another tenant),
+ * sessions with rotated refresh families, finished sign-in flows and audit events, written
+ * straight through the driver in batches. The hot paths must cost the same afterwards.
+ */
+export async function grow(env: Record<string, string>, count: number, log: (msg: string) => void): Promise<void> {
+  const config = loadConfig(env);
+  const database = await Database.connect(config.MONGODB_URI!, config.MONGODB_DB);
+  try {
+    const started = Date.now();
+    const tenantId = new ObjectId();
+    const now = new Date();
+    const later = new Date(now.getTime() + 86_400_000);
+    for (let done = 0; done < count; done += 1000) {
+      const n = Math.min(1000, count - done);
+      const userIds = Array.from({ length: n }, () => new ObjectId());
+      await database.db.collection('users').insertMany(
+        userIds.map((_id, i) => ({
+          _id, tenant_id: tenantId, email: `grown${done + i}@bench.test`, email_normalized: `grown${done + i}@bench.test`, email_verified: true,
+          password_hash: null, status: 'active', first_name: null, last_name: null, display_name: null, phone: null, locale: null, timezone: null,
+          custom_data: null, mfa: { totp: null, email_enabled: false, backup_codes: [], backup_codes_created_at: null }, failed_logins: 0,
+          locked_until: null, password_changed_at: null, created_at: now, updated_at: now,
+        })),
+      );
+      await database.db.collection('sessions').insertMany(
+        userIds.map((userId, i) => ({
+          _id: new ObjectId(), tenant_id: tenantId, user_id: userId, remember_me: false, amr: ['pwd'], client_ip: '127.0.0.1', user_agent: 'bench',
+          created_at: now, last_seen_at: now, idle_expires_at: later, absolute_expires_at: later, revoked_at: null, revoked_reason: null,
+          refresh: { hash: `grown-${done + i}`, generation: 16, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} },
+        })),
+      );
+      await database.db.collection('flows').insertMany(
+        userIds.map((_, i) => ({ _id: new ObjectId(), token_hash: `grown-flow-${done + i}`, kind: 'identify', email_normalized: `grown${done + i}@bench.test`, user_id: null, tenant_id: null, channel: 'portal', remember_me: false, redirect_uri: null, failed_attempts: 0, created_at: now, expires_at: later, consumed_at: now })),
+      );
+      await database.db.collection('audit_events').insertMany(
+        userIds.map((userId) => ({ _id: new ObjectId(), tenant_id: tenantId, user_id: userId, type: 'login', outcome: 'success', client_ip: '127.0.0.1', user_agent: 'bench', details: {}, created_at: now })),
+      );
+    }
+    log(`  grew the database by ${count} users, sessions, flows and audit events in ${Date.now() - started} ms`);
+  } finally {
+    await database.close();
+  }
+}

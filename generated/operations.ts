@@ -241,6 +241,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** PATCH /api/v1/me: Update Profile */
@@ -265,6 +267,8 @@ export interface Operations {
       415: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/password: Change Password */
@@ -281,7 +285,7 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: MessageBody;
-      /** The request is well-formed but cannot be carried out (for example an expired flow). */
+      /** The current password is wrong, or the new password is the same as the current one. */
       400: ErrorResponse;
       /** Missing, malformed, expired or revoked access token. */
       401: ErrorResponse;
@@ -293,6 +297,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/verify-email: Request Email Verification */
@@ -315,6 +321,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/me/mfa: Get Mfa Status */
@@ -335,6 +343,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/totp: Start Totp Enrolment */
@@ -365,6 +375,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** DELETE /api/v1/me/mfa/totp: Remove Totp */
@@ -395,6 +407,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/totp/confirm: Confirm Totp Enrolment */
@@ -411,7 +425,7 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: MfaStatus;
-      /** The code is wrong, or no enrolment is in progress (none started, expired or too many wrong codes). */
+      /** The code is wrong, no enrolment is in progress (none started, expired or too many wrong codes), or the tenant does not allow authenticator apps. */
       400: ErrorResponse;
       /** Missing, malformed, expired or revoked access token. */
       401: ErrorResponse;
@@ -423,6 +437,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/email: Enable Email Mfa */
@@ -453,6 +469,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** DELETE /api/v1/me/mfa/email: Disable Email Mfa */
@@ -481,6 +499,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/me/mfa/backup-codes: Get Backup Codes Status */
@@ -501,6 +521,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/backup-codes: Generate Backup Codes */
@@ -529,6 +551,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/webauthn/registration/options: Begin Webauthn Registration */
@@ -557,6 +581,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/me/mfa/webauthn/registration: Complete Webauthn Registration */
@@ -585,6 +611,8 @@ export interface Operations {
       415: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/me/mfa/webauthn/credentials: List Webauthn Credentials */
@@ -605,6 +633,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** DELETE /api/v1/me/mfa/webauthn/credentials/{credential_id}: Remove Webauthn Credential */
@@ -638,6 +668,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** PATCH /api/v1/me/mfa/webauthn/credentials/{credential_id}: Rename Webauthn Credential */
@@ -667,6 +699,8 @@ export interface Operations {
       415: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/me/mfa/trusted-devices: List Trusted Devices */
@@ -687,6 +721,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** DELETE /api/v1/me/mfa/trusted-devices: Revoke All Trusted Devices */
@@ -707,6 +743,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** DELETE /api/v1/me/mfa/trusted-devices/{device_id}: Revoke Trusted Device */
@@ -731,6 +769,8 @@ export interface Operations {
       404: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/me/security-events: List Security Events */
@@ -755,6 +795,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/forgot-password: Forgot Password */
@@ -783,6 +825,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/login: Login */
@@ -803,7 +847,7 @@ export interface Operations {
       400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
-      /** The action is not allowed for this tenant or account. */
+      /** The password is right, but the tenant requires a verified email address first. */
       403: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
@@ -815,6 +859,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/mfa/email/send: Send Email Mfa */
@@ -834,7 +880,7 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: AnyEmailCodeSent;
-      /** The request is well-formed but cannot be carried out (for example an expired flow). */
+      /** The account has not set up this method, or the tenant does not allow it. */
       400: ErrorResponse;
       /** The MFA token is invalid or expired, or the code is wrong. */
       401: ErrorResponse;
@@ -844,6 +890,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/mfa/verify: Verify Mfa */
@@ -874,6 +922,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/mfa/webauthn/begin: Begin Webauthn Auth */
@@ -893,7 +943,7 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: AnyWebAuthnChallenge;
-      /** The request is well-formed but cannot be carried out (for example an expired flow). */
+      /** The account has not set up this method, or the tenant does not allow it. */
       400: ErrorResponse;
       /** The MFA token is invalid or expired, or the code is wrong. */
       401: ErrorResponse;
@@ -903,6 +953,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/password/forgot: Forgot Password */
@@ -931,6 +983,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/password/reset: Reset Password */
@@ -959,6 +1013,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/tenants/{tenant_slug}/register: Register */
@@ -975,9 +1031,9 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: ApiResponseRegisterResponse;
-      /** The request is well-formed but cannot be carried out (for example an expired flow). */
+      /** The redirect_uri is not one of the tenant's registered redirect URIs, or the captcha was not solved. */
       400: ErrorResponse;
-      /** The action is not allowed for this tenant or account. */
+      /** The tenant does not allow self-registration. */
       403: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
@@ -989,6 +1045,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /api/v1/auth/tenants/{tenant_slug}/verify-email: Verify Email */
@@ -1015,6 +1073,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/authenticate: Authenticate User */
@@ -1029,7 +1089,7 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: AuthenticateResponse;
-      /** The request is well-formed but cannot be carried out (for example an expired flow). */
+      /** The flow token is unknown, expired or already used (start again with identify), or the password is right but the sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given, or the tenant requires a second factor and the account has none it could answer with. */
       400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
@@ -1043,6 +1103,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/identify: Identify User */
@@ -1065,6 +1127,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/login: Portal Login */
@@ -1083,7 +1147,7 @@ export interface Operations {
       400: ErrorResponse;
       /** Wrong email, password or tenant; the same answer in every case. */
       401: ErrorResponse;
-      /** The action is not allowed for this tenant or account. */
+      /** The password is right, but the tenant requires a verified email address first, or the account uses multi-factor authentication, which this one-step sign-in cannot complete (sign in with identify → authenticate). */
       403: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -1093,6 +1157,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/logout: Portal Logout */
@@ -1113,6 +1179,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/mfa/verify: Portal Mfa Verify */
@@ -1139,6 +1207,8 @@ export interface Operations {
       422: HTTPValidationError;
       /** Too many attempts; retry after the number of seconds in `Retry-After`. */
       429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** POST /api/v1/auth/refresh: Portal Refresh */
@@ -1161,6 +1231,8 @@ export interface Operations {
       415: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
   /** GET /.well-known/jwks.json: Get Jwks */
@@ -1175,6 +1247,8 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: JsonWebKeySet;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
     };
   };
 }

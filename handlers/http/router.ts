@@ -109,6 +109,14 @@ export class ContractViolation extends Error {
   override name = 'ContractViolation';
 }
 
+/**
+ * Statuses every operation must document: successes, refusals (4xx) and 503, which a lost database
+ * gives (a known condition with Retry-After). Other 5xx are the server's own faults, never contract.
+ */
+export function mustBeDocumented(status: number): boolean {
+  return status < 500 || status === 503;
+}
+
 /** VALIDATE_RESPONSES: a response the spec does not document is a server fault, caught in tests. */
 export function assertResponseMatchesContract(api: OpenAPIBackend, operationId: string, result: HandlerResult): void {
   const operation = api.router.getOperation(operationId);

@@ -13,6 +13,7 @@ export interface MockExampleNames {
     200: 'profile' | 'mfa';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   updateProfile: {
     200: 'updated';
@@ -20,26 +21,30 @@ export interface MockExampleNames {
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   changePassword: {
     200: 'changed';
-    400: 'flowExpired';
+    400: 'currentPasswordIncorrect' | 'passwordReused';
     401: 'notAuthenticated' | 'invalidToken';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   requestEmailVerification: {
     200: 'sent' | 'alreadyVerified';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   getMfaStatus: {
     200: 'totpAndBackupCodes' | 'noFactor';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   startTotpEnrolment: {
     200: 'started';
@@ -50,6 +55,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   removeTotp: {
     200: 'removed';
@@ -60,15 +66,17 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   confirmTotpEnrolment: {
     200: 'confirmed';
-    400: 'invalidEnrolmentCode';
+    400: 'invalidEnrolmentCode' | 'mfaMethodUnavailable';
     401: 'notAuthenticated' | 'invalidToken';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   enableEmailMfa: {
     200: 'enabled';
@@ -79,6 +87,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   disableEmailMfa: {
     200: 'disabled';
@@ -88,11 +97,13 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   getBackupCodesStatus: {
     200: 'some' | 'none';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   generateBackupCodes: {
     200: 'generated';
@@ -102,6 +113,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   beginWebauthnRegistration: {
     200: 'options';
@@ -111,6 +123,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   completeWebauthnRegistration: {
     200: 'registered';
@@ -120,11 +133,13 @@ export interface MockExampleNames {
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   listWebauthnCredentials: {
     200: 'two' | 'none';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   removeWebauthnCredential: {
     200: 'removed';
@@ -135,6 +150,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   renameWebauthnCredential: {
     200: 'renamed';
@@ -143,27 +159,32 @@ export interface MockExampleNames {
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   listTrustedDevices: {
     200: 'one' | 'none';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   revokeAllTrustedDevices: {
     200: 'revoked';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   revokeTrustedDevice: {
     200: 'revoked';
     401: 'notAuthenticated' | 'invalidToken';
     404: 'notFound';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   listSecurityEvents: {
     200: 'page' | 'lastPage';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   forgotPassword: {
     200: 'accepted';
@@ -173,25 +194,28 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   tenantLogin: {
     200: 'success' | 'mfaRequired';
     400: 'mfaMethodUnavailable';
     401: 'invalidCredentials';
-    403: 'registrationDisabled' | 'emailNotVerified';
+    403: 'emailNotVerified';
     404: 'tenantNotFound';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   sendEmailMfa: {
     200: 'sent';
-    400: 'flowExpired';
+    400: 'mfaMethodUnavailable';
     401: 'invalidCode';
     404: 'tenantNotFound';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   verifyMfa: {
     200: 'success' | 'trustedDevice';
@@ -202,14 +226,16 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   beginWebauthnAuth: {
     200: 'options';
-    400: 'flowExpired';
+    400: 'mfaMethodUnavailable';
     401: 'invalidCode';
     404: 'tenantNotFound';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   passwordForgot: {
     200: 'accepted';
@@ -219,6 +245,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   resetPassword: {
     200: 'reset';
@@ -228,16 +255,18 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   register: {
     200: 'pendingVerification';
-    400: 'flowExpired';
-    403: 'registrationDisabled' | 'emailNotVerified';
+    400: 'redirectNotAllowed' | 'captchaFailed';
+    403: 'registrationDisabled';
     404: 'tenantNotFound';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   verifyEmail: {
     200: 'verified';
@@ -245,16 +274,18 @@ export interface MockExampleNames {
     404: 'tenantNotFound';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   authenticateUser: {
     200: 'success' | 'mfaRequired';
-    400: 'flowExpired';
+    400: 'flowExpired' | 'tenantSelectionRequired' | 'mfaMethodUnavailable';
     401: 'invalidCredentials';
     403: 'emailNotVerified';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   identifyUser: {
     200: 'singleTenant' | 'multipleTenants' | 'unknownEmail';
@@ -262,21 +293,24 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   portalLogin: {
     200: 'success';
     400: 'tenantSelectionRequired' | 'mfaMethodUnavailable';
     401: 'invalidCredentials';
-    403: 'registrationDisabled' | 'emailNotVerified';
+    403: 'emailNotVerified' | 'mfaRequiredUseTwoStep';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   portalLogout: {
     200: 'loggedOut';
     401: 'notAuthenticated' | 'invalidToken';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   portalMfaVerify: {
     200: 'success';
@@ -286,6 +320,7 @@ export interface MockExampleNames {
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
     429: 'tooMany';
+    503: 'serviceUnavailable';
   };
   portalRefresh: {
     200: 'rotated';
@@ -293,9 +328,11 @@ export interface MockExampleNames {
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
   };
   getJwks: {
     200: 'keys';
+    503: 'serviceUnavailable';
   };
 }
 
@@ -460,6 +497,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -646,6 +704,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -708,7 +787,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The request is well-formed but cannot be carried out (for example an expired flow).",
+          "description": "The current password is wrong, or the new password is the same as the current one.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -718,9 +797,15 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "headers": {},
           "examples": [
             {
-              "name": "flowExpired",
+              "name": "currentPasswordIncorrect",
               "value": {
-                "detail": "The sign-in flow has expired. Please start again."
+                "detail": "Current password is incorrect"
+              }
+            },
+            {
+              "name": "passwordReused",
+              "value": {
+                "detail": "The new password must differ from the current password"
               }
             }
           ]
@@ -850,6 +935,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -998,6 +1104,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -1158,6 +1285,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -1399,6 +1547,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -1654,6 +1823,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -1732,7 +1922,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The code is wrong, or no enrolment is in progress (none started, expired or too many wrong codes).",
+          "description": "The code is wrong, no enrolment is in progress (none started, expired or too many wrong codes), or the tenant does not allow authenticator apps.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -1745,6 +1935,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "invalidEnrolmentCode",
               "value": {
                 "detail": "The code is wrong or the set-up has expired. Please try again."
+              }
+            },
+            {
+              "name": "mfaMethodUnavailable",
+              "value": {
+                "detail": "This verification method is not available"
               }
             }
           ]
@@ -1874,6 +2070,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -2132,6 +2349,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -2366,6 +2604,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -2492,6 +2751,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -2724,6 +3004,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -2993,6 +3294,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -3214,6 +3536,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -3365,6 +3708,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -3634,6 +3998,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -3841,6 +4226,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -3977,6 +4383,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -4096,6 +4523,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -4246,6 +4694,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -4422,6 +4891,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -4618,6 +5108,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -4749,7 +5260,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 403,
-          "description": "The action is not allowed for this tenant or account.",
+          "description": "The password is right, but the tenant requires a verified email address first.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -4758,12 +5269,6 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
-            {
-              "name": "registrationDisabled",
-              "value": {
-                "detail": "Self-registration is disabled for this tenant"
-              }
-            },
             {
               "name": "emailNotVerified",
               "value": {
@@ -4892,6 +5397,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -4960,7 +5486,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The request is well-formed but cannot be carried out (for example an expired flow).",
+          "description": "The account has not set up this method, or the tenant does not allow it.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -4970,9 +5496,9 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "headers": {},
           "examples": [
             {
-              "name": "flowExpired",
+              "name": "mfaMethodUnavailable",
               "value": {
-                "detail": "The sign-in flow has expired. Please start again."
+                "detail": "This verification method is not available"
               }
             }
           ]
@@ -5075,6 +5601,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -5316,6 +5863,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -5399,7 +5967,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The request is well-formed but cannot be carried out (for example an expired flow).",
+          "description": "The account has not set up this method, or the tenant does not allow it.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -5409,9 +5977,9 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "headers": {},
           "examples": [
             {
-              "name": "flowExpired",
+              "name": "mfaMethodUnavailable",
               "value": {
-                "detail": "The sign-in flow has expired. Please start again."
+                "detail": "This verification method is not available"
               }
             }
           ]
@@ -5514,6 +6082,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -5710,6 +6299,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -5902,6 +6512,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -5966,7 +6597,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The request is well-formed but cannot be carried out (for example an expired flow).",
+          "description": "The redirect_uri is not one of the tenant's registered redirect URIs, or the captcha was not solved.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -5976,16 +6607,22 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "headers": {},
           "examples": [
             {
-              "name": "flowExpired",
+              "name": "redirectNotAllowed",
               "value": {
-                "detail": "The sign-in flow has expired. Please start again."
+                "detail": "redirect_uri is not allowed for this tenant"
+              }
+            },
+            {
+              "name": "captchaFailed",
+              "value": {
+                "detail": "Captcha verification failed"
               }
             }
           ]
         },
         {
           "status": 403,
-          "description": "The action is not allowed for this tenant or account.",
+          "description": "The tenant does not allow self-registration.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -5998,12 +6635,6 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "registrationDisabled",
               "value": {
                 "detail": "Self-registration is disabled for this tenant"
-              }
-            },
-            {
-              "name": "emailNotVerified",
-              "value": {
-                "detail": "Email address not verified"
               }
             }
           ]
@@ -6125,6 +6756,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -6285,6 +6937,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -6361,7 +7034,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 400,
-          "description": "The request is well-formed but cannot be carried out (for example an expired flow).",
+          "description": "The flow token is unknown, expired or already used (start again with identify), or the password is right but the sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given, or the tenant requires a second factor and the account has none it could answer with.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -6374,6 +7047,18 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "flowExpired",
               "value": {
                 "detail": "The sign-in flow has expired. Please start again."
+              }
+            },
+            {
+              "name": "tenantSelectionRequired",
+              "value": {
+                "detail": "Please select a tenant to continue"
+              }
+            },
+            {
+              "name": "mfaMethodUnavailable",
+              "value": {
+                "detail": "This verification method is not available"
               }
             }
           ]
@@ -6514,6 +7199,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -6696,6 +7402,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -6795,7 +7522,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 403,
-          "description": "The action is not allowed for this tenant or account.",
+          "description": "The password is right, but the tenant requires a verified email address first, or the account uses multi-factor authentication, which this one-step sign-in cannot complete (sign in with identify → authenticate).",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -6805,15 +7532,15 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "headers": {},
           "examples": [
             {
-              "name": "registrationDisabled",
-              "value": {
-                "detail": "Self-registration is disabled for this tenant"
-              }
-            },
-            {
               "name": "emailNotVerified",
               "value": {
                 "detail": "Email address not verified"
+              }
+            },
+            {
+              "name": "mfaRequiredUseTwoStep",
+              "value": {
+                "detail": "Multi-factor authentication is required: sign in with identify and authenticate"
               }
             }
           ]
@@ -6916,6 +7643,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "tooMany",
               "value": {
                 "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -7037,6 +7785,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "type": "value_error"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]
@@ -7232,6 +8001,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -7374,6 +8164,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               }
             }
           ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
         }
       ]
     },
@@ -7414,6 +8225,27 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                     "alg": "ES256"
                   }
                 ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
               }
             }
           ]

@@ -7,8 +7,8 @@
 //
 // The database is the project's local one (scripts/local-mongo.ts: MONGODB_URI if set, else a
 // mongod on PATH, else FerretDB), started empty and deleted afterwards. The server runs as a child
-// process exactly as in production (`node --import tsx handlers/main.ts`, NODE_ENV=production,
-// BCRYPT_COST 12), first as one process, then as a cluster (WEB_CONCURRENCY=2) on the same data.
+// process exactly as in production (the compiled `dist/handlers/main.js`, NODE_ENV=production,
+// Argon2id at OWASP parameters), first as one process, then as a cluster (WEB_CONCURRENCY=2) on the same data.
 // Users, sessions and tokens are seeded through the domain services with the same encryption key.
 //
 // Scenarios: GET /.well-known/jwks.json (no database: the HTTP stack's ceiling), GET /api/v1/me

@@ -1,10 +1,25 @@
-// Starts the real server (handlers/main.ts) as a child process for the benchmark.
+// Starts the real server as a child process for the benchmark: the compiled JavaScript the
+// container runs (npm run build, into .cache/bench-dist), so no TypeScript loader is measured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commOf, processTree } from './proc.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = join(root, '.cache', 'bench-dist');
+let built: Promise<void> | undefined;
+
+/** Builds the production form once per bench run. */
+function buildOnce(): Promise<void> {
+  built ??= new Promise<void>((done, fail) => {
+    const build = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/build.ts'), '--out', dist], { stdio: ['ignore', 'ignore', 'inherit'] });
+    build.once('exit', (code) => (code === 0 ? done() : fail(new Error(`npm run build failed (${code})`))));
+  });
+  return built;
+}
 
 export interface BenchServerOptions {
   env: Record<string, string>;
@@ -40,12 +55,13 @@ export function freePort(): Promise<number> {
 }
 
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
+  await buildOnce();
   const port = await freePort();
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', 'handlers/main.ts'],
+    [...(options.nodeFlags ?? []), join(dist, 'handlers/main.js')],
     {
       env: { ...options.env, PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: String(options.workers) },
       stdio: ['ignore', 'pipe', 'pipe'],

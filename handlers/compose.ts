@@ -141,7 +141,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   }, (scope) => metrics.lockout(scope));
   const tenants = new Tenants(database.tenants, clock, database.recent<TenantDoc>('tenants', cacheOptions));
   const users = new Users(database.users, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
-  const flows = new Flows(database.flows, clock);
+  const flows = new Flows(database.flows, clock, box);
   const totp = new Totp(database.users, box, clock);
   const backupCodes = new BackupCodes(database.users, clock, pepper);
   const emailCodes = new EmailCodes(database.flows, clock, mailer, pepper);

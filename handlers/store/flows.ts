@@ -1,5 +1,6 @@
 import type { Collection, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 export type FlowKind = 'identify' | 'mfa' | 'verify_email' | 'password_reset';
 
@@ -52,6 +53,42 @@ export class FlowStore {
       expires_at: { $gt: now },
       failed_attempts: { $lt: maxFailures },
     });
+  }
+
+  /** The flow by id, in any state (its reader checks liveness). */
+  findById(id: ObjectId): Promise<FlowDoc | null> {
+    return this.collection.findOne({ _id: id });
+  }
+
+  /**
+   * `consume` for a flow that may not be stored yet (identify flows are written only when first
+   * answered): inserts it consumed, or consumes the stored one if live. Exactly one caller wins;
+   * a losing insert's duplicate key is a loss, not an error.
+   */
+  async consumeOrInsert(flow: FlowDoc, now: Date, maxFailures: number): Promise<boolean> {
+    const { _id, consumed_at: _consumed, failed_attempts: _failures, expires_at, ...rest } = flow;
+    try {
+      const result = await this.collection.updateOne(
+        { _id, consumed_at: null, expires_at: { $gt: now }, failed_attempts: { $lt: maxFailures } },
+        { $set: { consumed_at: now }, $setOnInsert: { ...rest, expires_at, failed_attempts: 0 } },
+        { upsert: true },
+      );
+      return result.modifiedCount === 1 || result.upsertedCount === 1;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  /** `recordFailure` for a flow that may not be stored yet: stores it with one failure. */
+  async recordFailureOrInsert(flow: FlowDoc): Promise<void> {
+    const { _id, consumed_at: _consumed, failed_attempts: _failures, ...rest } = flow;
+    try {
+      await this.collection.updateOne({ _id, consumed_at: null }, { $inc: { failed_attempts: 1 }, $setOnInsert: rest }, { upsert: true });
+    } catch (error) {
+      // Consumed meanwhile: nothing left to count on.
+      if (!isDuplicateKey(error)) throw error;
+    }
   }
 
   /** Marks a live flow consumed; of concurrent calls exactly one gets true. */

@@ -40,7 +40,8 @@ describe('identify', () => {
     await createUser(server, a, { email });
     await createUser(server, b, { email: email.toUpperCase() });
     const flow = await identify(email);
-    expect(flow.flow_token).toMatch(/^ft_[A-Za-z0-9_-]{43}$/);
+    // Sealed (AES-GCM): the flow's id, the address and its expiry; nothing is stored until it is answered.
+    expect(flow.flow_token).toMatch(/^ft_v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
     expect(flow.tenants.map((t) => t.slug).sort()).toEqual([a.slug, b.slug].sort());
     expect(flow.requires_tenant_selection).toBe(true);
   });

@@ -207,4 +207,36 @@ describe('FlowStore', () => {
     expect(results.filter(Boolean)).toHaveLength(3);
     expect(await stored(doc._id)).toMatchObject({ webauthn_challenges: 3 });
   });
+
+  it('consumeOrInsert stores an unstored flow consumed, consumes a stored live one, and refuses a dead one', async () => {
+    const fresh = flow({ kind: 'identify' });
+    expect(await flows.consumeOrInsert(fresh, now, 5)).toBe(true);
+    expect(await stored(fresh._id)).toMatchObject({ consumed_at: now, failed_attempts: 0, token_hash: fresh.token_hash });
+    expect(await flows.consumeOrInsert(fresh, now, 5)).toBe(false);
+    const live = flow({ kind: 'identify' });
+    await flows.insert(live);
+    expect(await flows.consumeOrInsert(live, now, 5)).toBe(true);
+    const exhausted = flow({ kind: 'identify', failed_attempts: 5 });
+    await flows.insert(exhausted);
+    expect(await flows.consumeOrInsert(exhausted, now, 5)).toBe(false);
+    expect(await stored(exhausted._id)).toMatchObject({ consumed_at: null });
+  });
+
+  it('of ten parallel consumeOrInsert calls on an unstored flow exactly one wins', async () => {
+    const fresh = flow({ kind: 'identify' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => flows.consumeOrInsert(fresh, now, 5)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('recordFailureOrInsert stores an unstored flow with one failure, counts on a stored one, and spares a consumed one', async () => {
+    const fresh = flow({ kind: 'identify' });
+    await flows.recordFailureOrInsert(fresh);
+    expect(await stored(fresh._id)).toMatchObject({ failed_attempts: 1, consumed_at: null, token_hash: fresh.token_hash });
+    await Promise.all(Array.from({ length: 4 }, () => flows.recordFailureOrInsert(fresh)));
+    expect(await stored(fresh._id)).toMatchObject({ failed_attempts: 5 });
+    const consumed = flow({ kind: 'identify', consumed_at: now });
+    await flows.insert(consumed);
+    await flows.recordFailureOrInsert(consumed);
+    expect(await stored(consumed._id)).toMatchObject({ failed_attempts: 0 });
+  });
 });

@@ -62,7 +62,7 @@ export class PortalAuth {
     const accounts = await this.deps.users.findLiveByEmail(normalised);
     const active = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));
     const tenants = accounts.flatMap((a) => active.filter((t) => t._id.equals(a.tenant_id)));
-    const { token } = await this.deps.flows.start('identify', this.settings.flowTtlSeconds, { email_normalized: normalised, channel: 'portal' });
+    const { token } = await this.deps.flows.startIdentify(this.settings.flowTtlSeconds, normalised);
     return {
       flow_token: token,
       tenants: tenants.map((t) => ({ id: t._id.toHexString(), slug: t.slug, name: t.name })),

@@ -129,7 +129,7 @@ const unknownLogin = (n: number) => ({ email: `nobody${n}@example.com`, password
 test('SIGTERM under keep-alive load: in-flight requests are answered with Connection: close, new connections refused, exit 0 in time', async () => {
   const shutdownTimeout = 5;
   // Cost 12: a login takes a few hundred milliseconds, so it is still running when the signal comes.
-  const child = await startProcess({ SHUTDOWN_TIMEOUT: String(shutdownTimeout), BCRYPT_COST: '12' });
+  const child = await startProcess({ SHUTDOWN_TIMEOUT: String(shutdownTimeout), PASSWORD_HASH: 'bcrypt', BCRYPT_COST: '12' });
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   // Open five keep-alive connections.
   const warm = await Promise.all(Array.from({ length: 5 }, () => send(child.port, agent, 'GET', '/healthz').reply));
@@ -138,7 +138,7 @@ test('SIGTERM under keep-alive load: in-flight requests are answered with Connec
   await sleep(20);
   expect(Object.values(agent.freeSockets).flat().length).toBe(5);
 
-  // In flight: three logins (bcrypt) and an identify whose body is only half sent, on four of them.
+  // In flight: three logins (bcrypt at cost 12, so they last) and an identify whose body is only half sent, on four of them.
   const logins = [1, 2, 3].map((n) => send(child.port, agent, 'POST', '/api/v1/auth/login', unknownLogin(n)).reply);
   const slow = send(child.port, agent, 'POST', '/api/v1/auth/identify', { email: 'slow.body@example.com' }, true);
   await sleep(150);

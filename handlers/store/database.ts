@@ -105,12 +105,18 @@ export class Database {
     this.availability.onChange(listener);
   }
 
-  async ping(): Promise<boolean> {
+  /** Whether the database answers within `timeoutMs` (readiness must not hang while it is gone). */
+  async ping(timeoutMs = 1000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
     try {
-      await this.db.command({ ping: 1 });
-      return true;
+      return await Promise.race([this.db.command({ ping: 1 }).then(() => true, () => false), late]);
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

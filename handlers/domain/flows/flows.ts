@@ -7,6 +7,26 @@ export const maxFlowFailures = 5;
 
 const tokenPrefixes = { identify: 'ft', mfa: 'mfa', verify_email: 'ev', password_reset: 'pr' } as const;
 
+/** A flow document as it starts: unanswered, nothing failed, not consumed. */
+function newFlow(id: ObjectId, kind: FlowKind, token: string, now: Date, expiresAt: Date, fields: Partial<Omit<FlowDoc, '_id' | 'token_hash' | 'kind'>>): FlowDoc {
+  return {
+    _id: id,
+    token_hash: hashToken(token),
+    kind,
+    email_normalized: null,
+    user_id: null,
+    tenant_id: null,
+    channel: 'portal',
+    remember_me: false,
+    redirect_uri: null,
+    failed_attempts: 0,
+    created_at: now,
+    expires_at: expiresAt,
+    consumed_at: null,
+    ...fields,
+  };
+}
+
 /** What an identify token carries, sealed: the flow's id, the address and when it ends. */
 interface IdentifyClaims {
   i: string;
@@ -52,22 +72,7 @@ export class Flows {
   async start(kind: FlowKind, ttlSeconds: number, fields: Partial<Omit<FlowDoc, '_id' | 'token_hash' | 'kind'>>): Promise<{ token: string; flow: FlowDoc }> {
     const now = this.clock.now();
     const token = newOpaqueToken(tokenPrefixes[kind]);
-    const flow: FlowDoc = {
-      _id: new ObjectId(),
-      token_hash: hashToken(token),
-      kind,
-      email_normalized: null,
-      user_id: null,
-      tenant_id: null,
-      channel: 'portal',
-      remember_me: false,
-      redirect_uri: null,
-      failed_attempts: 0,
-      created_at: now,
-      expires_at: addSeconds(now, ttlSeconds),
-      consumed_at: null,
-      ...fields,
-    };
+    const flow = newFlow(new ObjectId(), kind, token, now, addSeconds(now, ttlSeconds), fields);
     await this.flows.insert(flow);
     return { token, flow };
   }
@@ -84,21 +89,7 @@ export class Flows {
       const live = stored.kind === 'identify' && stored.consumed_at === null && stored.expires_at > now && stored.failed_attempts < maxFlowFailures;
       return live ? stored : null;
     }
-    return {
-      _id: id,
-      token_hash: hashToken(token),
-      kind: 'identify',
-      email_normalized: sealed.e,
-      user_id: null,
-      tenant_id: null,
-      channel: 'portal',
-      remember_me: false,
-      redirect_uri: null,
-      failed_attempts: 0,
-      created_at: now,
-      expires_at: new Date(sealed.x),
-      consumed_at: null,
-    };
+    return newFlow(id, 'identify', token, now, new Date(sealed.x), { email_normalized: sealed.e, channel: 'portal' });
   }
 
   /** Exactly one caller wins. */

@@ -12,7 +12,7 @@ import { countHeader, declaredQuery, headerValue, parseBody, translateTransportE
 import { clientAddress, requestIsHttps } from './client-address.ts';
 import { resolveRequestId } from './request-id.ts';
 import { errorResponse, sendJson, sendResult } from './responses.ts';
-import { ContractViolation, assertResponseMatchesContract, contractPaths, createRouter, mustBeDocumented } from './router.ts';
+import { assertResponseMatchesContract, contractPaths, createRouter, mustBeDocumented, undocumentedStatus } from './router.ts';
 import { apiSecurityHeaders } from './security-headers.ts';
 
 export interface AppOptions {
@@ -79,8 +79,8 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
     // VALIDATE_RESPONSES: a refusal the operation does not document breaks the contract like a wrong
     // success does, and so does an undocumented 503 (a lost database); the server's own faults (500,
     // 501) are never per-operation contract. Caught where a test reaches it.
-    if (config.validateResponses && exchange.operationId && mustBeDocumented(response.status) && !api.router.getOperation(exchange.operationId)?.responses?.[String(response.status)]) {
-      const violation = new ContractViolation(`${exchange.operationId} answered ${response.status}, which the spec does not document`);
+    const violation = config.validateResponses && exchange.operationId && mustBeDocumented(response.status) ? undocumentedStatus(api, exchange.operationId, response.status) : undefined;
+    if (violation) {
       logger.error({ reqId: exchange.requestId, operationId: exchange.operationId, err: translated }, violation.message);
       response = errorResponse(violation);
       res.setHeader('X-Contract-Violation', violation.message);

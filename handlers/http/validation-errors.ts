@@ -123,6 +123,17 @@ function emailIssue(error: ErrorObject): ValidationIssue {
   return { loc: toLoc(error.instancePath), msg: `value is not a valid email address: ${reason}`, type: 'value_error', ctx: { reason } };
 }
 
+/** pydantic's too_long / too_short for a list or dict with `actual` items (null: it stopped counting). */
+function lengthIssue(error: ErrorObject, fieldType: 'List' | 'Dictionary', bound: 'max' | 'min', actual: number | null): ValidationIssue {
+  const limit = (error.params as { limit?: unknown }).limit;
+  return {
+    loc: toLoc(error.instancePath),
+    msg: `${fieldType} should have ${bound === 'max' ? 'at most' : 'at least'} ${String(limit)} item${limit === 1 ? '' : 's'} after validation, not ${actual === null ? 'more' : actual}`,
+    type: bound === 'max' ? 'too_long' : 'too_short',
+    ctx: { field_type: fieldType, [bound === 'max' ? 'max_length' : 'min_length']: limit, actual_length: actual },
+  };
+}
+
 function issueFor(error: ErrorObject): ValidationIssue | undefined {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
@@ -174,33 +185,13 @@ function issueFor(error: ErrorObject): ValidationIssue | undefined {
     }
     case 'maxProperties':
       // pydantic stops counting a dict at the limit: "not more", actual_length None.
-      return {
-        loc: toLoc(error.instancePath),
-        msg: `Dictionary should have at most ${String(params.limit)} item${params.limit === 1 ? '' : 's'} after validation, not more`,
-        type: 'too_long',
-        ctx: { field_type: 'Dictionary', max_length: params.limit, actual_length: null },
-      };
+      return lengthIssue(error, 'Dictionary', 'max', null);
     case 'minProperties':
-      return {
-        loc: toLoc(error.instancePath),
-        msg: `Dictionary should have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'} after validation, not ${lengthOf(error.data)}`,
-        type: 'too_short',
-        ctx: { field_type: 'Dictionary', min_length: params.limit, actual_length: lengthOf(error.data) },
-      };
+      return lengthIssue(error, 'Dictionary', 'min', lengthOf(error.data));
     case 'maxItems':
-      return {
-        loc: toLoc(error.instancePath),
-        msg: `List should have at most ${String(params.limit)} item${params.limit === 1 ? '' : 's'} after validation, not ${lengthOf(error.data)}`,
-        type: 'too_long',
-        ctx: { field_type: 'List', max_length: params.limit, actual_length: lengthOf(error.data) },
-      };
+      return lengthIssue(error, 'List', 'max', lengthOf(error.data));
     case 'minItems':
-      return {
-        loc: toLoc(error.instancePath),
-        msg: `List should have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'} after validation, not ${lengthOf(error.data)}`,
-        type: 'too_short',
-        ctx: { field_type: 'List', min_length: params.limit, actual_length: lengthOf(error.data) },
-      };
+      return lengthIssue(error, 'List', 'min', lengthOf(error.data));
     case 'additionalProperties':
       return { loc: toLoc(error.instancePath, String(params.additionalProperty)), msg: 'Extra inputs are not permitted', type: 'extra_forbidden' };
     case 'maximum':

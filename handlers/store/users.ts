@@ -96,11 +96,6 @@ export class UserStore {
     return this.users.findOne({ tenant_id: tenantId, email_normalized: emailNormalized });
   }
 
-  /** Accounts with this email across tenants, except disabled ones; at most `limit`. */
-  listNotDisabledByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
-    return this.users.find({ email_normalized: emailNormalized, status: { $ne: 'disabled' } }).limit(limit).toArray();
-  }
-
   /** Active accounts with this email across tenants, oldest first (a stable order); at most `limit`. */
   listActiveByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
     return this.users.find({ email_normalized: emailNormalized, status: 'active' }).sort({ created_at: 1, _id: 1 }).limit(limit).toArray();

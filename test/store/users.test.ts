@@ -96,19 +96,6 @@ describe('UserStore', () => {
       expect(await users.findInTenant(tenantId, 'nobody@example.com')).toBeNull();
     });
 
-    it('listNotDisabledByEmail finds the email across tenants, leaves out disabled accounts, and stops at the limit', async () => {
-      const email = 'multi@example.com';
-      const active = await inserted({ email_normalized: email });
-      const pendingUser = await inserted({ tenant_id: new ObjectId(), email_normalized: email, status: 'pending' });
-      const locked = await inserted({ tenant_id: new ObjectId(), email_normalized: email, status: 'locked' });
-      await inserted({ tenant_id: new ObjectId(), email_normalized: email, status: 'disabled' });
-      await inserted({ email_normalized: 'other@example.com' });
-      const ids = (docs: UserDoc[]) => docs.map((d) => d._id.toHexString()).sort();
-      expect(ids(await users.listNotDisabledByEmail(email, 50))).toEqual(ids([active, pendingUser, locked]));
-      expect(await users.listNotDisabledByEmail(email, 2)).toHaveLength(2);
-      expect(await users.listNotDisabledByEmail('nobody@example.com', 50)).toEqual([]);
-    });
-
     it('listActiveByEmail finds only active accounts across tenants, oldest first, and stops at the limit', async () => {
       const email = 'live@example.com';
       const newer = await inserted({ tenant_id: new ObjectId(), email_normalized: email, created_at: at(-minute) });

@@ -43,6 +43,7 @@ import { PasswordReset } from './domain/password-reset/password-reset.ts';
 import { Profile } from './domain/profile/profile.ts';
 import type { Mailer } from './domain/mail/mailer.ts';
 import { BearerAuthentication } from './domain/sessions/bearer-authentication.ts';
+import { Applications } from './domain/applications/applications.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
 import type { RequestListener } from 'node:http';
@@ -194,11 +195,12 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const profile = new Profile({ users, tenants, hasher, signIn, sessions, trustedDevices, mailer, audit, clock });
 
   const bearer = new BearerAuthentication({ accessTokens, sessions, users });
+  const applications = new Applications(database.applications, clock);
 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
-    portalAuth, tenantAuth, registration, passwordReset, profile, bearer,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications,
   };
 }
 

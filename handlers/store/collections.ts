@@ -1,4 +1,5 @@
 import type { CollectionSpec } from './collection.ts';
+import { applicationsCollection } from './applications.ts';
 import { auditEventsCollection } from './audit-events.ts';
 import { cacheInvalidationsCollection } from './cache-invalidation.ts';
 import { countersCollection } from './counters.ts';
@@ -30,4 +31,5 @@ export const collections: ReadonlyArray<CollectionSpec<any>> = [
   webauthnChallengesCollection,
   cacheInvalidationsCollection,
   mailOutboxCollection,
+  applicationsCollection,
 ];

@@ -4,6 +4,7 @@ import { CacheInvalidation } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
 import { DatabaseAvailability, guardDatabase, type AvailabilityChange } from './availability.ts';
+import { ApplicationStore, applicationsCollection } from './applications.ts';
 import { AuditEventStore, auditEventsCollection } from './audit-events.ts';
 import { CounterStore, countersCollection } from './counters.ts';
 import { FlowStore, flowsCollection } from './flows.ts';
@@ -33,6 +34,7 @@ export class Database {
   readonly webauthnCredentials: WebAuthnCredentialStore;
   readonly webauthnChallenges: WebAuthnChallengeStore;
   readonly mailOutbox: MailOutboxStore;
+  readonly applications: ApplicationStore;
 
   private readonly cacheInvalidation: CacheInvalidation;
   /** Every call through `db` (so every store) answers ApiError('serviceUnavailable') while the database is lost. */
@@ -62,6 +64,7 @@ export class Database {
     this.webauthnCredentials = new WebAuthnCredentialStore(db.collection(webauthnCredentialsCollection.name));
     this.webauthnChallenges = new WebAuthnChallengeStore(db.collection(webauthnChallengesCollection.name));
     this.mailOutbox = new MailOutboxStore(db.collection(mailOutboxCollection.name));
+    this.applications = new ApplicationStore(db.collection(applicationsCollection.name));
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

@@ -44,6 +44,15 @@ import { Profile } from './domain/profile/profile.ts';
 import type { Mailer } from './domain/mail/mailer.ts';
 import { BearerAuthentication } from './domain/sessions/bearer-authentication.ts';
 import { Applications } from './domain/applications/applications.ts';
+import { OAuthClients } from './domain/oauth/clients.ts';
+import { IdTokens } from './domain/oauth/id-tokens.ts';
+import { Authorization } from './domain/oauth/authorization.ts';
+import { TokenEndpoint } from './domain/oauth/token-endpoint.ts';
+import { TokenServices } from './domain/oauth/token-services.ts';
+import { OpenIdProvider } from './domain/oauth/provider.ts';
+import { PLATFORM_PATH, TENANT_PREFIX } from './domain/oauth/issuers.ts';
+import { isOAuthProtocolPath } from './core/oauth-paths.ts';
+import { mountOpenIdProvider } from './oauth-routes.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
 import type { RequestListener } from 'node:http';
@@ -118,6 +127,11 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     audience: config.JWT_AUDIENCE,
     ttlSeconds: config.ACCESS_TOKEN_TTL,
     verifiedCacheMs: config.AUTH_CACHE_TTL_MS,
+    // Apps' tokens from the OpenID issuers (tenant and platform) pass the same check.
+    isOAuthIssuer: (iss) => {
+      const base = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
+      return iss === `${base}${PLATFORM_PATH}` || (iss.startsWith(`${base}${TENANT_PREFIX}`) && !iss.slice(base.length + TENANT_PREFIX.length).includes('/'));
+    },
   });
   // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
   const cacheOptions = { ttlMs: config.AUTH_CACHE_TTL_MS, pollMs: config.AUTH_CACHE_POLL_MS, clock };
@@ -196,11 +210,24 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
 
   const bearer = new BearerAuthentication({ accessTokens, sessions, users });
   const applications = new Applications(database.applications, clock);
+  const oauthClients = new OAuthClients(applications);
+  const idTokens = new IdTokens(signingKeys, clock);
+  const authorization = new Authorization({ clients: oauthClients, codes: database.authorizationCodes, consents: database.consents, sessions, idTokens, box, clock });
+  const openId = new OpenIdProvider({
+    tenants,
+    signingKeys,
+    clients: oauthClients,
+    authorization,
+    tokenEndpoint: new TokenEndpoint({ clients: oauthClients, codes: database.authorizationCodes, sessions, users, accessTokens, idTokens, clock }),
+    tokenServices: new TokenServices({ clients: oauthClients, sessions, users, accessTokens, idTokens }),
+    tenantAuth,
+    sessions,
+  }, { publicBaseUrl: config.PUBLIC_BASE_URL });
 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
-    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId,
   };
 }
 
@@ -268,7 +295,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics.observeRequest(event.operationId, event.status, event.durationMs);
       options.onOperation?.(event);
     },
+    isProtocolPath: isOAuthProtocolPath,
     extraRoutes: (router) => {
+      mountOpenIdProvider(router, { provider: domain.openId, logger, production: config.production, isHttps: (req) => req.secure });
       mountPages(router, { tenants: domain.tenants });
       router.get('/healthz', (_req, res) => {
         res.json({ status: 'ok' });

@@ -21,6 +21,8 @@ export interface AppOptions {
   handlers: Partial<OperationHandlers>;
   /** Verifies a bearer token; throws ApiError('invalidToken') when it is not acceptable. */
   authenticate: (token: string) => Promise<Principal>;
+  /** Paths under /api/ served by the extra routes instead (the OpenID provider's protocol endpoints). */
+  isProtocolPath?: (path: string) => boolean;
   /** Extra routes outside the contract (health, metrics, pages), served by express. */
   extraRoutes?: (app: express.Express) => void;
   /** Runs first for every request, before routing (the mock server's Prism query-string form of Prefer). */
@@ -183,7 +185,7 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
       const current = req.url ?? '/';
       const at = current.indexOf('?');
       exchange.path = at >= 0 ? current.slice(0, at) : current;
-      if (isContractPath(exchange.path)) void serveOperation(req, res, exchange, at >= 0 ? current.slice(at + 1) : '');
+      if (isContractPath(exchange.path) && !options.isProtocolPath?.(exchange.path)) void serveOperation(req, res, exchange, at >= 0 ? current.slice(at + 1) : '');
       else pages(req, res);
     };
     // Browsers send Origin with every cross-origin request; without one only Vary matters.

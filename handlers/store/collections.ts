@@ -1,6 +1,8 @@
 import type { CollectionSpec } from './collection.ts';
 import { applicationsCollection } from './applications.ts';
 import { auditEventsCollection } from './audit-events.ts';
+import { authorizationCodesCollection } from './authorization-codes.ts';
+import { consentsCollection } from './consents.ts';
 import { cacheInvalidationsCollection } from './cache-invalidation.ts';
 import { countersCollection } from './counters.ts';
 import { flowsCollection } from './flows.ts';
@@ -32,4 +34,6 @@ export const collections: ReadonlyArray<CollectionSpec<any>> = [
   cacheInvalidationsCollection,
   mailOutboxCollection,
   applicationsCollection,
+  authorizationCodesCollection,
+  consentsCollection,
 ];

@@ -6,6 +6,8 @@ import { monitorWrites } from './write-monitor.ts';
 import { DatabaseAvailability, guardDatabase, type AvailabilityChange } from './availability.ts';
 import { ApplicationStore, applicationsCollection } from './applications.ts';
 import { AuditEventStore, auditEventsCollection } from './audit-events.ts';
+import { AuthorizationCodeStore, authorizationCodesCollection } from './authorization-codes.ts';
+import { ConsentStore, consentsCollection } from './consents.ts';
 import { CounterStore, countersCollection } from './counters.ts';
 import { FlowStore, flowsCollection } from './flows.ts';
 import { MailOutboxStore, mailOutboxCollection } from './mail-outbox.ts';
@@ -35,6 +37,8 @@ export class Database {
   readonly webauthnChallenges: WebAuthnChallengeStore;
   readonly mailOutbox: MailOutboxStore;
   readonly applications: ApplicationStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly consents: ConsentStore;
 
   private readonly cacheInvalidation: CacheInvalidation;
   /** Every call through `db` (so every store) answers ApiError('serviceUnavailable') while the database is lost. */
@@ -65,6 +69,8 @@ export class Database {
     this.webauthnChallenges = new WebAuthnChallengeStore(db.collection(webauthnChallengesCollection.name));
     this.mailOutbox = new MailOutboxStore(db.collection(mailOutboxCollection.name));
     this.applications = new ApplicationStore(db.collection(applicationsCollection.name));
+    this.authorizationCodes = new AuthorizationCodeStore(db.collection(authorizationCodesCollection.name));
+    this.consents = new ConsentStore(db.collection(consentsCollection.name));
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

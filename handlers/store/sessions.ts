@@ -24,6 +24,29 @@ export interface SessionDoc {
   browser_secret_hash?: string | null;
   /** The session's refresh-token family (portal sessions; absent on older and hosted-page sessions). */
   refresh?: SessionRefreshState;
+  /** An OAuth client's session: what one authorization granted to one app (absent on other sessions). */
+  oauth?: OAuthGrantState | null;
+}
+
+/**
+ * The grant behind an app's tokens. An OpenID Connect sign-in is a ScaiKey session of its own,
+ * child of the browser session that signed in, so ending either (logout, password change, admin
+ * revocation, a revoked consent, a reused code) ends the app's access and refresh tokens.
+ */
+export interface OAuthGrantState {
+  client_id: string;
+  /** Space-separated granted scope. */
+  scope: string;
+  /** The issuer whose tokens these are (tenant or platform). */
+  issuer: string;
+  /** The browser (hosted) session that signed in; null for grants without one. */
+  parent_id: ObjectId | null;
+  auth_time: Date;
+  acr: string | null;
+  /** The `claims` request parameter's userinfo member, as JSON (OpenID Connect Core §5.5). */
+  userinfo_claims: string | null;
+  /** False: no refresh token was issued (the app may not keep one). */
+  refreshable: boolean;
 }
 
 /**
@@ -49,7 +72,11 @@ export const REFRESH_HISTORY = 16;
 /** `sessions`: its indexes and expiry. */
 export const sessionsCollection = defineCollection<SessionDoc>({
   name: 'sessions',
-  indexes: [{ key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' }],
+  indexes: [
+    { key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' },
+    { key: { browser_secret_hash: 1 }, name: 'browser_secret' },
+    { key: { 'oauth.parent_id': 1 }, name: 'oauth_parent' },
+  ],
   expiry: { field: 'absolute_expires_at', marginSeconds: 86_400 },
 });
 
@@ -95,9 +122,11 @@ export class SessionStore {
     next: { hash: string; successorEnc: string },
     now: Date,
     idleExpiresAt: Date,
+    /** The OAuth client the family belongs to; null: a portal family (no `oauth`). */
+    clientId: string | null = null,
   ): Promise<SessionDoc | null> {
     return this.collection.findOneAndUpdate(
-      { _id: id, 'refresh.hash': presented.hash, 'refresh.generation': presented.generation, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
+      { _id: id, 'refresh.hash': presented.hash, 'refresh.generation': presented.generation, 'oauth.client_id': clientId, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
       {
         $set: {
           'refresh.hash': next.hash,
@@ -119,6 +148,23 @@ export class SessionStore {
   async revoke(id: ObjectId, reason: string, now: Date): Promise<boolean> {
     const result = await this.collection.updateOne({ _id: id, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
     return result.modifiedCount === 1;
+  }
+
+  /** A live browser (hosted-page) session by the SHA-256 of its cookie's secret. */
+  findActiveByBrowserSecret(hash: string, now: Date): Promise<SessionDoc | null> {
+    return this.collection.findOne({ browser_secret_hash: hash, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } });
+  }
+
+  /** Ids of the unrevoked app sessions a browser session signed in. */
+  async findUnrevokedChildIds(parentId: ObjectId): Promise<ObjectId[]> {
+    const sessions = await this.collection.find({ 'oauth.parent_id': parentId, revoked_at: null }, { projection: { _id: 1 } }).toArray();
+    return sessions.map((s) => s._id);
+  }
+
+  /** Ids of a user's unrevoked sessions of one app. */
+  async findUnrevokedIdsForClient(userId: ObjectId, clientId: string): Promise<ObjectId[]> {
+    const sessions = await this.collection.find({ user_id: userId, 'oauth.client_id': clientId, revoked_at: null }, { projection: { _id: 1 } }).toArray();
+    return sessions.map((s) => s._id);
   }
 
   /** Ids of the user's unrevoked sessions (expired ones included), optionally sparing one. */

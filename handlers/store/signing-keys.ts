@@ -3,7 +3,7 @@ import { defineCollection } from './collection.ts';
 
 export interface SigningKeyDoc {
   _id: string;
-  alg: 'ES256';
+  alg: 'ES256' | 'RS256';
   public_jwk: Record<string, unknown>;
   private_jwk_enc: string;
   status: 'active' | 'retired';
@@ -27,9 +27,9 @@ export class SigningKeyStore {
     await this.collection.insertOne(key);
   }
 
-  /** Retires every active key but `kid`, published until `publishUntil`; returns how many. */
-  async retireAllExcept(kid: string, publishUntil: Date): Promise<number> {
-    const result = await this.collection.updateMany({ _id: { $ne: kid }, status: 'active' }, { $set: { status: 'retired', publish_until: publishUntil } });
+  /** Retires every active key but `kids`, published until `publishUntil`; returns how many. */
+  async retireAllExcept(kids: string[], publishUntil: Date): Promise<number> {
+    const result = await this.collection.updateMany({ _id: { $nin: kids }, status: 'active' }, { $set: { status: 'retired', publish_until: publishUntil } });
     return result.modifiedCount;
   }
 

@@ -64,18 +64,18 @@ describe('SigningKeyStore', () => {
     const earlier = key({ status: 'retired', publish_until: at(5 * minute) });
     const fresh = key();
     for (const doc of [old1, old2, earlier, fresh]) await keys.insert(doc);
-    expect(await keys.retireAllExcept(fresh._id, at(60 * minute))).toBe(2);
+    expect(await keys.retireAllExcept([fresh._id], at(60 * minute))).toBe(2);
     expect(await raw().findOne({ _id: old1._id })).toMatchObject({ status: 'retired', publish_until: at(60 * minute) });
     expect(await raw().findOne({ _id: earlier._id })).toMatchObject({ status: 'retired', publish_until: at(5 * minute) });
     expect(await raw().findOne({ _id: fresh._id })).toMatchObject({ status: 'active', publish_until: null });
-    expect(await keys.retireAllExcept(fresh._id, at(90 * minute))).toBe(0);
+    expect(await keys.retireAllExcept([fresh._id], at(90 * minute))).toBe(0);
   });
 
   it('retireAllExcept race: parallel retirements retire each other key exactly once', async () => {
     const others = Array.from({ length: 4 }, () => key());
     const fresh = key();
     for (const doc of [...others, fresh]) await keys.insert(doc);
-    const counts = await Promise.all(Array.from({ length: 5 }, () => keys.retireAllExcept(fresh._id, at(60 * minute))));
+    const counts = await Promise.all(Array.from({ length: 5 }, () => keys.retireAllExcept([fresh._id], at(60 * minute))));
     expect(counts.reduce((sum, n) => sum + n, 0)).toBe(4);
     expect(await raw().countDocuments({ status: 'active' })).toBe(1);
   });

@@ -24,7 +24,7 @@ export interface ApiReply {
  * The real server on its own database for one test file: real MongoDB-compatible server, real
  * hashing (at a low cost), real HTTP. Only the clock is controllable.
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { shareDatabaseWith?: TestServer } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { shareDatabaseWith?: TestServer; port?: number } = {}): Promise<TestServer> {
   const shared = options.shareDatabaseWith?.testDb;
   const testDb = shared ?? (await connectTestDatabase());
   const config = loadConfig({
@@ -40,7 +40,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   });
   const clock = new ManualClock();
   const logger = createLogger(config.LOG_LEVEL);
-  const running = await startServer({ config, logger, clock, port: 0, onOperation: recordOperation });
+  const running = await startServer({ config, logger, clock, port: options.port ?? 0, onOperation: recordOperation });
   const call: TestServer['call'] = async (method, path, options = {}) => {
     const headers: Record<string, string> = { ...options.headers };
     let body: string | undefined = options.raw;
@@ -71,4 +71,23 @@ export async function startTestServer(env: Record<string, string> = {}, options:
       if (!shared) await testDb.cleanup();
     },
   };
+}
+
+/** A free loopback port, for a server whose PUBLIC_BASE_URL (the OpenID issuer) must name its port. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The server at a known port whose PUBLIC_BASE_URL is its own URL (OpenID issuers are built from it). */
+export async function startIssuerServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const port = await freePort();
+  return startTestServer({ PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, HOST: '127.0.0.1', ...env }, { port });
 }

@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, 
  * secret scanner) what the token is. Only their SHA-256 is stored, so a database leak yields nothing
  * usable; a fast hash is right here because the tokens have full entropy.
  */
-export function newOpaqueToken(prefix: 'rt' | 'ft' | 'mfa' | 'td' | 'ev' | 'pr' | 'bs'): string {
+export function newOpaqueToken(prefix: 'rt' | 'ft' | 'mfa' | 'td' | 'ev' | 'pr' | 'bs' | 'ac'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tokens.ts';
-import { REFRESH_HISTORY, type SessionDoc, type SessionStore } from '../../store/sessions.ts';
+import { REFRESH_HISTORY, type OAuthGrantState, type SessionDoc, type SessionStore } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../core/errors.ts';
 import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
@@ -27,6 +27,10 @@ export interface NewSessionInput {
   clientIp: string;
   userAgent: string;
   lifetimes?: SessionLifetimes;
+  /** An app's session (OpenID Connect): what was granted to which client. */
+  oauth?: OAuthGrantState;
+  /** A pre-allocated id (an authorization code names the session its exchange creates). */
+  id?: ObjectId;
 }
 
 export interface NewSession {
@@ -99,7 +103,7 @@ export class Sessions {
   private newSession(input: NewSessionInput, now: Date, browserSecretHash: string | null): SessionDoc {
     const lifetimes = input.lifetimes ?? (input.rememberMe ? this.policy.rememberMe : this.policy.normal);
     return {
-      _id: new ObjectId(),
+      _id: input.id ?? new ObjectId(),
       tenant_id: input.tenantId,
       user_id: input.userId,
       remember_me: input.rememberMe,
@@ -113,7 +117,38 @@ export class Sessions {
       revoked_at: null,
       revoked_reason: null,
       ...(browserSecretHash ? { browser_secret_hash: browserSecretHash } : {}),
+      ...(input.oauth ? { oauth: input.oauth } : {}),
     };
+  }
+
+  /** An app's session without a refresh token (the app may not keep one): one insert. */
+  async createWithoutRefresh(input: NewSessionInput): Promise<SessionDoc> {
+    const session = this.newSession(input, this.clock.now(), null);
+    await this.sessions.insert(session);
+    return session;
+  }
+
+  /** Whether `token` is the session's current refresh token (introspection, revocation). */
+  isCurrentRefreshToken(session: SessionDoc, token: string): boolean {
+    return session.refresh?.hash === hashToken(token);
+  }
+
+  /** The live browser session whose cookie carries this secret. */
+  findBrowserSession(secret: string): Promise<SessionDoc | null> {
+    return this.sessions.findActiveByBrowserSecret(hashToken(secret), this.clock.now());
+  }
+
+  /** Ends a browser session and every app session it signed in. */
+  async revokeWithChildren(sessionId: ObjectId, reason: string): Promise<void> {
+    const now = this.clock.now();
+    const ids = [sessionId, ...(await this.sessions.findUnrevokedChildIds(sessionId))];
+    await this.sessions.revokeMany(ids, reason, now);
+  }
+
+  /** Ends a user's sessions of one app (a revoked consent); returns how many. */
+  async revokeForClient(userId: ObjectId, clientId: string, reason: string): Promise<number> {
+    const ids = await this.sessions.findUnrevokedIdsForClient(userId, clientId);
+    return this.sessions.revokeMany(ids, reason, this.clock.now());
   }
 
   /** The session if it is live: not revoked and within both lifetimes. */
@@ -145,9 +180,13 @@ export class Sessions {
    * inserted idempotently: its hash is unique) instead of revoking the family. That holds after
    * the grace window too, since nobody can have used a successor that never existed.
    */
-  async refresh(presented: string): Promise<RefreshOutcome> {
+  async refresh(presented: string, clientId: string | null = null): Promise<RefreshOutcome> {
     const parsed = parseRefreshToken(presented);
-    if (!parsed) return this.refreshLegacy(presented);
+    if (!parsed) {
+      // Legacy families predate OAuth clients: they are the portal's only.
+      if (clientId !== null) throw invalidRefresh('not a token of this client');
+      return this.refreshLegacy(presented);
+    }
     const now = this.clock.now();
     const hash = hashToken(presented);
     const lifetimes = parsed.rememberMe ? this.policy.rememberMe : this.policy.normal;
@@ -159,12 +198,16 @@ export class Sessions {
       { hash: hashToken(successor), successorEnc: this.box.seal(successor, `refresh:${hash}`) },
       now,
       addSeconds(now, lifetimes.idleSeconds),
+      clientId,
     );
     if (rotated) return { kind: 'rotated', session: rotated, refreshToken: successor };
 
     const session = await this.sessions.findById(parsed.sessionId);
     const family = session?.refresh;
     if (!session || !family) throw invalidRefresh('unknown refresh token');
+    // Another client's token (or a portal token at the token endpoint, or the reverse): refused
+    // before any reuse logic, so it can neither rotate nor revoke that family.
+    if ((session.oauth?.client_id ?? null) !== clientId) throw invalidRefresh('refresh token of another client');
     if (session.revoked_at) throw invalidRefresh('revoked refresh token');
     if (session.idle_expires_at <= now || session.absolute_expires_at <= now) throw invalidRefresh('expired refresh token');
     if (family.previous_hash === hash && family.previous_rotated_at && family.previous_successor_enc) {

@@ -12,12 +12,30 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** The issuer: PUBLIC_BASE_URL for portal and hosted-page tokens, an OpenID issuer for apps' tokens. */
+  iss?: string;
+  /** Apps' tokens: the client, and the space-separated scope it was granted. */
+  client_id?: string;
+  scope?: string;
+}
+
+/** The claims of an app's access token (RFC 9068), as the OpenID provider mints them. */
+export interface OAuthAccessTokenInput {
+  issuer: string;
+  clientId: string;
+  subject: string;
+  scope: string;
+  ttlSeconds: number;
+  /** ScaiKey claims: tenant_id, sid (and tid, for the API's bearer check), role, token_type, act… */
+  extra: Record<string, unknown>;
 }
 
 export interface AccessTokenSettings {
   issuer: string;
   audience: string;
   ttlSeconds: number;
+  /** Issuers of apps' tokens this verifier also accepts (their `aud` is the client_id). */
+  isOAuthIssuer?: (iss: string) => boolean;
   /** Milliseconds a successfully verified token is remembered (0: verify every time). */
   verifiedCacheMs?: number;
 }
@@ -52,6 +70,29 @@ export class AccessTokens {
     return { token, expiresAt: exp };
   }
 
+  /** An app's access token: `aud` and `client_id` are the client (ScaiKey issues no other audience). */
+  async issueOAuth(input: OAuthAccessTokenInput): Promise<{ token: string; expiresAt: number; jti: string }> {
+    const { kid, key } = await this.keys.signingKey();
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const exp = iat + input.ttlSeconds;
+    const jti = randomUUID();
+    const token = await new SignJWT({ ...input.extra, client_id: input.clientId, scope: input.scope })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .setIssuer(input.issuer)
+      .setAudience(input.clientId)
+      .setSubject(input.subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(key);
+    return { token, expiresAt: exp, jti };
+  }
+
+  /** Signature, lifetime and issuer only (introspection and token exchange read the rest). */
+  async verifyAnyClaims(token: string): Promise<Record<string, unknown>> {
+    return this.verifySignature(token);
+  }
+
   async verify(token: string): Promise<AccessTokenClaims> {
     const cacheMs = this.settings.verifiedCacheMs ?? 0;
     const now = this.clock.now().getTime();
@@ -65,6 +106,25 @@ export class AccessTokens {
   }
 
   private async verifyUncached(token: string): Promise<AccessTokenClaims> {
+    const payload = await this.verifySignature(token);
+    const { sub, tid, sid, jti, iat, exp, iss, client_id, scope } = payload as Partial<AccessTokenClaims>;
+    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
+      throw invalid('missing claims');
+    }
+    return {
+      sub, tid, sid, jti, iat, exp,
+      ...(typeof iss === 'string' ? { iss } : {}),
+      ...(typeof client_id === 'string' ? { client_id } : {}),
+      ...(typeof scope === 'string' ? { scope } : {}),
+    };
+  }
+
+  /**
+   * One verification path for every access token: ES256 with a published kid, `typ: at+jwt`,
+   * within its lifetime, and either ours (PUBLIC_BASE_URL, JWT_AUDIENCE) or an OpenID issuer's
+   * whose audience is the client it was issued to.
+   */
+  private async verifySignature(token: string): Promise<Record<string, unknown>> {
     let kid: string | undefined;
     try {
       const header = decodeProtectedHeader(token);
@@ -79,18 +139,20 @@ export class AccessTokens {
     if (!key) throw invalid('unknown kid');
     try {
       const { payload } = await jwtVerify(token, key, {
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
         algorithms: ['ES256'],
         typ: 'at+jwt',
         currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'],
       });
-      const { sub, tid, sid, jti, iat, exp } = payload as Partial<AccessTokenClaims>;
-      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
-        throw invalid('missing claims');
+      const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+      if (payload.iss === this.settings.issuer) {
+        if (!audiences.includes(this.settings.audience)) throw invalid('wrong audience');
+      } else if (typeof payload.iss === 'string' && this.settings.isOAuthIssuer?.(payload.iss)) {
+        if (typeof payload['client_id'] !== 'string' || audiences.length !== 1 || audiences[0] !== payload['client_id']) throw invalid('wrong audience');
+      } else {
+        throw invalid('unexpected issuer');
       }
-      return { sub, tid, sid, jti, iat, exp };
+      return payload as Record<string, unknown>;
     } catch (error) {
       if (error instanceof ApiError) throw error;
       const reason = error instanceof joseErrors.JOSEError ? error.code : 'verification failed';

@@ -4,11 +4,14 @@ import type { SigningKeyDoc, SigningKeyStore } from '../../store/signing-keys.ts
 import type { SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
-const alg = 'ES256';
+/** ES256 signs access tokens; RS256 (which every OpenID provider must offer) signs ID tokens by default. */
+export type SigningAlg = 'ES256' | 'RS256';
+export const signingAlgs: readonly SigningAlg[] = ['ES256', 'RS256'];
 const cacheSeconds = 60;
 
 interface LoadedKey {
   kid: string;
+  alg: SigningAlg;
   status: 'active' | 'retired';
   createdAt: Date;
   publicKey: CryptoKey;
@@ -35,35 +38,46 @@ export class SigningKeys {
     private readonly maxTokenLifetimeSeconds: number,
   ) {}
 
-  /** Makes sure an active key exists (first start generates one). */
+  /** Makes sure an active key of each algorithm exists (first start generates them). */
   async ensureActiveKey(): Promise<void> {
     await this.reload();
-    if (this.activeKey()) return;
-    await this.insertNewKey();
+    const missing = signingAlgs.filter((alg) => !this.activeKey(alg));
+    if (missing.length === 0) return;
+    for (const alg of missing) await this.insertNewKey(alg);
     await this.reload();
   }
 
-  /** Adds a new active key and retires the others, keeping them published until their tokens expire. */
+  /**
+   * Adds a new active key of each algorithm and retires the others, keeping them published until
+   * their tokens expire (relying parties that cache the JWKS see the new key before it signs much).
+   */
   async rotate(): Promise<string> {
-    const kid = await this.insertNewKey();
+    const kids: string[] = [];
+    for (const alg of signingAlgs) kids.push(await this.insertNewKey(alg));
     const now = this.clock.now();
-    await this.store.retireAllExcept(kid, addSeconds(now, this.maxTokenLifetimeSeconds + 300));
+    await this.store.retireAllExcept(kids, addSeconds(now, this.maxTokenLifetimeSeconds + 300));
     await this.reload();
-    return kid;
+    return kids[0]!;
   }
 
-  async signingKey(): Promise<{ kid: string; key: CryptoKey }> {
+  async signingKey(alg: SigningAlg = 'ES256'): Promise<{ kid: string; key: CryptoKey }> {
     await this.freshen();
-    let active = this.activeKey();
+    let active = this.activeKey(alg);
     if (!active) {
       await this.ensureActiveKey();
-      active = this.activeKey();
+      active = this.activeKey(alg);
     }
-    if (!active?.privateKey) throw new Error('No active signing key');
+    if (!active?.privateKey) throw new Error(`No active ${alg} signing key`);
     return { kid: active.kid, key: active.privateKey };
   }
 
-  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+  /** The public key of `kid`, if it is published and of the expected algorithm. */
+  async verificationKey(kid: string, alg: SigningAlg = 'ES256'): Promise<CryptoKey | undefined> {
+    const key = await this.publishedKey(kid);
+    return key?.alg === alg ? key.publicKey : undefined;
+  }
+
+  private async publishedKey(kid: string): Promise<LoadedKey | undefined> {
     await this.freshen();
     let key = this.keys.get(kid);
     const now = Date.now();
@@ -73,18 +87,18 @@ export class SigningKeys {
       await this.reload();
       key = this.keys.get(kid);
     }
-    return key?.publicKey;
+    return key;
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {
     await this.freshen();
     const keys = [...this.keys.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-    return { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, use: 'sig', alg })) };
+    return { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, use: 'sig', alg: k.alg })) };
   }
 
-  private activeKey(): LoadedKey | undefined {
+  private activeKey(alg: SigningAlg): LoadedKey | undefined {
     return [...this.keys.values()]
-      .filter((k) => k.status === 'active' && k.privateKey)
+      .filter((k) => k.alg === alg && k.status === 'active' && k.privateKey)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
   }
 
@@ -109,6 +123,7 @@ export class SigningKeys {
   }
 
   private async load(doc: SigningKeyDoc): Promise<LoadedKey> {
+    const alg: SigningAlg = doc.alg ?? 'ES256';
     const cached = this.keys.get(doc._id);
     const publicKey = cached?.publicKey ?? ((await importJWK(doc.public_jwk as JWK, alg)) as CryptoKey);
     let privateKey = cached?.privateKey;
@@ -116,11 +131,11 @@ export class SigningKeys {
       const jwk = JSON.parse(this.box.open(doc.private_jwk_enc, `signing-key:${doc._id}`)) as JWK;
       privateKey = (await importJWK(jwk, alg)) as CryptoKey;
     }
-    return { kid: doc._id, status: doc.status, createdAt: doc.created_at, publicKey, publicJwk: doc.public_jwk as JWK, privateKey };
+    return { kid: doc._id, alg, status: doc.status, createdAt: doc.created_at, publicKey, publicJwk: doc.public_jwk as JWK, privateKey };
   }
 
-  private async insertNewKey(): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  private async insertNewKey(alg: SigningAlg): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const now = this.clock.now();
     const kid = `${now.toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
     const publicJwk = await exportJWK(publicKey);

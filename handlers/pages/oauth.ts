@@ -1,0 +1,119 @@
+import { html, type Html } from './html.ts';
+import { shell } from './layout.ts';
+import type { PageLocale } from './i18n/index.ts';
+
+/**
+ * The OpenID provider's hosted pages: sign-in, second factor, consent, errors and logout. Plain
+ * HTML forms that work without JavaScript (and in the conformance suite's HtmlUnit browser); each
+ * step posts the sealed authorization request back, so no server state is kept between pages.
+ */
+export interface PageFrame {
+  locale: PageLocale;
+  brand: string;
+  path: string;
+  query: Record<string, unknown>;
+}
+
+function page(frame: PageFrame, title: string, body: Html): string {
+  return shell({ locale: frame.locale, title, brand: frame.brand, path: frame.path, query: frame.query, body });
+}
+
+function errorLine(error: string | null): Html {
+  return error ? html`<p class="form-error" role="alert" id="form-error">${error}</p>` : html``;
+}
+
+export function signInPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null }): string {
+  return page(frame, 'Sign in', html`<section class="card" aria-labelledby="title">
+<h1 id="title">Sign in</h1>
+<p>to continue to <strong>${o.appName}</strong></p>
+${errorLine(o.error)}
+<form method="post" action="${o.action}" class="oauth-sign-in">
+<input type="hidden" name="request" value="${o.sealed}">
+<input type="hidden" name="step" value="password">
+<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>
+<div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
+<button type="submit" class="primary login-submit">Sign in</button>
+</form>
+</section>`);
+}
+
+const methodLabels: Record<string, string> = {
+  totp: 'Authenticator app code',
+  backup_code: 'Backup code',
+  email: 'Code sent by email',
+};
+
+export function secondFactorPage(frame: PageFrame, o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null }): string {
+  const usable = o.methods.filter((m) => m in methodLabels);
+  const options = usable.map((m, i) => html`<option value="${m}"${i === 0 ? html` selected` : ''}>${methodLabels[m]!}</option>`);
+  return page(frame, 'Verify it is you', html`<section class="card" aria-labelledby="title">
+<h1 id="title">Verify it is you</h1>
+<p>Enter a code from one of your verification methods.</p>
+${errorLine(o.error)}
+<form method="post" action="${o.action}" class="oauth-mfa">
+<input type="hidden" name="request" value="${o.sealed}">
+<input type="hidden" name="step" value="mfa">
+<input type="hidden" name="mfa_token" value="${o.mfaToken}">
+<input type="hidden" name="user_id" value="${o.userId}">
+<input type="hidden" name="methods" value="${o.methods.join(' ')}">
+<div class="field"><label for="method">Method</label><select id="method" name="method">${options}</select></div>
+<div class="field"><label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></div>
+<button type="submit" class="primary login-submit">Verify</button>
+</form>
+</section>`);
+}
+
+const scopeLabels: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your name and profile',
+  email: 'See your email address',
+  address: 'See your address',
+  phone: 'See your phone number',
+  offline_access: 'Stay signed in when you are not using it',
+};
+
+export function consentPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; scopes: string[] }): string {
+  const items = o.scopes.map((s) => html`<li>${scopeLabels[s] ?? s}</li>`);
+  return page(frame, 'Allow access', html`<section class="card" aria-labelledby="title">
+<h1 id="title">Allow ${o.appName}?</h1>
+<p><strong>${o.appName}</strong> asks to:</p>
+<ul class="scopes">${items}</ul>
+<form method="post" action="${o.action}" class="oauth-consent">
+<input type="hidden" name="request" value="${o.sealed}">
+<input type="hidden" name="step" value="consent">
+<button type="submit" name="decision" value="allow" class="primary login-submit">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>
+</section>`);
+}
+
+export function oauthErrorPage(frame: PageFrame, o: { error: string; description: string }): string {
+  return page(frame, 'Sign-in error', html`<section class="card" aria-labelledby="title">
+<h1 id="title">This sign-in request cannot be completed</h1>
+<p class="form-error" role="alert">${o.description}</p>
+<p>Error code: <code>${o.error}</code>. Return to the application and try again.</p>
+</section>`);
+}
+
+export function expiredRequestPage(frame: PageFrame): string {
+  return oauthErrorPage(frame, { error: 'invalid_request', description: 'This sign-in page has expired. Return to the application and start again.' });
+}
+
+export function logoutConfirmPage(frame: PageFrame, o: { action: string; fields: Record<string, string> }): string {
+  const hidden = Object.entries(o.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
+  return page(frame, 'Sign out', html`<section class="card" aria-labelledby="title">
+<h1 id="title">Sign out?</h1>
+<form method="post" action="${o.action}">
+${hidden}
+<input type="hidden" name="confirm" value="yes">
+<button type="submit" class="primary">Sign out</button>
+</form>
+</section>`);
+}
+
+export function loggedOutPage(frame: PageFrame): string {
+  return page(frame, 'Signed out', html`<section class="card" aria-labelledby="title">
+<h1 id="title">You are signed out</h1>
+<p>You can close this window.</p>
+</section>`);
+}

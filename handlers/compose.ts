@@ -221,6 +221,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     tokenEndpoint: new TokenEndpoint({ clients: oauthClients, codes: database.authorizationCodes, sessions, users, accessTokens, idTokens, clock }),
     tokenServices: new TokenServices({ clients: oauthClients, sessions, users, accessTokens, idTokens }),
     tenantAuth,
+    portalAuth,
     sessions,
   }, { publicBaseUrl: config.PUBLIC_BASE_URL });
 

@@ -15,7 +15,7 @@ import type { Issuer } from './domain/oauth/issuers.ts';
 import type { OpenIdProvider, SignInStep } from './domain/oauth/provider.ts';
 import { secureSessionCookieName, sessionCookieName } from './operations/authentication.ts';
 import { negotiateLocale } from './pages/i18n/index.ts';
-import { consentPage, expiredRequestPage, loggedOutPage, logoutConfirmPage, oauthErrorPage, secondFactorPage, signInPage, type PageFrame } from './pages/oauth.ts';
+import { consentPage, expiredRequestPage, identifyPage, loggedOutPage, logoutConfirmPage, oauthErrorPage, secondFactorPage, signInPage, type PageFrame } from './pages/oauth.ts';
 
 interface Options {
   provider: OpenIdProvider;
@@ -106,7 +106,8 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
         res.redirect(303, outcome.location);
         return;
       case 'login':
-        sendPage(res, 200, signInPage(frame, { action: loginUrl, sealed: outcome.sealed, appName: outcome.app.name, email: outcome.request.loginHint ?? '', error: null }));
+        if (issuer.kind === 'platform') sendPage(res, 200, identifyPage(frame, { action: loginUrl, sealed: outcome.sealed, appName: outcome.app.name, email: outcome.request.loginHint ?? '', error: null }));
+        else sendPage(res, 200, signInPage(frame, { action: loginUrl, sealed: outcome.sealed, appName: outcome.app.name, email: outcome.request.loginHint ?? '', error: null }));
         return;
       case 'consent':
         sendPage(res, 200, consentPage(frame, { action: loginUrl, sealed: outcome.sealed, appName: outcome.app.name, scopes: outcome.request.scope }));
@@ -119,11 +120,14 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       case 'expired':
         sendPage(res, 400, expiredRequestPage(frame));
         return;
+      case 'identify':
+        sendPage(res, 200, identifyPage(frame, { action: loginUrl, sealed: step.sealed, appName: step.app.name, email: step.email, error: step.error }));
+        return;
       case 'password':
-        sendPage(res, 200, signInPage(frame, { action: loginUrl, sealed: step.sealed, appName: step.app.name, email: step.email, error: step.error }));
+        sendPage(res, 200, signInPage(frame, { action: loginUrl, sealed: step.sealed, appName: step.app.name, email: step.email, error: step.error, ...(step.tenants ? { tenants: step.tenants } : {}) }));
         return;
       case 'mfa':
-        sendPage(res, 200, secondFactorPage(frame, { action: loginUrl, sealed: step.sealed, mfaToken: step.mfaToken, userId: step.userId, methods: step.methods, error: step.error }));
+        sendPage(res, 200, secondFactorPage(frame, { action: loginUrl, sealed: step.sealed, mfaToken: step.mfaToken, userId: step.userId, methods: step.methods, error: step.error, ...(step.tenant ? { tenant: step.tenant } : {}) }));
         return;
       case 'done':
         if (step.sessionSecret) setSessionCookie(req, res, step.sessionSecret, step.sessionMaxAge);
@@ -180,12 +184,15 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       const sealed = text('request') || undefined;
       const loginUrl = loginUrlOf(req);
       switch (text('step')) {
+        case 'identify':
+          answerStep(req, res, issuer, await provider.identify(issuer, sealed, text('email').slice(0, 320), clientOf(req)), loginUrl);
+          return;
         case 'password':
-          answerStep(req, res, issuer, await provider.signInWithPassword(issuer, sealed, { email: text('email').slice(0, 320), password: text('password').slice(0, 1024) }, clientOf(req)), loginUrl);
+          answerStep(req, res, issuer, await provider.signInWithPassword(issuer, sealed, { email: text('email').slice(0, 320), password: text('password').slice(0, 1024), tenant: text('tenant') }, clientOf(req)), loginUrl);
           return;
         case 'mfa':
           answerStep(req, res, issuer, await provider.signInWithSecondFactor(issuer, sealed, {
-            mfaToken: text('mfa_token'), userId: text('user_id'), method: text('method'), code: text('code').trim().slice(0, 64), methods: text('methods').split(' ').filter(Boolean),
+            mfaToken: text('mfa_token'), userId: text('user_id'), method: text('method'), code: text('code').trim().slice(0, 64), methods: text('methods').split(' ').filter(Boolean), tenant: text('tenant'),
           }, clientOf(req)), loginUrl);
           return;
         case 'consent': {

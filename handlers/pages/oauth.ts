@@ -22,7 +22,34 @@ function errorLine(error: string | null): Html {
   return error ? html`<p class="form-error" role="alert" id="form-error">${error}</p>` : html``;
 }
 
-export function signInPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null }): string {
+/** The platform's first page: the email only; the next page asks for the password. */
+export function identifyPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null }): string {
+  return page(frame, 'Sign in', html`<section class="card" aria-labelledby="title">
+<h1 id="title">Sign in</h1>
+<p>to continue to <strong>${o.appName}</strong></p>
+${errorLine(o.error)}
+<form method="post" action="${o.action}" class="oauth-identify">
+<input type="hidden" name="request" value="${o.sealed}">
+<input type="hidden" name="step" value="identify">
+<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>
+<button type="submit" class="primary continue">Continue</button>
+</form>
+</section>`);
+}
+
+export function signInPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null; tenants?: Array<{ slug: string; name: string }> }): string {
+  // On the platform issuer the email was given on the page before; the tenant is chosen here when
+  // the email has accounts in several (one account: a hidden field; none: an empty one).
+  const platform = o.tenants !== undefined;
+  const tenants = o.tenants ?? [];
+  const tenantField = !platform
+    ? html``
+    : tenants.length > 1
+      ? html`<div class="field"><label for="tenant">Organisation</label><select id="tenant" name="tenant">${tenants.map((t) => html`<option value="${t.slug}">${t.name}</option>`)}</select></div>`
+      : html`<input type="hidden" name="tenant" value="${tenants[0]?.slug ?? ''}">`;
+  const emailField = platform
+    ? html`<input type="hidden" name="email" value="${o.email}"><p class="identity">${o.email}</p>`
+    : html`<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>`;
   return page(frame, 'Sign in', html`<section class="card" aria-labelledby="title">
 <h1 id="title">Sign in</h1>
 <p>to continue to <strong>${o.appName}</strong></p>
@@ -30,7 +57,8 @@ ${errorLine(o.error)}
 <form method="post" action="${o.action}" class="oauth-sign-in">
 <input type="hidden" name="request" value="${o.sealed}">
 <input type="hidden" name="step" value="password">
-<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>
+${emailField}
+${tenantField}
 <div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
 <button type="submit" class="primary login-submit">Sign in</button>
 </form>
@@ -43,7 +71,7 @@ const methodLabels: Record<string, string> = {
   email: 'Code sent by email',
 };
 
-export function secondFactorPage(frame: PageFrame, o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null }): string {
+export function secondFactorPage(frame: PageFrame, o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string }): string {
   const usable = o.methods.filter((m) => m in methodLabels);
   const options = usable.map((m, i) => html`<option value="${m}"${i === 0 ? html` selected` : ''}>${methodLabels[m]!}</option>`);
   return page(frame, 'Verify it is you', html`<section class="card" aria-labelledby="title">
@@ -56,6 +84,7 @@ ${errorLine(o.error)}
 <input type="hidden" name="mfa_token" value="${o.mfaToken}">
 <input type="hidden" name="user_id" value="${o.userId}">
 <input type="hidden" name="methods" value="${o.methods.join(' ')}">
+${o.tenant ? html`<input type="hidden" name="tenant" value="${o.tenant}">` : ''}
 <div class="field"><label for="method">Method</label><select id="method" name="method">${options}</select></div>
 <div class="field"><label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></div>
 <button type="submit" class="primary login-submit">Verify</button>

@@ -4,6 +4,7 @@ import type { ClientInfo } from '../../core/request-context.ts';
 import type { ApplicationDoc } from '../../store/applications.ts';
 import type { SessionDoc } from '../../store/sessions.ts';
 import type { TenantAuth } from '../login/tenant-auth.ts';
+import type { PortalAuth } from '../login/portal-auth.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import type { SigningKeys } from '../tokens/signing-keys.ts';
@@ -16,8 +17,11 @@ import type { TokenServices } from './token-services.ts';
 /** What the hosted sign-in page shows next. */
 export type SignInStep =
   | { kind: 'done'; outcome: AuthorizeOutcome; sessionSecret: string | null; sessionMaxAge: number }
-  | { kind: 'password'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null }
-  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null }
+  /** The platform's first page: the email, from which the tenant is found. */
+  | { kind: 'identify'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null }
+  /** `tenants`: on the platform issuer, the accounts the email has (a choice when several). */
+  | { kind: 'password'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null; tenants?: Array<{ slug: string; name: string }> }
+  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string }
   | { kind: 'expired' };
 
 interface Deps {
@@ -28,6 +32,7 @@ interface Deps {
   tokenEndpoint: TokenEndpoint;
   tokenServices: TokenServices;
   tenantAuth: TenantAuth;
+  portalAuth: PortalAuth;
   sessions: Sessions;
 }
 
@@ -73,21 +78,50 @@ export class OpenIdProvider {
   async signInPage(issuer: Issuer, sealed: string | undefined): Promise<SignInStep> {
     const resolved = await this.resolve(issuer, sealed);
     if (!resolved) return { kind: 'expired' };
-    return { kind: 'password', sealed: sealed!, ...resolved, email: resolved.request.loginHint ?? '', error: null };
+    const email = resolved.request.loginHint ?? '';
+    if (issuer.kind === 'platform') return { kind: 'identify', sealed: sealed!, ...resolved, email, error: null };
+    return { kind: 'password', sealed: sealed!, ...resolved, email, error: null };
+  }
+
+  /**
+   * The platform page's first step (identify-first, as the portal): the email's accounts decide
+   * the tenant. The next page asks for the password (and the tenant, when there are several).
+   */
+  async identify(issuer: Issuer, sealed: string | undefined, email: string, client: ClientInfo): Promise<SignInStep> {
+    const resolved = await this.resolve(issuer, sealed);
+    if (!resolved || issuer.kind !== 'platform') return { kind: 'expired' };
+    try {
+      const { tenants } = await this.deps.portalAuth.identify(email, client);
+      return { kind: 'password', sealed: sealed!, ...resolved, email, error: null, tenants: tenants.map((t) => ({ slug: t.slug, name: t.name })) };
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) return { kind: 'identify', sealed: sealed!, ...resolved, email, error: error.detail };
+      throw error;
+    }
   }
 
   /** Email and password submitted on the hosted page: the one sign-in pipeline, then the authorization. */
-  async signInWithPassword(issuer: Issuer, sealed: string | undefined, form: { email: string; password: string }, client: ClientInfo): Promise<SignInStep> {
+  async signInWithPassword(issuer: Issuer, sealed: string | undefined, form: { email: string; password: string; tenant?: string }, client: ClientInfo): Promise<SignInStep> {
     const resolved = await this.resolve(issuer, sealed);
-    if (!resolved || issuer.kind !== 'tenant') return { kind: 'expired' };
+    if (!resolved) return { kind: 'expired' };
+    const slug = issuer.kind === 'tenant' ? issuer.tenant.slug : form.tenant;
+    let tenants: Array<{ slug: string; name: string }> | undefined;
     try {
-      const outcome = await this.deps.tenantAuth.login(issuer.tenant.slug, { email: form.email, password: form.password, rememberMe: false, trustedDeviceToken: null }, client);
+      if (issuer.kind === 'platform') {
+        tenants = (await this.deps.portalAuth.identify(form.email, client)).tenants.map((t) => ({ slug: t.slug, name: t.name }));
+        if (!slug || !tenants.some((t) => t.slug === slug)) {
+          // No account for this email (or a tenant it has none in): the same refusal, after the
+          // same work, as a wrong password.
+          await this.deps.portalAuth.login({ email: form.email, password: form.password, tenantId: null }, client);
+          throw new ApiError('invalidCredentials');
+        }
+      }
+      const outcome = await this.deps.tenantAuth.login(slug!, { email: form.email, password: form.password, rememberMe: false, trustedDeviceToken: null }, client);
       if (outcome.status === 'mfa_required') {
-        return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: outcome.mfaToken, userId: outcome.userId, methods: outcome.availableMethods, error: null };
+        return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: outcome.mfaToken, userId: outcome.userId, methods: outcome.availableMethods, error: null, ...(slug ? { tenant: slug } : {}) };
       }
       return this.finish(resolved.app, resolved.request, outcome.sessionId, outcome.sessionSecret, outcome.maxAgeSeconds);
     } catch (error) {
-      if (error instanceof ApiError && error.status < 500) return { kind: 'password', sealed: sealed!, ...resolved, email: form.email, error: error.detail };
+      if (error instanceof ApiError && error.status < 500) return { kind: 'password', sealed: sealed!, ...resolved, email: form.email, error: error.detail, ...(tenants ? { tenants } : {}) };
       throw error;
     }
   }
@@ -95,19 +129,20 @@ export class OpenIdProvider {
   async signInWithSecondFactor(
     issuer: Issuer,
     sealed: string | undefined,
-    form: { mfaToken: string; userId: string; method: string; code: string; methods: string[] },
+    form: { mfaToken: string; userId: string; method: string; code: string; methods: string[]; tenant?: string },
     client: ClientInfo,
   ): Promise<SignInStep> {
     const resolved = await this.resolve(issuer, sealed);
-    if (!resolved || issuer.kind !== 'tenant') return { kind: 'expired' };
+    const slug = issuer.kind === 'tenant' ? issuer.tenant.slug : form.tenant;
+    if (!resolved || !slug) return { kind: 'expired' };
     try {
-      const outcome = await this.deps.tenantAuth.verifyMfa(issuer.tenant.slug, {
+      const outcome = await this.deps.tenantAuth.verifyMfa(slug, {
         mfaToken: form.mfaToken, userId: form.userId, method: form.method, code: form.code, trustDevice: false, deviceFingerprint: null,
       }, client);
       return this.finish(resolved.app, resolved.request, outcome.sessionId, outcome.sessionSecret, outcome.maxAgeSeconds);
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
-        return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, error: error.detail };
+        return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, error: error.detail, ...(form.tenant ? { tenant: form.tenant } : {}) };
       }
       throw error;
     }

@@ -244,7 +244,9 @@ export class TokenEndpoint {
         sid: (grant.parent_id ?? session._id).toHexString(),
         accessToken: token,
         ttlSeconds: app.token_lifetime,
-        claims: { tenant_id: tenantId, ...releasedClaims(user, scope, options.idTokenClaims) },
+        // An access token is issued too, so the scopes' claims come from userinfo; the ID token
+        // carries only what the claims parameter asked of it (OpenID Connect Core §5.4).
+        claims: releasedClaims(user, [], options.idTokenClaims),
       });
     }
     if (options.refreshToken) response.refresh_token = options.refreshToken;

@@ -44,6 +44,10 @@ import { Profile } from './domain/profile/profile.ts';
 import type { Mailer } from './domain/mail/mailer.ts';
 import { BearerAuthentication } from './domain/sessions/bearer-authentication.ts';
 import { Applications } from './domain/applications/applications.ts';
+import { AdminAccess } from './domain/admin/admin-access.ts';
+import { ApplicationAdmin } from './domain/admin/application-admin.ts';
+import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
+import { AdminAuth } from './domain/login/admin-auth.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
 import type { RequestListener } from 'node:http';
@@ -91,6 +95,8 @@ export type DomainConfig = Pick<
   | 'PUBLIC_BASE_URL'
   | 'JWT_AUDIENCE'
   | 'TRUSTED_DEVICE_TTL'
+  | 'SCAIKEY_BOOTSTRAP_ADMIN_EMAIL'
+  | 'SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD'
 >;
 
 export interface DomainOptions {
@@ -196,11 +202,15 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
 
   const bearer = new BearerAuthentication({ accessTokens, sessions, users });
   const applications = new Applications(database.applications, clock);
+  const adminAccess = new AdminAccess({ users, tenants });
+  const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
+  const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });
 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
-    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, adminAccess, applicationAdmin, adminAuth,
   };
 }
 
@@ -250,6 +260,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   mail.delivery.start();
   const domain = composeDomain(database, config, logger, { mailer: mail.mailer, clock, metrics });
   await domain.signingKeys.ensureActiveKey();
+  if (config.SCAIKEY_BOOTSTRAP_ADMIN_EMAIL && config.SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD) {
+    await bootstrapAdmin({ users: domain.users, tenants: domain.tenants, audit: domain.audit, clock, logger }, { email: config.SCAIKEY_BOOTSTRAP_ADMIN_EMAIL, password: config.SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD });
+  }
   // Housekeeping only: expired documents where the server lacks TTL indexes, delivered mail bodies.
   const sweeper = setInterval(() => {
     const now = clock.now();

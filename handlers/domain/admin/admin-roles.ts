@@ -1,3 +1,4 @@
+import { ApiError } from '../../core/errors.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { AdminRoleName, UserDoc } from '../../store/users.ts';
 import type { AdminTokenClaims } from '../tokens/access-tokens.ts';
@@ -17,6 +18,8 @@ export function adminClaims(user: UserDoc): AdminTokenClaims | undefined {
 
 /** How the admin API shows an administrator (login, refresh and /admin/auth/me). */
 export function adminUserView(user: UserDoc, tenant: TenantDoc) {
+  const role = user.admin?.role;
+  if (!role) throw new ApiError('adminRequired', { internal: 'not an admin' });
   return {
     id: user._id.toHexString(),
     email: user.email,
@@ -24,7 +27,7 @@ export function adminUserView(user: UserDoc, tenant: TenantDoc) {
     last_name: user.last_name,
     display_name: user.display_name,
     email_verified: user.email_verified,
-    role: user.admin?.role ?? null,
+    role,
     tenant_id: tenant._id.toHexString(),
     tenant_slug: tenant.slug,
     partner_id: user.admin?.role === 'partner_admin' ? user.admin.partner_id : null,

@@ -3,6 +3,8 @@ import type { AdminAccess } from '../domain/admin/admin-access.ts';
 import type { ApplicationAdmin } from '../domain/admin/application-admin.ts';
 
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+/** Query integers arrive as validated text (the schema bounds them); absent → the default. */
+const int = (raw: unknown, fallback: number): number => (raw === undefined || raw === null ? fallback : Number(raw));
 
 /** Applications: the guard, then one ApplicationAdmin call; the secret appears only in create and rotate answers. */
 export function applicationsHandlers({ adminAccess, applicationAdmin }: { adminAccess: AdminAccess; applicationAdmin: ApplicationAdmin }): TagHandlers<'Applications'> {
@@ -13,8 +15,8 @@ export function applicationsHandlers({ adminAccess, applicationAdmin }: { adminA
       return {
         status: 200,
         body: await applicationAdmin.list(actor, {
-          page: q.page ?? 1,
-          perPage: q.per_page ?? 20,
+          page: int(q.page, 1),
+          perPage: int(q.per_page, 20),
           tenantId: orUndefined(q.tenant_id),
           partnerId: orUndefined(q.partner_id),
           scope: orUndefined(q.scope),

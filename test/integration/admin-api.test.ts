@@ -281,3 +281,28 @@ describe('applications', () => {
     expect((await server.call('GET', '/api/v1/admin/applications/')).status).toBe(401);
   });
 });
+
+describe('validation', () => {
+  test('every new operation answers a FastAPI-shaped 422', async () => {
+    const root = await tokenOf(BOOTSTRAP.email, BOOTSTRAP.password);
+    const long = 'x'.repeat(65);
+    const checks: Array<[string, string, unknown?]> = [
+      ['POST', '/api/v1/admin/auth/login', { email: 'not an email', password: 'p' }],
+      ['POST', '/api/v1/admin/auth/refresh', {}],
+      ['GET', '/api/v1/admin/applications/?per_page=0'],
+      ['POST', '/api/v1/admin/applications/', { name: 'x' }],
+      ['GET', `/api/v1/admin/applications/${long}`],
+      ['PATCH', `/api/v1/admin/applications/${long}`, {}],
+      ['DELETE', `/api/v1/admin/applications/${long}`],
+      ['POST', `/api/v1/admin/applications/${long}/regenerate-secret`],
+      ['GET', `/api/v1/admin/applications/${long}/endpoints`],
+    ];
+    for (const [method, path, body] of checks) {
+      const reply = await server.call(method, path, { token: root, ...(body === undefined ? {} : { body }) });
+      expect(reply.status, `${method} ${path}`).toBe(422);
+      expect(reply.body.detail[0]).toMatchObject({ loc: expect.any(Array), msg: expect.any(String), type: expect.any(String) });
+    }
+    const me = await server.call('GET', '/api/v1/admin/auth/me', { headers: { authorization: `Bearer ${'x'.repeat(9000)}` } });
+    expect([401, 422]).toContain(me.status);
+  });
+});

@@ -3,6 +3,7 @@
  */
 
 import type {
+  AdminUser,
   AnyEmailCodeSent,
   AnyEmailVerified,
   AnyMessage,
@@ -10,6 +11,12 @@ import type {
   ApiResponseLoginResponse,
   ApiResponseMFAChallengeResponse,
   ApiResponseRegisterResponse,
+  Application,
+  ApplicationCreate,
+  ApplicationEndpoints,
+  ApplicationPage,
+  ApplicationUpdate,
+  ApplicationWithSecret,
   AuthenticateRequest,
   AuthenticateResponse,
   BackupCodes,
@@ -29,6 +36,8 @@ import type {
   PortalMFAVerifyResponse,
   RegisterRequest,
   ResetPasswordRequest,
+  ScaikeyApiV1AdminAuthLoginRequest,
+  ScaikeyApiV1AdminAuthLoginResponse,
   ScaikeyApiV1MeAuthLoginRequest,
   ScaikeyApiV1MeAuthLoginResponse,
   ScaikeyApiV1MeAuthRefreshRequest,
@@ -88,6 +97,17 @@ export type OperationId =
   | 'portalLogout'
   | 'portalMfaVerify'
   | 'portalRefresh'
+  | 'adminLogin'
+  | 'adminLogout'
+  | 'adminMe'
+  | 'adminRefresh'
+  | 'listApplications'
+  | 'createApplication'
+  | 'getApplication'
+  | 'deleteApplication'
+  | 'updateApplication'
+  | 'regenerateApplicationSecret'
+  | 'getApplicationEndpoints'
   | 'getJwks';
 
 /** Every operationId, in document order. */
@@ -128,12 +148,23 @@ export const operationIds = [
   'portalLogout',
   'portalMfaVerify',
   'portalRefresh',
+  'adminLogin',
+  'adminLogout',
+  'adminMe',
+  'adminRefresh',
+  'listApplications',
+  'createApplication',
+  'getApplication',
+  'deleteApplication',
+  'updateApplication',
+  'regenerateApplicationSecret',
+  'getApplicationEndpoints',
   'getJwks',
 ] as const satisfies readonly OperationId[];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery';
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'Admin Auth' | 'Applications';
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery'] as const satisfies readonly Tag[];
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'Admin Auth', 'Applications'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -173,6 +204,17 @@ export const operationTags = {
   portalLogout: 'Portal Auth',
   portalMfaVerify: 'Portal Auth',
   portalRefresh: 'Portal Auth',
+  adminLogin: 'Admin Auth',
+  adminLogout: 'Admin Auth',
+  adminMe: 'Admin Auth',
+  adminRefresh: 'Admin Auth',
+  listApplications: 'Applications',
+  createApplication: 'Applications',
+  getApplication: 'Applications',
+  deleteApplication: 'Applications',
+  updateApplication: 'Applications',
+  regenerateApplicationSecret: 'Applications',
+  getApplicationEndpoints: 'Applications',
   getJwks: 'Discovery',
 } as const satisfies Record<OperationId, Tag>;
 
@@ -214,6 +256,17 @@ export const operationRoutes = {
   portalLogout: { method: 'post', path: '/api/v1/auth/logout' },
   portalMfaVerify: { method: 'post', path: '/api/v1/auth/mfa/verify' },
   portalRefresh: { method: 'post', path: '/api/v1/auth/refresh' },
+  adminLogin: { method: 'post', path: '/api/v1/admin/auth/login' },
+  adminLogout: { method: 'post', path: '/api/v1/admin/auth/logout' },
+  adminMe: { method: 'get', path: '/api/v1/admin/auth/me' },
+  adminRefresh: { method: 'post', path: '/api/v1/admin/auth/refresh' },
+  listApplications: { method: 'get', path: '/api/v1/admin/applications/' },
+  createApplication: { method: 'post', path: '/api/v1/admin/applications/' },
+  getApplication: { method: 'get', path: '/api/v1/admin/applications/{application_id}' },
+  deleteApplication: { method: 'delete', path: '/api/v1/admin/applications/{application_id}' },
+  updateApplication: { method: 'patch', path: '/api/v1/admin/applications/{application_id}' },
+  regenerateApplicationSecret: { method: 'post', path: '/api/v1/admin/applications/{application_id}/regenerate-secret' },
+  getApplicationEndpoints: { method: 'get', path: '/api/v1/admin/applications/{application_id}/endpoints' },
   getJwks: { method: 'get', path: '/.well-known/jwks.json' },
 } as const satisfies Record<OperationId, { method: HttpMethod; path: string }>;
 
@@ -1229,6 +1282,313 @@ export interface Operations {
       413: ErrorResponse;
       /** The request body is not `application/json`. */
       415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/auth/login: Admin Login */
+  adminLogin: {
+    method: 'post';
+    path: '/api/v1/admin/auth/login';
+    tag: 'Admin Auth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: ScaikeyApiV1AdminAuthLoginRequest;
+    responses: {
+      /** Successful Response */
+      200: ScaikeyApiV1AdminAuthLoginResponse;
+      /** The password is right but this one-step sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given (choose one, or use identify → authenticate), or the tenant requires a second factor and the account has none it could answer with. */
+      400: ErrorResponse;
+      /** Wrong email, password or tenant; the same answer in every case. */
+      401: ErrorResponse;
+      /** The password is right, but the tenant requires a verified email address first. */
+      403: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** Too many attempts; retry after the number of seconds in `Retry-After`. */
+      429: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/auth/logout: Admin Logout */
+  adminLogout: {
+    method: 'post';
+    path: '/api/v1/admin/auth/logout';
+    tag: 'Admin Auth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: MessageBody;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The token is not an administrator's. */
+      403: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/auth/me: Admin Me */
+  adminMe: {
+    method: 'get';
+    path: '/api/v1/admin/auth/me';
+    tag: 'Admin Auth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AdminUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The token is not an administrator's. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/auth/refresh: Admin Refresh */
+  adminRefresh: {
+    method: 'post';
+    path: '/api/v1/admin/auth/refresh';
+    tag: 'Admin Auth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: ScaikeyApiV1MeAuthRefreshRequest;
+    responses: {
+      /** Successful Response */
+      200: ScaikeyApiV1MeAuthRefreshResponse;
+      /** The refresh token is unknown, expired, revoked or was already used. */
+      401: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/applications/: List Applications */
+  listApplications: {
+    method: 'get';
+    path: '/api/v1/admin/applications/';
+    tag: 'Applications';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Filter by tenant */
+      tenant_id?: string | null;
+      /** Filter by partner (all tenants in partner) */
+      partner_id?: string | null;
+      /** Filter by scope: GLOBAL, PARTNER, TENANT */
+      scope?: 'GLOBAL' | 'PARTNER' | 'TENANT' | null;
+      /** Filter by type: WEB, SERVICE, SPA, NATIVE */
+      application_type?: 'WEB' | 'SERVICE' | 'SPA' | 'NATIVE' | null;
+      /** Part of the name or the client_id (case-insensitive) */
+      search?: string | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ApplicationPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/applications/: Create Application */
+  createApplication: {
+    method: 'post';
+    path: '/api/v1/admin/applications/';
+    tag: 'Applications';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: ApplicationCreate;
+    responses: {
+      /** Successful Response */
+      201: ApplicationWithSecret;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/applications/{application_id}: Get Application */
+  getApplication: {
+    method: 'get';
+    path: '/api/v1/admin/applications/{application_id}';
+    tag: 'Applications';
+    pathParams: {
+      application_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: Application;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such application, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/applications/{application_id}: Delete Application */
+  deleteApplication: {
+    method: 'delete';
+    path: '/api/v1/admin/applications/{application_id}';
+    tag: 'Applications';
+    pathParams: {
+      application_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such application, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/admin/applications/{application_id}: Update Application */
+  updateApplication: {
+    method: 'patch';
+    path: '/api/v1/admin/applications/{application_id}';
+    tag: 'Applications';
+    pathParams: {
+      application_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: ApplicationUpdate;
+    responses: {
+      /** Successful Response */
+      200: Application;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such application, or one the caller may not see. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/applications/{application_id}/regenerate-secret: Regenerate Secret */
+  regenerateApplicationSecret: {
+    method: 'post';
+    path: '/api/v1/admin/applications/{application_id}/regenerate-secret';
+    tag: 'Applications';
+    pathParams: {
+      application_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ApplicationWithSecret;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such application, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/applications/{application_id}/endpoints: Get Application Endpoints */
+  getApplicationEndpoints: {
+    method: 'get';
+    path: '/api/v1/admin/applications/{application_id}/endpoints';
+    tag: 'Applications';
+    pathParams: {
+      application_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ApplicationEndpoints;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such application, or one the caller may not see. */
+      404: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */

@@ -53,6 +53,10 @@ import { OpenIdProvider } from './domain/oauth/provider.ts';
 import { PLATFORM_PATH, TENANT_PREFIX } from './domain/oauth/issuers.ts';
 import { isOAuthProtocolPath } from './core/oauth-paths.ts';
 import { mountOpenIdProvider } from './oauth-routes.ts';
+import { AdminAccess } from './domain/admin/admin-access.ts';
+import { ApplicationAdmin } from './domain/admin/application-admin.ts';
+import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
+import { AdminAuth } from './domain/login/admin-auth.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
 import type { RequestListener } from 'node:http';
@@ -100,6 +104,8 @@ export type DomainConfig = Pick<
   | 'PUBLIC_BASE_URL'
   | 'JWT_AUDIENCE'
   | 'TRUSTED_DEVICE_TTL'
+  | 'SCAIKEY_BOOTSTRAP_ADMIN_EMAIL'
+  | 'SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD'
 >;
 
 export interface DomainOptions {
@@ -208,9 +214,9 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   });
   const profile = new Profile({ users, tenants, hasher, signIn, sessions, trustedDevices, mailer, audit, clock });
 
-  const bearer = new BearerAuthentication({ accessTokens, sessions, users });
   const applications = new Applications(database.applications, clock);
   const oauthClients = new OAuthClients(applications);
+  const bearer = new BearerAuthentication({ accessTokens, sessions, users, clientActive: (clientId) => oauthClients.isActive(clientId) });
   const idTokens = new IdTokens(signingKeys, clock);
   const authorization = new Authorization({ clients: oauthClients, codes: database.authorizationCodes, consents: database.consents, sessions, idTokens, box, clock });
   const openId = new OpenIdProvider({
@@ -224,11 +230,15 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     portalAuth,
     sessions,
   }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const adminAccess = new AdminAccess({ users, tenants });
+  const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
+  const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });
 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
-    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, adminAccess, applicationAdmin, adminAuth,
   };
 }
 
@@ -278,6 +288,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   mail.delivery.start();
   const domain = composeDomain(database, config, logger, { mailer: mail.mailer, clock, metrics });
   await domain.signingKeys.ensureActiveKey();
+  if (config.SCAIKEY_BOOTSTRAP_ADMIN_EMAIL && config.SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD) {
+    await bootstrapAdmin({ users: domain.users, tenants: domain.tenants, audit: domain.audit, clock, logger }, { email: config.SCAIKEY_BOOTSTRAP_ADMIN_EMAIL, password: config.SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD });
+  }
   // Housekeeping only: expired documents where the server lacks TTL indexes, delivered mail bodies.
   const sweeper = setInterval(() => {
     const now = clock.now();

@@ -49,6 +49,7 @@ export interface RunningMockServer {
 async function authenticate(token: string): Promise<Principal> {
   if (!token) throw new ApiError('invalidToken');
   return {
+    kind: 'user',
     userId: '6f1c2b9e4a7d4e0f9b3c2a1d',
     tenantId: '6f1c2b9e4a7d4e0f9b3c2a10',
     sessionId: 'mock-session',

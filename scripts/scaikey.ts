@@ -15,6 +15,9 @@ import type { TenantSettings } from '../handlers/store/tenants.ts';
 import type { UserStatus } from '../handlers/store/users.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
 import { startLocalMongo } from './local-mongo.ts';
+import { randomUUID } from 'node:crypto';
+import type { AdminActor } from '../handlers/domain/admin/admin-access.ts';
+import { adminRoleNames } from '../handlers/domain/admin/admin-roles.ts';
 
 const silentMailer: Mailer = { send: async () => undefined };
 
@@ -93,11 +96,13 @@ tenant.command('list').action(async () => {
   });
 });
 
-tenantSettingOptions(tenant.command('update').argument('<slug>').option('--name <name>').option('--status <status>', 'active or disabled')).action(async (slug: string, opts) => {
+tenantSettingOptions(tenant.command('update').argument('<slug>').option('--name <name>').option('--status <status>', 'active or disabled').option('--partner <id>', 'the partner (prt_…) the tenant belongs to; "none" for none')).action(async (slug: string, opts) => {
   await withServices(async (s) => {
     if (opts.status && !['active', 'disabled'].includes(opts.status)) throw new InvalidArgumentError('status must be active or disabled');
-    const updated = await s.tenants.update(slug, { name: opts.name, status: opts.status, settings: settingsFrom(opts) });
-    print({ id: updated._id.toHexString(), slug: updated.slug, name: updated.name, status: updated.status, settings: updated.settings });
+    if (opts.partner && opts.partner !== 'none' && !/^prt_[A-Za-z0-9_-]{1,64}$/.test(opts.partner)) throw new InvalidArgumentError('partner must be a partner id (prt_…) or none');
+    const partnerId = opts.partner === undefined ? undefined : opts.partner === 'none' ? null : opts.partner;
+    const updated = await s.tenants.update(slug, { name: opts.name, status: opts.status, partnerId, settings: settingsFrom(opts) });
+    print({ id: updated._id.toHexString(), slug: updated.slug, name: updated.name, status: updated.status, partner_id: updated.partner_id ?? null, settings: updated.settings });
   });
 });
 
@@ -167,6 +172,162 @@ for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as 
       });
     });
 }
+
+// Applications: the CLI acts as a super admin (an operator with database access), through the
+// same ApplicationAdmin service and rules as the admin API; every write is audited as `cli`.
+const cliActor: AdminActor = {
+  kind: 'client',
+  clientId: 'scaikey-cli',
+  reach: { kind: 'platform' },
+  principal: { kind: 'client', clientId: 'scaikey-cli', scopes: ['admin:read', 'admin:write'], platformToken: true, appScope: 'GLOBAL', tenantId: null, partnerId: null, tokenId: 'cli', expiresAt: 0, token: '' },
+};
+const cliRequest = () => ({ clientIp: 'cli', userAgent: 'scaikey-cli', requestId: `cli-${randomUUID()}` });
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+async function tenantIdOf(s: Domain, slug: string | undefined): Promise<string | undefined> {
+  return slug ? (await s.tenants.requireActiveBySlug(slug))._id.toHexString() : undefined;
+}
+
+const app = program.command('app').description('register and manage OAuth applications');
+
+app
+  .command('create')
+  .requiredOption('--name <name>')
+  .requiredOption('--type <type>', 'WEB, SERVICE, SPA or NATIVE')
+  .requiredOption('--scope <scope>', 'GLOBAL, PARTNER or TENANT')
+  .option('--tenant <slug>', 'owning tenant (TENANT apps)')
+  .option('--partner <id>', 'owning partner, prt_… (PARTNER apps)')
+  .option('--description <text>')
+  .option('--redirect-uri <uri>', 'redirect URI (repeatable)', collect)
+  .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable)', collect)
+  .option('--allowed-scope <scope>', 'allowed scope (repeatable; replaces the default list)', collect)
+  .option('--origin <origin>', 'allowed CORS origin (repeatable)', collect)
+  .option('--token-lifetime <seconds>', 'access token lifetime', positiveInt)
+  .option('--skip-consent', 'first-party app: no consent page')
+  .option('--id-token-alg <alg>', 'RS256 or ES256')
+  .action(async (opts) => {
+    await withServices(async (s) => {
+      const { application, clientSecret } = await s.applicationAdmin.create(cliActor, {
+        name: opts.name,
+        description: opts.description,
+        application_type: opts.type,
+        scope: opts.scope,
+        tenant_id: await tenantIdOf(s, opts.tenant),
+        partner_id: opts.partner,
+        redirect_uris: opts.redirectUri,
+        post_logout_redirect_uris: opts.postLogoutRedirectUri,
+        allowed_scopes: opts.allowedScope,
+        allowed_origins: opts.origin,
+        token_lifetime: opts.tokenLifetime,
+        skip_consent: opts.skipConsent,
+        id_token_signed_response_alg: opts.idTokenAlg,
+      }, cliRequest());
+      // The secret is shown this once, as in the API.
+      print({ ...application, client_secret: clientSecret });
+    });
+  });
+
+app
+  .command('list')
+  .option('--tenant <slug>')
+  .option('--partner <id>')
+  .option('--scope <scope>')
+  .option('--type <type>')
+  .option('--search <text>')
+  .option('--page <n>', 'page', positiveInt, 1)
+  .option('--per-page <n>', 'per page', positiveInt, 100)
+  .action(async (opts) => {
+    await withServices(async (s) => {
+      print(await s.applicationAdmin.list(cliActor, {
+        page: opts.page, perPage: Math.min(opts.perPage, 100), tenantId: await tenantIdOf(s, opts.tenant), partnerId: opts.partner, scope: opts.scope, applicationType: opts.type, search: opts.search,
+      }));
+    });
+  });
+
+app
+  .command('update')
+  .argument('<application_id>')
+  .option('--name <name>')
+  .option('--description <text>')
+  .option('--redirect-uri <uri>', 'redirect URI (repeatable; replaces the list)', collect)
+  .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable; replaces the list)', collect)
+  .option('--allowed-scope <scope>', 'allowed scope (repeatable; replaces the list)', collect)
+  .option('--origin <origin>', 'allowed CORS origin (repeatable; replaces the list)', collect)
+  .option('--token-lifetime <seconds>', 'access token lifetime', positiveInt)
+  .option('--skip-consent <bool>', 'first-party app: no consent page', bool)
+  .option('--id-token-alg <alg>', 'RS256 or ES256')
+  .option('--status <status>', 'active or suspended')
+  .action(async (id: string, opts) => {
+    await withServices(async (s) => {
+      print(await s.applicationAdmin.update(cliActor, id, {
+        name: opts.name,
+        description: opts.description,
+        redirect_uris: opts.redirectUri,
+        post_logout_redirect_uris: opts.postLogoutRedirectUri,
+        allowed_scopes: opts.allowedScope,
+        allowed_origins: opts.origin,
+        token_lifetime: opts.tokenLifetime,
+        skip_consent: opts.skipConsent,
+        id_token_signed_response_alg: opts.idTokenAlg,
+        status: opts.status,
+      }, cliRequest()));
+    });
+  });
+
+app
+  .command('delete')
+  .argument('<application_id>')
+  .action(async (id: string) => {
+    await withServices(async (s) => {
+      await s.applicationAdmin.remove(cliActor, id, cliRequest());
+      print({ id, deleted: true });
+    });
+  });
+
+app
+  .command('rotate-secret')
+  .argument('<application_id>')
+  .action(async (id: string) => {
+    await withServices(async (s) => {
+      const { application, clientSecret } = await s.applicationAdmin.rotateSecret(cliActor, id, cliRequest());
+      print({ ...application, client_secret: clientSecret });
+    });
+  });
+
+const admin = program.command('admin').description('administrator roles');
+
+admin
+  .command('grant-role')
+  .requiredOption('--tenant <slug>', 'the tenant the account lives in (platform for the platform tenant)')
+  .requiredOption('--email <email>')
+  .requiredOption('--role <role>', 'super_admin, partner_admin or tenant_admin (tenant_admin: of that tenant)')
+  .option('--partner <id>', 'the partner of a partner_admin (prt_…)')
+  .action(async (opts) => {
+    await withServices(async (s) => {
+      if (!adminRoleNames.includes(opts.role)) throw new InvalidArgumentError('role must be super_admin, partner_admin or tenant_admin');
+      const t = await s.tenants.requireActiveBySlug(opts.tenant, { includePlatform: true });
+      const u = await s.users.findInTenant(t._id, opts.email);
+      if (!u) throw new Error(`No user ${opts.email} in ${opts.tenant}`);
+      const updated = await s.users.grantAdminRole(u._id, opts.role, opts.partner ?? null);
+      await s.audit.record({ type: 'admin.role.granted', outcome: 'success', tenantId: t._id, userId: u._id, clientIp: 'cli', userAgent: 'scaikey-cli', details: { role: opts.role, partner_id: opts.partner ?? null } });
+      print({ id: u._id.toHexString(), tenant: t.slug, email: u.email, role: updated.admin?.role, partner_id: updated.admin?.partner_id ?? null });
+    });
+  });
+
+admin
+  .command('revoke-role')
+  .requiredOption('--tenant <slug>')
+  .requiredOption('--email <email>')
+  .action(async (opts) => {
+    await withServices(async (s) => {
+      const t = await s.tenants.requireActiveBySlug(opts.tenant, { includePlatform: true });
+      const u = await s.users.findInTenant(t._id, opts.email);
+      if (!u) throw new Error(`No user ${opts.email} in ${opts.tenant}`);
+      const revoked = await s.users.revokeAdminRole(u._id);
+      if (revoked) await s.audit.record({ type: 'admin.role.revoked', outcome: 'success', tenantId: t._id, userId: u._id, clientIp: 'cli', userAgent: 'scaikey-cli' });
+      print({ id: u._id.toHexString(), revoked });
+    });
+  });
 
 program
   .command('rotate-keys')

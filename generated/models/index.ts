@@ -7,6 +7,85 @@
 /**
  * 
  * @export
+ * @interface AdminUser
+ */
+export interface AdminUser {
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    email: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    first_name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    last_name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    display_name: string | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof AdminUser
+     */
+    email_verified: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    role: AdminUserRoleEnum;
+    /**
+     * The tenant the account lives in (the reserved `platform` tenant for bootstrap super admins).
+     * @type {string}
+     * @memberof AdminUser
+     */
+    tenant_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    tenant_slug: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AdminUser
+     */
+    partner_id: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const AdminUserRoleEnum = {
+    SuperAdmin: 'super_admin',
+    PartnerAdmin: 'partner_admin',
+    TenantAdmin: 'tenant_admin'
+} as const;
+export type AdminUserRoleEnum = typeof AdminUserRoleEnum[keyof typeof AdminUserRoleEnum];
+
+/**
+ * 
+ * @export
  * @interface AnyEmailCodeSent
  */
 export interface AnyEmailCodeSent {
@@ -131,6 +210,686 @@ export interface ApiResponseRegisterResponse {
      */
     meta?: MetaResponse;
 }
+/**
+ * 
+ * @export
+ * @interface Application
+ */
+export interface Application {
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    client_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    description: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    application_type: ApplicationApplicationTypeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    scope: ApplicationScopeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    tenant_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    partner_id: string | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof Application
+     */
+    is_confidential: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Application
+     */
+    grant_types: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Application
+     */
+    redirect_uris: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Application
+     */
+    post_logout_redirect_uris: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Application
+     */
+    allowed_origins: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Application
+     */
+    allowed_scopes: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof Application
+     */
+    token_lifetime: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof Application
+     */
+    skip_consent: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    id_token_signed_response_alg: ApplicationIdTokenSignedResponseAlgEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    status: ApplicationStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    client_secret_created_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Application
+     */
+    updated_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const ApplicationApplicationTypeEnum = {
+    Web: 'WEB',
+    Service: 'SERVICE',
+    Spa: 'SPA',
+    Native: 'NATIVE'
+} as const;
+export type ApplicationApplicationTypeEnum = typeof ApplicationApplicationTypeEnum[keyof typeof ApplicationApplicationTypeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationScopeEnum = {
+    Global: 'GLOBAL',
+    Partner: 'PARTNER',
+    Tenant: 'TENANT'
+} as const;
+export type ApplicationScopeEnum = typeof ApplicationScopeEnum[keyof typeof ApplicationScopeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationIdTokenSignedResponseAlgEnum = {
+    Rs256: 'RS256',
+    Es256: 'ES256'
+} as const;
+export type ApplicationIdTokenSignedResponseAlgEnum = typeof ApplicationIdTokenSignedResponseAlgEnum[keyof typeof ApplicationIdTokenSignedResponseAlgEnum];
+
+/**
+ * @export
+ */
+export const ApplicationStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type ApplicationStatusEnum = typeof ApplicationStatusEnum[keyof typeof ApplicationStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface ApplicationCreate
+ */
+export interface ApplicationCreate {
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    description?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    application_type: ApplicationCreateApplicationTypeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    scope: ApplicationCreateScopeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    tenant_id?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    partner_id?: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationCreate
+     */
+    redirect_uris?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationCreate
+     */
+    post_logout_redirect_uris?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationCreate
+     */
+    allowed_origins?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationCreate
+     */
+    allowed_scopes?: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationCreate
+     */
+    token_lifetime?: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ApplicationCreate
+     */
+    skip_consent?: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationCreate
+     */
+    id_token_signed_response_alg?: ApplicationCreateIdTokenSignedResponseAlgEnum;
+}
+
+
+/**
+ * @export
+ */
+export const ApplicationCreateApplicationTypeEnum = {
+    Web: 'WEB',
+    Service: 'SERVICE',
+    Spa: 'SPA',
+    Native: 'NATIVE'
+} as const;
+export type ApplicationCreateApplicationTypeEnum = typeof ApplicationCreateApplicationTypeEnum[keyof typeof ApplicationCreateApplicationTypeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationCreateScopeEnum = {
+    Global: 'GLOBAL',
+    Partner: 'PARTNER',
+    Tenant: 'TENANT'
+} as const;
+export type ApplicationCreateScopeEnum = typeof ApplicationCreateScopeEnum[keyof typeof ApplicationCreateScopeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationCreateIdTokenSignedResponseAlgEnum = {
+    Rs256: 'RS256',
+    Es256: 'ES256'
+} as const;
+export type ApplicationCreateIdTokenSignedResponseAlgEnum = typeof ApplicationCreateIdTokenSignedResponseAlgEnum[keyof typeof ApplicationCreateIdTokenSignedResponseAlgEnum];
+
+/**
+ * 
+ * @export
+ * @interface ApplicationEndpoints
+ */
+export interface ApplicationEndpoints {
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    application_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    client_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    scope: ApplicationEndpointsScopeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    issuer: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    discovery_url: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    authorization_endpoint: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    token_endpoint: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationEndpoints
+     */
+    jwks_uri: string;
+}
+
+
+/**
+ * @export
+ */
+export const ApplicationEndpointsScopeEnum = {
+    Global: 'GLOBAL',
+    Partner: 'PARTNER',
+    Tenant: 'TENANT'
+} as const;
+export type ApplicationEndpointsScopeEnum = typeof ApplicationEndpointsScopeEnum[keyof typeof ApplicationEndpointsScopeEnum];
+
+/**
+ * 
+ * @export
+ * @interface ApplicationPage
+ */
+export interface ApplicationPage {
+    /**
+     * 
+     * @type {Array<Application>}
+     * @memberof ApplicationPage
+     */
+    items: Array<Application>;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationPage
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface ApplicationUpdate
+ */
+export interface ApplicationUpdate {
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    description?: string | null;
+    /**
+     * Fixed at registration; only the current value is accepted.
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    application_type?: string;
+    /**
+     * Fixed at registration; only the current value is accepted.
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    scope?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    tenant_id?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    partner_id?: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationUpdate
+     */
+    redirect_uris?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationUpdate
+     */
+    post_logout_redirect_uris?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationUpdate
+     */
+    allowed_origins?: Array<string>;
+    /**
+     * Replaces the list (no merge).
+     * @type {Array<string>}
+     * @memberof ApplicationUpdate
+     */
+    allowed_scopes?: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationUpdate
+     */
+    token_lifetime?: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ApplicationUpdate
+     */
+    skip_consent?: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    id_token_signed_response_alg?: ApplicationUpdateIdTokenSignedResponseAlgEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationUpdate
+     */
+    status?: ApplicationUpdateStatusEnum;
+}
+
+
+/**
+ * @export
+ */
+export const ApplicationUpdateIdTokenSignedResponseAlgEnum = {
+    Rs256: 'RS256',
+    Es256: 'ES256'
+} as const;
+export type ApplicationUpdateIdTokenSignedResponseAlgEnum = typeof ApplicationUpdateIdTokenSignedResponseAlgEnum[keyof typeof ApplicationUpdateIdTokenSignedResponseAlgEnum];
+
+/**
+ * @export
+ */
+export const ApplicationUpdateStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type ApplicationUpdateStatusEnum = typeof ApplicationUpdateStatusEnum[keyof typeof ApplicationUpdateStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface ApplicationWithSecret
+ */
+export interface ApplicationWithSecret {
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    client_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    description: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    application_type: ApplicationWithSecretApplicationTypeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    scope: ApplicationWithSecretScopeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    tenant_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    partner_id: string | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ApplicationWithSecret
+     */
+    is_confidential: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationWithSecret
+     */
+    grant_types: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationWithSecret
+     */
+    redirect_uris: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationWithSecret
+     */
+    post_logout_redirect_uris: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationWithSecret
+     */
+    allowed_origins: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ApplicationWithSecret
+     */
+    allowed_scopes: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof ApplicationWithSecret
+     */
+    token_lifetime: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ApplicationWithSecret
+     */
+    skip_consent: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    id_token_signed_response_alg: ApplicationWithSecretIdTokenSignedResponseAlgEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    status: ApplicationWithSecretStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    client_secret_created_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    updated_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ApplicationWithSecret
+     */
+    client_secret: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const ApplicationWithSecretApplicationTypeEnum = {
+    Web: 'WEB',
+    Service: 'SERVICE',
+    Spa: 'SPA',
+    Native: 'NATIVE'
+} as const;
+export type ApplicationWithSecretApplicationTypeEnum = typeof ApplicationWithSecretApplicationTypeEnum[keyof typeof ApplicationWithSecretApplicationTypeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationWithSecretScopeEnum = {
+    Global: 'GLOBAL',
+    Partner: 'PARTNER',
+    Tenant: 'TENANT'
+} as const;
+export type ApplicationWithSecretScopeEnum = typeof ApplicationWithSecretScopeEnum[keyof typeof ApplicationWithSecretScopeEnum];
+
+/**
+ * @export
+ */
+export const ApplicationWithSecretIdTokenSignedResponseAlgEnum = {
+    Rs256: 'RS256',
+    Es256: 'ES256'
+} as const;
+export type ApplicationWithSecretIdTokenSignedResponseAlgEnum = typeof ApplicationWithSecretIdTokenSignedResponseAlgEnum[keyof typeof ApplicationWithSecretIdTokenSignedResponseAlgEnum];
+
+/**
+ * @export
+ */
+export const ApplicationWithSecretStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type ApplicationWithSecretStatusEnum = typeof ApplicationWithSecretStatusEnum[keyof typeof ApplicationWithSecretStatusEnum];
+
 /**
  * 
  * @export
@@ -833,6 +1592,111 @@ export interface ResetPasswordRequest {
      */
     new_password: string;
 }
+/**
+ * 
+ * @export
+ * @interface ScaikeyApiV1AdminAuthLoginRequest
+ */
+export interface ScaikeyApiV1AdminAuthLoginRequest {
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginRequest
+     */
+    email: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginRequest
+     */
+    password: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginRequest
+     */
+    tenant_id?: string | null;
+}
+/**
+ * 
+ * @export
+ * @interface ScaikeyApiV1AdminAuthLoginResponse
+ */
+export interface ScaikeyApiV1AdminAuthLoginResponse {
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    status: ScaikeyApiV1AdminAuthLoginResponseStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    access_token: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    refresh_token: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    token_type: ScaikeyApiV1AdminAuthLoginResponseTokenTypeEnum;
+    /**
+     * 
+     * @type {number}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    expires_in: number | null;
+    /**
+     * 
+     * @type {AdminUser}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    user: AdminUser | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    mfa_token: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    user_id: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof ScaikeyApiV1AdminAuthLoginResponse
+     */
+    available_methods: Array<string> | null;
+}
+
+
+/**
+ * @export
+ */
+export const ScaikeyApiV1AdminAuthLoginResponseStatusEnum = {
+    Success: 'SUCCESS',
+    MfaRequired: 'MFA_REQUIRED'
+} as const;
+export type ScaikeyApiV1AdminAuthLoginResponseStatusEnum = typeof ScaikeyApiV1AdminAuthLoginResponseStatusEnum[keyof typeof ScaikeyApiV1AdminAuthLoginResponseStatusEnum];
+
+/**
+ * @export
+ */
+export const ScaikeyApiV1AdminAuthLoginResponseTokenTypeEnum = {
+    Bearer: 'bearer'
+} as const;
+export type ScaikeyApiV1AdminAuthLoginResponseTokenTypeEnum = typeof ScaikeyApiV1AdminAuthLoginResponseTokenTypeEnum[keyof typeof ScaikeyApiV1AdminAuthLoginResponseTokenTypeEnum];
+
 /**
  * 
  * @export

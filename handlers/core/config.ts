@@ -115,6 +115,13 @@ const envSchema = z.object({
   SCAIKEY_OUTBOX_DIR: z.string().default('.data/outbox'),
   /** Password for the seeded demo user on an empty development database. */
   SCAIKEY_DEMO_PASSWORD: z.string().min(8).optional(),
+  /**
+   * The first platform administrator (Keycloak's bootstrap-admin convention): when both are set
+   * and no super admin exists, one is created at start-up in the reserved `platform` tenant.
+   * Never overwritten on later starts; the password is never logged. Unset them once it exists.
+   */
+  SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: z.string().email().max(254).optional(),
+  SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8).max(1024).optional(),
   /** Serve spec examples instead of real behaviour (no database). */
   SCAIKEY_MOCK: bool.optional(),
 });
@@ -149,6 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.REFRESH_IDLE_TTL > e.REFRESH_ABSOLUTE_TTL || e.REMEMBER_ME_IDLE_TTL > e.REMEMBER_ME_ABSOLUTE_TTL) {
     throw new ConfigError('Invalid configuration:\n  REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
+  }
+  if ((e.SCAIKEY_BOOTSTRAP_ADMIN_EMAIL === undefined) !== (e.SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: set together with SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD, or neither');
   }
   return {
     ...e,

@@ -1,3 +1,4 @@
+import { ApiError } from './errors.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Where a request came from, for rate limits and the audit log. */
@@ -6,14 +7,45 @@ export interface ClientInfo {
   userAgent: string;
 }
 
-/** Identity of the caller once the bearer token has been verified. */
-export interface Principal {
+/** A signed-in user, from an access token of one of their sessions. */
+export interface UserPrincipal {
+  kind: 'user';
   userId: string;
   tenantId: string;
   sessionId: string;
   tokenId: string;
   expiresAt: number;
   token: string;
+}
+
+/**
+ * An OAuth client acting for itself (a client_credentials token). `platformToken` is true on
+ * tokens minted by GLOBAL apps (the admin API's cross-tenant access); `appScope` is the minting
+ * app's scope, with its owner in `tenantId`/`partnerId`.
+ */
+export interface ClientPrincipal {
+  kind: 'client';
+  clientId: string;
+  scopes: string[];
+  platformToken: boolean;
+  appScope: 'GLOBAL' | 'PARTNER' | 'TENANT';
+  tenantId: string | null;
+  partnerId: string | null;
+  tokenId: string;
+  expiresAt: number;
+  token: string;
+}
+
+/** Identity of the caller once the bearer token has been verified. */
+export type Principal = UserPrincipal | ClientPrincipal;
+
+/**
+ * The user behind an operation that only a signed-in user can call (profile, account security,
+ * logout); a client token there is not a user's token, so it is refused like any invalid one.
+ */
+export function requireUser(principal: Principal | undefined): UserPrincipal {
+  if (principal?.kind !== 'user') throw new ApiError(principal ? 'invalidToken' : 'notAuthenticated', { internal: 'client token on a user operation' });
+  return principal;
 }
 
 /** What every operation handler receives: validated input and request facts, nothing framework-specific. */

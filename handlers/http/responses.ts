@@ -40,6 +40,12 @@ export function sendResult(res: ServerResponse, result: HandlerResult, productio
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  // 204 and 304 have no body (RFC 9110 §15.3.5); their contract body is null.
+  if (status === 204 || status === 304) {
+    res.statusCode = status;
+    res.end();
+    return;
+  }
   const payload = body === undefined ? '' : JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

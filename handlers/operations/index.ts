@@ -1,5 +1,7 @@
 import type { OperationHandlers } from '../core/operation-types.ts';
 import { accountSecurityHandlers } from './account-security.ts';
+import { adminAuthHandlers } from './admin-auth.ts';
+import { applicationsHandlers } from './applications.ts';
 import { authenticationHandlers } from './authentication.ts';
 import { discoveryHandlers } from './discovery.ts';
 import { portalAuthHandlers } from './portal-auth.ts';
@@ -10,7 +12,9 @@ export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
   Parameters<typeof authenticationHandlers>[0] &
   Parameters<typeof portalAuthHandlers>[0] &
   Parameters<typeof discoveryHandlers>[0] &
-  Parameters<typeof accountSecurityHandlers>[0];
+  Parameters<typeof accountSecurityHandlers>[0] &
+  Parameters<typeof adminAuthHandlers>[0] &
+  Parameters<typeof applicationsHandlers>[0];
 
 /** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
 export function operationHandlers(deps: OperationDependencies): OperationHandlers {
@@ -20,5 +24,7 @@ export function operationHandlers(deps: OperationDependencies): OperationHandler
     ...portalAuthHandlers(deps),
     ...discoveryHandlers(deps),
     ...accountSecurityHandlers(deps),
+    ...adminAuthHandlers(deps),
+    ...applicationsHandlers(deps),
   } satisfies OperationHandlers;
 }

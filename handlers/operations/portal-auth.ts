@@ -1,3 +1,4 @@
+import { requireUser } from '../core/request-context.ts';
 import type { TagHandlers } from '../core/operation-types.ts';
 import { ApiError } from '../core/errors.ts';
 import type { PortalAuth } from '../domain/login/portal-auth.ts';
@@ -36,10 +37,13 @@ export function portalAuthHandlers({ portalAuth }: { portalAuth: PortalAuth }): 
       body: await portalAuth.verifyMfa({ mfaToken: ctx.body.mfa_token, userId: ctx.body.user_id, method: ctx.body.method, code: ctx.body.code }, ctx),
     }),
 
-    portalRefresh: async (ctx) => ({ status: 200, body: await portalAuth.refresh(ctx.body.refresh_token) }),
+    portalRefresh: async (ctx) => {
+      const { access_token, refresh_token } = await portalAuth.refresh(ctx.body.refresh_token);
+      return { status: 200, body: { access_token, refresh_token } };
+    },
 
     portalLogout: async (ctx) => {
-      await portalAuth.logout(ctx.principal!, ctx);
+      await portalAuth.logout(requireUser(ctx.principal), ctx);
       return { status: 200, body: { message: 'Logged out.' } };
     },
   };

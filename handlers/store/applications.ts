@@ -54,10 +54,14 @@ export type ApplicationChanges = Partial<Pick<ApplicationDoc,
   'token_lifetime' | 'skip_consent' | 'id_token_signed_response_alg' | 'status'>>;
 
 export interface ApplicationQuery {
-  /** Only these owners are visible (the caller's reach); undefined: all. */
-  visibleTo?: Filter<ApplicationDoc>;
+  /**
+   * The caller's reach: GLOBAL apps, PARTNER apps of these partners and TENANT apps of these
+   * tenants; undefined: everything.
+   */
+  visibleTo?: { partnerIds: string[]; tenantIds: ObjectId[] };
   tenantId?: ObjectId;
-  partnerId?: string;
+  /** A partner's apps: its PARTNER apps and the TENANT apps of its tenants. */
+  partner?: { partnerId: string; tenantIds: ObjectId[] };
   scope?: ApplicationScope;
   applicationType?: ApplicationType;
   /** Case-insensitive substring of the name or the client_id. */
@@ -96,9 +100,19 @@ export class ApplicationStore {
 
   private filter(query: ApplicationQuery): Filter<ApplicationDoc> {
     const clauses: Filter<ApplicationDoc>[] = [live];
-    if (query.visibleTo) clauses.push(query.visibleTo);
+    if (query.visibleTo) {
+      clauses.push({
+        $or: [
+          { scope: 'GLOBAL' },
+          { scope: 'PARTNER', partner_id: { $in: query.visibleTo.partnerIds } },
+          { scope: 'TENANT', tenant_id: { $in: query.visibleTo.tenantIds } },
+        ],
+      });
+    }
     if (query.tenantId) clauses.push({ tenant_id: query.tenantId });
-    if (query.partnerId) clauses.push({ partner_id: query.partnerId });
+    if (query.partner) {
+      clauses.push({ $or: [{ scope: 'PARTNER', partner_id: query.partner.partnerId }, { scope: 'TENANT', tenant_id: { $in: query.partner.tenantIds } }] });
+    }
     if (query.scope) clauses.push({ scope: query.scope });
     if (query.applicationType) clauses.push({ application_type: query.applicationType });
     if (query.search) {

@@ -12,7 +12,7 @@ export interface FlowDoc {
   user_id: ObjectId | null;
   tenant_id: ObjectId | null;
   /** Which API started the flow: the portal or a tenant's hosted page. */
-  channel: 'portal' | 'tenant';
+  channel: 'portal' | 'tenant' | 'admin';
   remember_me: boolean;
   redirect_uri: string | null;
   failed_attempts: number;

@@ -40,6 +40,13 @@ export interface TenantDoc {
   slug: string;
   name: string;
   status: TenantStatus;
+  /**
+   * `platform`: the reserved tenant that is home to platform administrators (slug `platform`);
+   * it is never offered by identify, the portal or a hosted page. Absent: a regular tenant.
+   */
+  kind?: 'platform';
+  /** The partner (`prt_…`) the tenant belongs to; null or absent: none (partners arrive later). */
+  partner_id?: string | null;
   settings: TenantSettings;
   created_at: Date;
   updated_at: Date;
@@ -48,12 +55,17 @@ export interface TenantDoc {
 /** `tenants`: its indexes. */
 export const tenantsCollection = defineCollection<TenantDoc>({
   name: 'tenants',
-  indexes: [{ key: { slug: 1 }, name: 'slug_unique', unique: true }],
+  indexes: [
+    { key: { slug: 1 }, name: 'slug_unique', unique: true },
+    { key: { partner_id: 1 }, name: 'partner' },
+  ],
 });
 
 export interface TenantChanges {
   name?: string;
   status?: TenantStatus;
+  /** null: the tenant belongs to no partner. */
+  partnerId?: string | null;
   /** Only the settings named here change; the others keep their values. */
   settings?: Partial<TenantSettings>;
 }
@@ -78,6 +90,7 @@ export class TenantStore {
     const set: Record<string, unknown> = { updated_at: now };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.status !== undefined) set.status = changes.status;
+    if (changes.partnerId !== undefined) set.partner_id = changes.partnerId;
     // Field by field, so a partial settings object never wipes the settings it does not name.
     for (const [key, value] of Object.entries(changes.settings ?? {})) set[`settings.${key}`] = value;
     return this.tenants.findOneAndUpdate({ slug }, { $set: set }, { returnDocument: 'after' });
@@ -98,6 +111,12 @@ export class TenantStore {
 
   findBySlug(slug: string): Promise<TenantDoc | null> {
     return this.tenants.findOne({ slug });
+  }
+
+  /** Ids of the tenants of a partner (a partner admin's reach). */
+  async idsOfPartner(partnerId: string): Promise<ObjectId[]> {
+    const docs = await this.tenants.find({ partner_id: partnerId }, { projection: { _id: 1 } }).toArray();
+    return docs.map((d) => d._id);
   }
 
   /** The active ones among these tenants, by name. */

@@ -30,6 +30,19 @@ export interface TotpPendingEnrolment {
   failed_attempts: number;
 }
 
+export type AdminRoleName = 'super_admin' | 'partner_admin' | 'tenant_admin';
+
+/**
+ * An administrator's one role. `super_admin`: the platform; `partner_admin`: the partner
+ * `partner_id` (`prt_…`; partners themselves arrive later, so the id is kept as given);
+ * `tenant_admin`: the user's own tenant (`tenant_id` of the user).
+ */
+export interface AdminRole {
+  role: AdminRoleName;
+  partner_id: string | null;
+  granted_at: Date;
+}
+
 export interface UserDoc {
   _id: ObjectId;
   tenant_id: ObjectId;
@@ -51,6 +64,8 @@ export interface UserDoc {
   failed_logins: number;
   locked_until: Date | null;
   password_changed_at: Date | null;
+  /** The admin role the user holds, if any (absent on accounts created before admin roles). */
+  admin?: AdminRole | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -61,6 +76,7 @@ export const usersCollection = defineCollection<UserDoc>({
   indexes: [
     { key: { tenant_id: 1, email_normalized: 1 }, name: 'tenant_email_unique', unique: true },
     { key: { email_normalized: 1 }, name: 'email_lookup' },
+    { key: { 'admin.role': 1 }, name: 'admin_role' },
   ],
 });
 
@@ -99,6 +115,31 @@ export class UserStore {
   /** Active accounts with this email across tenants, oldest first (a stable order); at most `limit`. */
   listActiveByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
     return this.users.find({ email_normalized: emailNormalized, status: 'active' }).sort({ created_at: 1, _id: 1 }).limit(limit).toArray();
+  }
+
+  /** Active accounts with this email that hold an admin role, oldest first (admin sign-in). */
+  listActiveAdminsByEmail(emailNormalized: string, limit: number): Promise<UserDoc[]> {
+    return this.users
+      .find({ email_normalized: emailNormalized, status: 'active', 'admin.role': { $in: ['super_admin', 'partner_admin', 'tenant_admin'] } })
+      .sort({ created_at: 1, _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Whether any account holds the super_admin role (the bootstrap runs only when none does). */
+  async anySuperAdmin(): Promise<boolean> {
+    return (await this.users.findOne({ 'admin.role': 'super_admin' }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /** Gives the user this role (replacing any other): one update by id; null when there is no such user. */
+  grantAdminRole(userId: ObjectId, role: AdminRole, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate({ _id: userId }, { $set: { admin: role, updated_at: now } }, { returnDocument: 'after' });
+  }
+
+  /** Takes the role away; false when the user held none (so exactly one of racing revokes reports it). */
+  async revokeAdminRole(userId: ObjectId, now: Date): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: userId, 'admin.role': { $exists: true, $ne: null } }, { $set: { admin: null, updated_at: now } });
+    return result.modifiedCount === 1;
   }
 
   listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {

@@ -330,6 +330,96 @@ export interface MockExampleNames {
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
+  adminLogin: {
+    200: 'success' | 'mfaRequired';
+    400: 'tenantSelectionRequired' | 'mfaMethodUnavailable';
+    401: 'invalidCredentials';
+    403: 'emailNotVerified';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    429: 'tooMany';
+    503: 'serviceUnavailable';
+  };
+  adminLogout: {
+    200: 'loggedOut';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired';
+    503: 'serviceUnavailable';
+  };
+  adminMe: {
+    200: 'tenantAdmin';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  adminRefresh: {
+    200: 'rotated';
+    401: 'invalidRefreshToken';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listApplications: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  createApplication: {
+    201: 'created';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getApplication: {
+    200: 'application';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  deleteApplication: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  updateApplication: {
+    200: 'application';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  regenerateApplicationSecret: {
+    200: 'rotated';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getApplicationEndpoints: {
+    200: 'tenantApp';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
   getJwks: {
     200: 'keys';
     503: 'serviceUnavailable';
@@ -8188,6 +8278,2389 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         }
       ]
     },
+    "adminLogin": {
+      "operationId": "adminLogin",
+      "method": "post",
+      "path": "/api/v1/admin/auth/login",
+      "mswPath": "/api/v1/admin/auth/login",
+      "tag": "Admin Auth",
+      "summary": "Admin Login",
+      "description": "Sign in to the admin API. Only accounts holding an admin role (`super_admin`,\n`partner_admin`, `tenant_admin`) may sign in here; anyone else gets the same 401 as a wrong\npassword. The access token carries `role`, and `tenant_id` / `partner_id` where they apply.\n\nWhen the account needs a second factor the answer is `status: MFA_REQUIRED` with an\n`mfa_token`; complete it at `POST /api/v1/auth/mfa/verify` (the portal's verify), which\nthen issues the admin tokens.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/scaikey__api__v1__admin__auth__LoginRequest"
+        },
+        "schemaName": "scaikey__api__v1__admin__auth__LoginRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/scaikey__api__v1__admin__auth__LoginResponse"
+          },
+          "schemaName": "scaikey__api__v1__admin__auth__LoginResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "success",
+              "value": {
+                "status": "SUCCESS",
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQiLCJyb2xlIjoic3VwZXJfYWRtaW4ifQ.c2lnbmF0dXJl",
+                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.0.n.Hq4x9Kd2mZ7pL0sV3bN8wT5yR1cF6gJ2hU9eA4oI7kM",
+                "token_type": "bearer",
+                "expires_in": 900,
+                "user": {
+                  "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
+                  "email": "admin@example.com",
+                  "first_name": null,
+                  "last_name": null,
+                  "display_name": null,
+                  "email_verified": true,
+                  "role": "super_admin",
+                  "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                  "tenant_slug": "platform",
+                  "partner_id": null
+                },
+                "mfa_token": null,
+                "user_id": null,
+                "available_methods": null
+              }
+            },
+            {
+              "name": "mfaRequired",
+              "value": {
+                "status": "MFA_REQUIRED",
+                "access_token": null,
+                "refresh_token": null,
+                "token_type": "bearer",
+                "expires_in": null,
+                "user": null,
+                "mfa_token": "mfa_Zq8v3Lw0Ks5Tb7Yn2Xc4Rd6Fe9Gh1Jm3Pa5Sd7Uf9W",
+                "user_id": "6f1c2b9e4a7d4e0f9b3c2a1d",
+                "available_methods": [
+                  "totp",
+                  "backup_code"
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "The password is right but this one-step sign-in cannot go on: the address has accounts in several tenants and no `tenant_id` was given (choose one, or use identify → authenticate), or the tenant requires a second factor and the account has none it could answer with.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantSelectionRequired",
+              "value": {
+                "detail": "Please select a tenant to continue"
+              }
+            },
+            {
+              "name": "mfaMethodUnavailable",
+              "value": {
+                "detail": "This verification method is not available"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Wrong email, password or tenant; the same answer in every case.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidCredentials",
+              "value": {
+                "detail": "Invalid email or password"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The password is right, but the tenant requires a verified email address first.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailNotVerified",
+              "value": {
+                "detail": "Email address not verified"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 429,
+          "description": "Too many attempts; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "tooMany",
+              "value": {
+                "detail": "Too many attempts. Please try again later."
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "adminLogout": {
+      "operationId": "adminLogout",
+      "method": "post",
+      "path": "/api/v1/admin/auth/logout",
+      "mswPath": "/api/v1/admin/auth/logout",
+      "tag": "Admin Auth",
+      "summary": "Admin Logout",
+      "description": "End the session the access token belongs to.",
+      "secured": true,
+      "parameters": [],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/MessageBody"
+          },
+          "schemaName": "MessageBody",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "loggedOut",
+              "value": {
+                "message": "Logged out."
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The token is not an administrator's.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "adminMe": {
+      "operationId": "adminMe",
+      "method": "get",
+      "path": "/api/v1/admin/auth/me",
+      "mswPath": "/api/v1/admin/auth/me",
+      "tag": "Admin Auth",
+      "summary": "Admin Me",
+      "description": "The current admin user, taken from the token. The role is read from the account, so a\nrole taken away stops working at once.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AdminUser"
+          },
+          "schemaName": "AdminUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantAdmin",
+              "value": {
+                "id": "6f1c2b9e4a7d4e0f9b3c2a1e",
+                "email": "grace@acme.example",
+                "first_name": "Grace",
+                "last_name": "Hopper",
+                "display_name": null,
+                "email_verified": true,
+                "role": "tenant_admin",
+                "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a11",
+                "tenant_slug": "acme",
+                "partner_id": null
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The token is not an administrator's.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "adminRefresh": {
+      "operationId": "adminRefresh",
+      "method": "post",
+      "path": "/api/v1/admin/auth/refresh",
+      "mswPath": "/api/v1/admin/auth/refresh",
+      "tag": "Admin Auth",
+      "summary": "Admin Refresh",
+      "description": "Rotate an admin session's refresh token, like the portal's refresh. The session's user\nmust still hold an admin role; otherwise the session ends and the answer is 401.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/scaikey__api__v1__me__auth__RefreshRequest"
+        },
+        "schemaName": "scaikey__api__v1__me__auth__RefreshRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/scaikey__api__v1__me__auth__RefreshResponse"
+          },
+          "schemaName": "scaikey__api__v1__me__auth__RefreshResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "rotated",
+              "value": {
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQiLCJyb2xlIjoic3VwZXJfYWRtaW4ifQ.c2lnbmF0dXJl",
+                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.1.n.B5n7M9q1W3e5R7t9Y1u3I5o7P9a1S3d5F7g9H1j3K5l"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "The refresh token is unknown, expired, revoked or was already used.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidRefreshToken",
+              "value": {
+                "detail": "Invalid or expired refresh token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listApplications": {
+      "operationId": "listApplications",
+      "method": "get",
+      "path": "/api/v1/admin/applications/",
+      "mswPath": "/api/v1/admin/applications/",
+      "tag": "Applications",
+      "summary": "List Applications",
+      "description": "List applications. Visibility:\n- super admins (and GLOBAL platform tokens) see everything;\n- partner admins see Global apps, their partner's Partner apps, and Tenant apps in their partner's tenants;\n- tenant admins see Global apps, their parent partner's Partner apps, and their own tenant's Tenant apps.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "tenant_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by tenant",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "partner_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by partner (all tenants in partner)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 72
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "scope",
+          "in": "query",
+          "required": false,
+          "description": "Filter by scope: GLOBAL, PARTNER, TENANT",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "GLOBAL",
+                  "PARTNER",
+                  "TENANT"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Scope"
+          }
+        },
+        {
+          "name": "application_type",
+          "in": "query",
+          "required": false,
+          "description": "Filter by type: WEB, SERVICE, SPA, NATIVE",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "WEB",
+                  "SERVICE",
+                  "SPA",
+                  "NATIVE"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Application Type"
+          }
+        },
+        {
+          "name": "search",
+          "in": "query",
+          "required": false,
+          "description": "Part of the name or the client_id (case-insensitive)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 200
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Search"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ApplicationPage"
+          },
+          "schemaName": "ApplicationPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                    "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                    "name": "Usage aggregator",
+                    "description": null,
+                    "application_type": "SERVICE",
+                    "scope": "GLOBAL",
+                    "tenant_id": null,
+                    "partner_id": null,
+                    "is_confidential": true,
+                    "grant_types": [
+                      "client_credentials",
+                      "urn:ietf:params:oauth:grant-type:token-exchange"
+                    ],
+                    "redirect_uris": [],
+                    "post_logout_redirect_uris": [],
+                    "allowed_origins": [],
+                    "allowed_scopes": [
+                      "openid",
+                      "admin:read"
+                    ],
+                    "token_lifetime": 3600,
+                    "skip_consent": false,
+                    "id_token_signed_response_alg": "RS256",
+                    "status": "active",
+                    "client_secret_created_at": "2026-05-17T12:00:00Z",
+                    "created_at": "2026-05-17T12:00:00Z",
+                    "updated_at": "2026-05-17T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "createApplication": {
+      "operationId": "createApplication",
+      "method": "post",
+      "path": "/api/v1/admin/applications/",
+      "mswPath": "/api/v1/admin/applications/",
+      "tag": "Applications",
+      "summary": "Create Application",
+      "description": "Register an OAuth client. Who may create what:\n- super admin: any scope;\n- partner admin: PARTNER (own partner) or TENANT (tenants in that partner);\n- tenant admin: only TENANT, for its own tenant.\n\nConfidential types (WEB, SERVICE) get a `client_secret` of 256 bits, shown in this answer\nonly (stored as a SHA-256 hash); SPA and NATIVE apps are public clients without one.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/ApplicationCreate"
+        },
+        "schemaName": "ApplicationCreate"
+      },
+      "defaultStatus": 201,
+      "responses": [
+        {
+          "status": 201,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ApplicationWithSecret"
+          },
+          "schemaName": "ApplicationWithSecret",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "created",
+              "value": {
+                "id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "name": "Usage aggregator",
+                "description": null,
+                "application_type": "SERVICE",
+                "scope": "GLOBAL",
+                "tenant_id": null,
+                "partner_id": null,
+                "is_confidential": true,
+                "grant_types": [
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "redirect_uris": [],
+                "post_logout_redirect_uris": [],
+                "allowed_origins": [],
+                "allowed_scopes": [
+                  "openid",
+                  "admin:read"
+                ],
+                "token_lifetime": 3600,
+                "skip_consent": false,
+                "id_token_signed_response_alg": "RS256",
+                "status": "active",
+                "client_secret_created_at": "2026-05-17T12:00:00Z",
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z",
+                "client_secret": "sks_c2VjcmV0LXNob3duLW9uY2UtYW5kLW5ldmVyLWFnYWluLTI1Ng"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getApplication": {
+      "operationId": "getApplication",
+      "method": "get",
+      "path": "/api/v1/admin/applications/{application_id}",
+      "mswPath": "/api/v1/admin/applications/:application_id",
+      "tag": "Applications",
+      "summary": "Get Application",
+      "description": "One application. An application the caller may not see answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "application_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Application Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Application"
+          },
+          "schemaName": "Application",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "application",
+              "value": {
+                "id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "name": "Usage aggregator",
+                "description": null,
+                "application_type": "SERVICE",
+                "scope": "GLOBAL",
+                "tenant_id": null,
+                "partner_id": null,
+                "is_confidential": true,
+                "grant_types": [
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "redirect_uris": [],
+                "post_logout_redirect_uris": [],
+                "allowed_origins": [],
+                "allowed_scopes": [
+                  "openid",
+                  "admin:read"
+                ],
+                "token_lifetime": 3600,
+                "skip_consent": false,
+                "id_token_signed_response_alg": "RS256",
+                "status": "active",
+                "client_secret_created_at": "2026-05-17T12:00:00Z",
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such application, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "deleteApplication": {
+      "operationId": "deleteApplication",
+      "method": "delete",
+      "path": "/api/v1/admin/applications/{application_id}",
+      "mswPath": "/api/v1/admin/applications/:application_id",
+      "tag": "Applications",
+      "summary": "Delete Application",
+      "description": "Soft delete. The application stops working at once and is gone from the API (404 afterwards).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "application_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Application Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such application, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "updateApplication": {
+      "operationId": "updateApplication",
+      "method": "patch",
+      "path": "/api/v1/admin/applications/{application_id}",
+      "mswPath": "/api/v1/admin/applications/:application_id",
+      "tag": "Applications",
+      "summary": "Update Application",
+      "description": "Partial update. `allowed_scopes` (like every list) is replaced, not merged. `scope`,\n`application_type`, `tenant_id` and `partner_id` are fixed at registration: a different\nvalue answers 422.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "application_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Application Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/ApplicationUpdate"
+        },
+        "schemaName": "ApplicationUpdate"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Application"
+          },
+          "schemaName": "Application",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "application",
+              "value": {
+                "id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "name": "Usage aggregator",
+                "description": null,
+                "application_type": "SERVICE",
+                "scope": "GLOBAL",
+                "tenant_id": null,
+                "partner_id": null,
+                "is_confidential": true,
+                "grant_types": [
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "redirect_uris": [],
+                "post_logout_redirect_uris": [],
+                "allowed_origins": [],
+                "allowed_scopes": [
+                  "openid",
+                  "admin:read"
+                ],
+                "token_lifetime": 3600,
+                "skip_consent": false,
+                "id_token_signed_response_alg": "RS256",
+                "status": "active",
+                "client_secret_created_at": "2026-05-17T12:00:00Z",
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such application, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "regenerateApplicationSecret": {
+      "operationId": "regenerateApplicationSecret",
+      "method": "post",
+      "path": "/api/v1/admin/applications/{application_id}/regenerate-secret",
+      "mswPath": "/api/v1/admin/applications/:application_id/regenerate-secret",
+      "tag": "Applications",
+      "summary": "Regenerate Secret",
+      "description": "A new `client_secret` for a confidential application, shown in this answer only; the old\nsecret stops working at once. Public clients (SPA, NATIVE) have none (422).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "application_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Application Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ApplicationWithSecret"
+          },
+          "schemaName": "ApplicationWithSecret",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "rotated",
+              "value": {
+                "id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "name": "Usage aggregator",
+                "description": null,
+                "application_type": "SERVICE",
+                "scope": "GLOBAL",
+                "tenant_id": null,
+                "partner_id": null,
+                "is_confidential": true,
+                "grant_types": [
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "redirect_uris": [],
+                "post_logout_redirect_uris": [],
+                "allowed_origins": [],
+                "allowed_scopes": [
+                  "openid",
+                  "admin:read"
+                ],
+                "token_lifetime": 3600,
+                "skip_consent": false,
+                "id_token_signed_response_alg": "RS256",
+                "status": "active",
+                "client_secret_created_at": "2026-05-17T12:00:00Z",
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z",
+                "client_secret": "sks_c2VjcmV0LXNob3duLW9uY2UtYW5kLW5ldmVyLWFnYWluLTI1Ng"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such application, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getApplicationEndpoints": {
+      "operationId": "getApplicationEndpoints",
+      "method": "get",
+      "path": "/api/v1/admin/applications/{application_id}/endpoints",
+      "mswPath": "/api/v1/admin/applications/:application_id/endpoints",
+      "tag": "Applications",
+      "summary": "Get Application Endpoints",
+      "description": "The OpenID Connect endpoints the application uses: GLOBAL apps the platform's\n(`/api/v1/platform/oauth`), TENANT apps their tenant's (`/api/v1/auth/tenants/{slug}`);\nPARTNER apps use a tenant's, so the URLs hold the placeholder `{tenant_slug}`.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "application_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Application Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ApplicationEndpoints"
+          },
+          "schemaName": "ApplicationEndpoints",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantApp",
+              "value": {
+                "application_id": "app_5f0c1d2e3f4a5b6c7d8e9f00",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "scope": "TENANT",
+                "issuer": "https://id.example.com/api/v1/auth/tenants/acme",
+                "discovery_url": "https://id.example.com/api/v1/auth/tenants/acme/.well-known/openid-configuration",
+                "authorization_endpoint": "https://id.example.com/api/v1/auth/tenants/acme/oauth/authorize",
+                "token_endpoint": "https://id.example.com/api/v1/auth/tenants/acme/oauth/token",
+                "jwks_uri": "https://id.example.com/api/v1/auth/tenants/acme/.well-known/jwks.json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such application, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
     "getJwks": {
       "operationId": "getJwks",
       "method": "get",
@@ -8254,6 +10727,955 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
     }
   },
   "schemas": {
+    "AdminUser": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id"
+        },
+        "email": {
+          "type": "string",
+          "title": "Email"
+        },
+        "first_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "First Name"
+        },
+        "last_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Last Name"
+        },
+        "display_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Display Name"
+        },
+        "email_verified": {
+          "type": "boolean",
+          "title": "Email Verified"
+        },
+        "role": {
+          "type": "string",
+          "enum": [
+            "super_admin",
+            "partner_admin",
+            "tenant_admin"
+          ],
+          "title": "Role"
+        },
+        "tenant_id": {
+          "type": "string",
+          "title": "Tenant Id",
+          "description": "The tenant the account lives in (the reserved `platform` tenant for bootstrap super admins)."
+        },
+        "tenant_slug": {
+          "type": "string",
+          "title": "Tenant Slug"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id",
+          "description": "The partner of a partner_admin (`prt_…`)."
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "display_name",
+        "email_verified",
+        "role",
+        "tenant_id",
+        "tenant_slug",
+        "partner_id"
+      ],
+      "title": "AdminUser"
+    },
+    "scaikey__api__v1__admin__auth__LoginRequest": {
+      "properties": {
+        "email": {
+          "type": "string",
+          "format": "email",
+          "maxLength": 254,
+          "title": "Email"
+        },
+        "password": {
+          "type": "string",
+          "maxLength": 1024,
+          "title": "Password"
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id",
+          "description": "Only when one address holds admin accounts in several tenants."
+        }
+      },
+      "type": "object",
+      "required": [
+        "email",
+        "password"
+      ],
+      "title": "LoginRequest"
+    },
+    "scaikey__api__v1__admin__auth__LoginResponse": {
+      "properties": {
+        "status": {
+          "type": "string",
+          "enum": [
+            "SUCCESS",
+            "MFA_REQUIRED"
+          ],
+          "title": "Status"
+        },
+        "access_token": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Access Token"
+        },
+        "refresh_token": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Token"
+        },
+        "token_type": {
+          "type": "string",
+          "enum": [
+            "bearer"
+          ],
+          "title": "Token Type"
+        },
+        "expires_in": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Expires In",
+          "description": "Seconds until the access token expires."
+        },
+        "user": {
+          "anyOf": [
+            {
+              "$ref": "#/$defs/AdminUser"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "mfa_token": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Mfa Token",
+          "description": "With MFA_REQUIRED; answer it at POST /api/v1/auth/mfa/verify."
+        },
+        "user_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "User Id"
+        },
+        "available_methods": {
+          "anyOf": [
+            {
+              "type": "array",
+              "items": {
+                "type": "string"
+              }
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Available Methods"
+        }
+      },
+      "type": "object",
+      "required": [
+        "status",
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "user",
+        "mfa_token",
+        "user_id",
+        "available_methods"
+      ],
+      "title": "LoginResponse"
+    },
+    "Application": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id"
+        },
+        "client_id": {
+          "type": "string",
+          "title": "Client Id"
+        },
+        "name": {
+          "type": "string",
+          "title": "Name"
+        },
+        "description": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Description"
+        },
+        "application_type": {
+          "type": "string",
+          "enum": [
+            "WEB",
+            "SERVICE",
+            "SPA",
+            "NATIVE"
+          ],
+          "title": "Application Type"
+        },
+        "scope": {
+          "type": "string",
+          "enum": [
+            "GLOBAL",
+            "PARTNER",
+            "TENANT"
+          ],
+          "title": "Scope"
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "is_confidential": {
+          "type": "boolean",
+          "title": "Is Confidential"
+        },
+        "grant_types": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Grant Types"
+        },
+        "redirect_uris": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Redirect Uris"
+        },
+        "post_logout_redirect_uris": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Post Logout Redirect Uris"
+        },
+        "allowed_origins": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Allowed Origins"
+        },
+        "allowed_scopes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Allowed Scopes"
+        },
+        "token_lifetime": {
+          "type": "integer",
+          "title": "Token Lifetime"
+        },
+        "skip_consent": {
+          "type": "boolean",
+          "title": "Skip Consent"
+        },
+        "id_token_signed_response_alg": {
+          "type": "string",
+          "enum": [
+            "RS256",
+            "ES256"
+          ],
+          "title": "Id Token Signed Response Alg"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "client_secret_created_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Secret Created At"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "updated_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Updated At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "client_id",
+        "name",
+        "description",
+        "application_type",
+        "scope",
+        "tenant_id",
+        "partner_id",
+        "is_confidential",
+        "grant_types",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "allowed_origins",
+        "allowed_scopes",
+        "token_lifetime",
+        "skip_consent",
+        "id_token_signed_response_alg",
+        "status",
+        "client_secret_created_at",
+        "created_at",
+        "updated_at"
+      ],
+      "title": "Application"
+    },
+    "ApplicationWithSecret": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id"
+        },
+        "client_id": {
+          "type": "string",
+          "title": "Client Id"
+        },
+        "name": {
+          "type": "string",
+          "title": "Name"
+        },
+        "description": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Description"
+        },
+        "application_type": {
+          "type": "string",
+          "enum": [
+            "WEB",
+            "SERVICE",
+            "SPA",
+            "NATIVE"
+          ],
+          "title": "Application Type"
+        },
+        "scope": {
+          "type": "string",
+          "enum": [
+            "GLOBAL",
+            "PARTNER",
+            "TENANT"
+          ],
+          "title": "Scope"
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "is_confidential": {
+          "type": "boolean",
+          "title": "Is Confidential"
+        },
+        "grant_types": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Grant Types"
+        },
+        "redirect_uris": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Redirect Uris"
+        },
+        "post_logout_redirect_uris": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Post Logout Redirect Uris"
+        },
+        "allowed_origins": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Allowed Origins"
+        },
+        "allowed_scopes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Allowed Scopes"
+        },
+        "token_lifetime": {
+          "type": "integer",
+          "title": "Token Lifetime"
+        },
+        "skip_consent": {
+          "type": "boolean",
+          "title": "Skip Consent"
+        },
+        "id_token_signed_response_alg": {
+          "type": "string",
+          "enum": [
+            "RS256",
+            "ES256"
+          ],
+          "title": "Id Token Signed Response Alg"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "client_secret_created_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Secret Created At"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "updated_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Updated At"
+        },
+        "client_secret": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Secret",
+          "description": "Shown this once; null for public clients (SPA, NATIVE)."
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "client_id",
+        "name",
+        "description",
+        "application_type",
+        "scope",
+        "tenant_id",
+        "partner_id",
+        "is_confidential",
+        "grant_types",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "allowed_origins",
+        "allowed_scopes",
+        "token_lifetime",
+        "skip_consent",
+        "id_token_signed_response_alg",
+        "status",
+        "client_secret_created_at",
+        "created_at",
+        "updated_at",
+        "client_secret"
+      ],
+      "title": "ApplicationWithSecret"
+    },
+    "ApplicationPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Application"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "ApplicationPage"
+    },
+    "ApplicationEndpoints": {
+      "properties": {
+        "application_id": {
+          "type": "string",
+          "title": "Application Id"
+        },
+        "client_id": {
+          "type": "string",
+          "title": "Client Id"
+        },
+        "scope": {
+          "type": "string",
+          "enum": [
+            "GLOBAL",
+            "PARTNER",
+            "TENANT"
+          ],
+          "title": "Scope"
+        },
+        "issuer": {
+          "type": "string",
+          "title": "Issuer"
+        },
+        "discovery_url": {
+          "type": "string",
+          "title": "Discovery Url"
+        },
+        "authorization_endpoint": {
+          "type": "string",
+          "title": "Authorization Endpoint"
+        },
+        "token_endpoint": {
+          "type": "string",
+          "title": "Token Endpoint"
+        },
+        "jwks_uri": {
+          "type": "string",
+          "title": "Jwks Uri"
+        }
+      },
+      "type": "object",
+      "required": [
+        "application_id",
+        "client_id",
+        "scope",
+        "issuer",
+        "discovery_url",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri"
+      ],
+      "title": "ApplicationEndpoints"
+    },
+    "ApplicationCreate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "description": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 2000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Description"
+        },
+        "application_type": {
+          "type": "string",
+          "enum": [
+            "WEB",
+            "SERVICE",
+            "SPA",
+            "NATIVE"
+          ],
+          "title": "Application Type"
+        },
+        "scope": {
+          "type": "string",
+          "enum": [
+            "GLOBAL",
+            "PARTNER",
+            "TENANT"
+          ],
+          "title": "Scope"
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id",
+          "description": "The owning tenant of a TENANT app (a tenant admin's own by default)."
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 72
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id",
+          "description": "The owning partner of a PARTNER app (a partner admin's own by default)."
+        },
+        "redirect_uris": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "title": "Redirect Uris"
+        },
+        "post_logout_redirect_uris": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "title": "Post Logout Redirect Uris"
+        },
+        "allowed_origins": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 300
+          },
+          "title": "Allowed Origins"
+        },
+        "allowed_scopes": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 128
+          },
+          "title": "Allowed Scopes"
+        },
+        "token_lifetime": {
+          "type": "integer",
+          "minimum": 60,
+          "maximum": 86400,
+          "default": 3600,
+          "title": "Token Lifetime"
+        },
+        "skip_consent": {
+          "type": "boolean",
+          "default": false,
+          "title": "Skip Consent"
+        },
+        "id_token_signed_response_alg": {
+          "type": "string",
+          "enum": [
+            "RS256",
+            "ES256"
+          ],
+          "default": "RS256",
+          "title": "Id Token Signed Response Alg"
+        }
+      },
+      "type": "object",
+      "required": [
+        "name",
+        "application_type",
+        "scope"
+      ],
+      "title": "ApplicationCreate"
+    },
+    "ApplicationUpdate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "description": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 2000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Description"
+        },
+        "application_type": {
+          "type": "string",
+          "maxLength": 16,
+          "title": "Application Type",
+          "description": "Fixed at registration; only the current value is accepted."
+        },
+        "scope": {
+          "type": "string",
+          "maxLength": 16,
+          "title": "Scope",
+          "description": "Fixed at registration; only the current value is accepted."
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id",
+          "description": "Fixed at registration; only the current value is accepted."
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 72
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id",
+          "description": "Fixed at registration; only the current value is accepted."
+        },
+        "redirect_uris": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "title": "Redirect Uris"
+        },
+        "post_logout_redirect_uris": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "title": "Post Logout Redirect Uris"
+        },
+        "allowed_origins": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 300
+          },
+          "title": "Allowed Origins"
+        },
+        "allowed_scopes": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 128
+          },
+          "title": "Allowed Scopes",
+          "description": "Replaces the list (no merge)."
+        },
+        "token_lifetime": {
+          "type": "integer",
+          "minimum": 60,
+          "maximum": 86400,
+          "title": "Token Lifetime"
+        },
+        "skip_consent": {
+          "type": "boolean",
+          "title": "Skip Consent"
+        },
+        "id_token_signed_response_alg": {
+          "type": "string",
+          "enum": [
+            "RS256",
+            "ES256"
+          ],
+          "title": "Id Token Signed Response Alg"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        }
+      },
+      "type": "object",
+      "title": "ApplicationUpdate"
+    },
     "AnyEmailCodeSent": {
       "x-upstream-type": "any",
       "properties": {

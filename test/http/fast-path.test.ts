@@ -133,6 +133,10 @@ const sampleQueryValues: Record<string, string> = {
   mfa_token: 'mfa-token-value',
   user_id: '65f1a2b3c4d5e6f708192a3d',
   token: 'link-token-value',
+  page: '1',
+  per_page: '20',
+  scope: 'TENANT',
+  application_type: 'WEB',
 };
 
 const stringByName: Record<string, string> = {

@@ -46,3 +46,28 @@ test('the demo seed runs once on an empty database and its user can sign in', as
   expect((await server.call('POST', '/api/v1/auth/tenants/demo/login', { body: { email: 'demo@example.com', password } })).status).toBe(200);
   expect(await seedDemoIfEmpty(server.domain, { password: undefined, log: () => undefined, print: () => undefined })).toBe(false);
 });
+
+test('app create, list, update, rotate-secret and delete through the CLI; admin grant-role', async () => {
+  await scaikey('tenant', 'create', 'cli-apps', '--name', 'CLI Apps');
+  const created = JSON.parse((await scaikey('app', 'create', '--name', 'CLI web', '--type', 'WEB', '--scope', 'TENANT', '--tenant', 'cli-apps',
+    '--redirect-uri', 'https://app.cli.test/cb', '--redirect-uri', 'http://localhost:3000/cb', '--allowed-scope', 'openid', '--allowed-scope', 'email',
+    '--origin', 'https://app.cli.test', '--token-lifetime', '1800', '--skip-consent', '--id-token-alg', 'ES256')).stdout);
+  expect(created).toMatchObject({ scope: 'TENANT', application_type: 'WEB', redirect_uris: ['https://app.cli.test/cb', 'http://localhost:3000/cb'], allowed_scopes: ['openid', 'email'], token_lifetime: 1800, skip_consent: true, id_token_signed_response_alg: 'ES256' });
+  expect(created.client_secret).toMatch(/^sks_/);
+  await expect(scaikey('app', 'create', '--name', 'Bad', '--type', 'WEB', '--scope', 'TENANT', '--tenant', 'cli-apps', '--redirect-uri', 'https://a.test/cb#frag')).rejects.toMatchObject({ stderr: expect.stringContaining('fragment') });
+  const listed = JSON.parse((await scaikey('app', 'list', '--tenant', 'cli-apps')).stdout);
+  expect(listed).toMatchObject({ total: 1, items: [{ id: created.id }] });
+  expect(JSON.stringify(listed)).not.toContain('client_secret"');
+  const updated = JSON.parse((await scaikey('app', 'update', created.id, '--allowed-scope', 'openid')).stdout);
+  expect(updated.allowed_scopes).toEqual(['openid']);
+  const rotated = JSON.parse((await scaikey('app', 'rotate-secret', created.id)).stdout);
+  expect(rotated.client_secret).not.toBe(created.client_secret);
+  await scaikey('app', 'delete', created.id);
+  expect(JSON.parse((await scaikey('app', 'list', '--tenant', 'cli-apps')).stdout).total).toBe(0);
+
+  await scaikey('user', 'create', '--tenant', 'cli-apps', '--email', 'boss@cli.test', '--password', 'a long enough passphrase', '--verified');
+  expect((await server.call('POST', '/api/v1/admin/auth/login', { body: { email: 'boss@cli.test', password: 'a long enough passphrase' } })).status).toBe(401);
+  const granted = JSON.parse((await scaikey('admin', 'grant-role', '--tenant', 'cli-apps', '--email', 'boss@cli.test', '--role', 'tenant_admin')).stdout);
+  expect(granted).toMatchObject({ role: 'tenant_admin' });
+  expect((await server.call('POST', '/api/v1/admin/auth/login', { body: { email: 'boss@cli.test', password: 'a long enough passphrase' } })).body).toMatchObject({ status: 'SUCCESS', user: { role: 'tenant_admin' } });
+});

@@ -60,6 +60,17 @@ const audited: Record<OperationId, Reachable[]> = {
   portalMfaVerify: ['invalidCode', 'tooManyRequests'],
   portalRefresh: ['invalidRefreshToken'],
   getJwks: [],
+  adminLogin: ['tenantSelectionRequired', 'mfaMethodUnavailable', 'invalidCredentials', 'emailNotVerified', 'tooManyRequests'],
+  adminLogout: ['adminRequired'],
+  adminMe: ['adminRequired'],
+  adminRefresh: ['invalidRefreshToken'],
+  listApplications: ['adminRequired', 'platformScopeRequired', 'validation'],
+  createApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'validation'],
+  getApplication: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  updateApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
+  deleteApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  regenerateApplicationSecret: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
+  getApplicationEndpoints: ['adminRequired', 'platformScopeRequired', 'notFound'],
 };
 
 function reachable(op: SpecOperation): Reachable[] {

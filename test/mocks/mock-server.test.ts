@@ -47,7 +47,7 @@ beforeAll(async () => {
     handlers: {},
     authenticate: async (token) => {
       if (!token) throw new ApiError('invalidToken');
-      return { userId: 'u', tenantId: 't', sessionId: 's', tokenId: 'j', expiresAt: 0, token };
+      return { kind: 'user' as const, userId: 'u', tenantId: 't', sessionId: 's', tokenId: 'j', expiresAt: 0, token };
     },
   });
   const server = createServer(app);

@@ -4,7 +4,7 @@ import type { UserDoc } from '../../store/users.ts';
 import type { WebAuthnCredentialDoc } from '../../store/webauthn-credentials.ts';
 import type { UserStore } from '../../store/users.ts';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
-import type { Principal } from '../../core/request-context.ts';
+import type { UserPrincipal as Principal } from '../../core/request-context.ts';
 import type { SignIn } from '../sign-in/sign-in.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import { availableMfaMethods, type Users } from '../users/users.ts';

@@ -3,7 +3,7 @@ import type { ObjectId } from 'mongodb';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type {
-  ApplicationChanges, ApplicationDoc, ApplicationScope, ApplicationStore, ApplicationType, IdTokenAlg,
+  ApplicationChanges, ApplicationDoc, ApplicationQuery, ApplicationScope, ApplicationStore, ApplicationType, IdTokenAlg,
 } from '../../store/applications.ts';
 import { constantTimeEqual, hashToken } from '../crypto/secrets.ts';
 
@@ -172,6 +172,10 @@ export class Applications {
 
   get(id: string): Promise<ApplicationDoc | null> {
     return this.store.findById(id);
+  }
+
+  list(query: ApplicationQuery, page: { skip: number; limit: number }): Promise<{ items: ApplicationDoc[]; total: number }> {
+    return this.store.list(query, page);
   }
 
   byClientId(clientId: string): Promise<ApplicationDoc | null> {

@@ -2,16 +2,17 @@ import { ObjectId } from 'mongodb';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
-import type { ClientInfo, Principal } from '../../core/request-context.ts';
+import type { ClientInfo, UserPrincipal as Principal } from '../../core/request-context.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { LoginThrottle } from '../rate-limit/login-throttle.ts';
-import type { Tenants } from '../tenants/tenants.ts';
+import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import { normaliseEmail, portalUser, type Users } from '../users/users.ts';
 import type { SignIn } from '../sign-in/sign-in.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from '../flows/flows.ts';
 import type { SecurityMetrics } from '../../core/metrics.ts';
+import { adminClaims } from '../admin/admin-roles.ts';
 
 
 export interface PortalAuthSettings {
@@ -61,7 +62,8 @@ export class PortalAuth {
     // Live accounts only (see PasswordStep.findAccounts), in their stable order.
     const accounts = await this.deps.users.findLiveByEmail(normalised);
     const active = await this.deps.tenants.findActiveByIds(accounts.map((a) => a.tenant_id));
-    const tenants = accounts.flatMap((a) => active.filter((t) => t._id.equals(a.tenant_id)));
+    // The platform tenant (administrators' home) is never offered: admins sign in at /admin/auth.
+    const tenants = accounts.flatMap((a) => active.filter((t) => t._id.equals(a.tenant_id) && !isPlatformTenant(t)));
     const { token } = await this.deps.flows.startIdentify(this.settings.flowTtlSeconds, normalised);
     return {
       flow_token: token,
@@ -85,17 +87,27 @@ export class PortalAuth {
 
   async verifyMfa(input: { mfaToken: string; userId: string; method: string; code: string | null | undefined }, client: ClientInfo): Promise<IssuedTokens> {
     const flow = await this.deps.flows.findLive('mfa', input.mfaToken);
-    // Bound to its channel: a hosted page's MFA flow never completes here (the same answer as an unknown token).
-    if (!flow?.user_id || !flow.tenant_id || flow.channel !== 'portal' || flow.user_id.toHexString() !== input.userId) {
+    // Bound to its channel: a hosted page's MFA flow never completes here (the same answer as an
+    // unknown token). The admin sign-in's flows (channel 'admin') complete here too: the answer is
+    // the same kind of code, and the tokens issued carry the admin claims.
+    if (!flow?.user_id || !flow.tenant_id || (flow.channel !== 'portal' && flow.channel !== 'admin') || flow.user_id.toHexString() !== input.userId) {
       throw new ApiError('invalidCode', { internal: 'unknown, expired, mismatched or other-channel mfa token' });
     }
     const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
     if (!user || !tenant || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user or tenant gone' });
+    // An admin flow whose role was taken away meanwhile ends like an unknown token.
+    if (flow.channel === 'admin' && !user.admin) throw new ApiError('invalidCode', { internal: 'admin role removed during sign-in' });
     const amr = await this.deps.signIn.answerSecondFactor(flow, user, tenant, { method: input.method, code: input.code }, client);
-    return this.issue(user, tenant, ['pwd', amr], flow.remember_me, client);
+    return this.issue(user, tenant, ['pwd', amr], flow.remember_me, client, flow.channel === 'admin' ? 'admin' : 'portal');
   }
 
-  async refresh(refreshToken: string): Promise<{ access_token: string; refresh_token: string }> {
+  /**
+   * Rotates a refresh token (the portal's and the admin API's refresh). `admin`: the session's
+   * user must hold an admin role now, and the new access token carries the admin claims; a
+   * non-admin's session presented there is ended (its token was rotated, and admin refresh is
+   * never a way to keep a session alive).
+   */
+  async refresh(refreshToken: string, options: { admin?: boolean } = {}): Promise<{ access_token: string; refresh_token: string; expires_at: number; user: UserDoc; tenant: TenantDoc }> {
     const outcome = await this.deps.sessions.refresh(refreshToken).catch((error: unknown) => {
       this.deps.metrics.refresh('invalid');
       throw error;
@@ -113,11 +125,16 @@ export class PortalAuth {
     }
     const tenant = await this.deps.tenants.findActiveById(session.tenant_id);
     if (!tenant) throw new ApiError('invalidRefreshToken', { internal: 'tenant not active' });
+    if (options.admin && !user.admin) {
+      await this.deps.sessions.revoke(session._id, 'admin refresh without an admin role');
+      throw new ApiError('invalidRefreshToken', { internal: 'not an admin' });
+    }
     const access = await this.deps.accessTokens.issue(
       { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },
       tenant.settings.access_token_ttl ?? undefined,
+      options.admin ? adminClaims(user) : undefined,
     );
-    return { access_token: access.token, refresh_token: outcome.refreshToken };
+    return { access_token: access.token, refresh_token: outcome.refreshToken, expires_at: access.expiresAt, user, tenant };
   }
 
   async logout(principal: Principal, client: ClientInfo): Promise<void> {
@@ -137,11 +154,12 @@ export class PortalAuth {
     return { status: 'SUCCESS', ...(await this.issue(user, tenant, second.amr, rememberMe, client)) };
   }
 
-  private async issue(user: UserDoc, tenant: TenantDoc, amr: string[], rememberMe: boolean, client: ClientInfo): Promise<IssuedTokens> {
-    const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe, amr, channel: 'portal' }, client);
+  private async issue(user: UserDoc, tenant: TenantDoc, amr: string[], rememberMe: boolean, client: ClientInfo, channel: 'portal' | 'admin' = 'portal'): Promise<IssuedTokens> {
+    const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe, amr, channel }, client);
     const access = await this.deps.accessTokens.issue(
       { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },
       tenant.settings.access_token_ttl ?? undefined,
+      channel === 'admin' ? adminClaims(user) : undefined,
     );
     return { access_token: access.token, refresh_token: refreshToken, user: portalUser(user, tenant) };
   }

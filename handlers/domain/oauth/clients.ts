@@ -55,6 +55,16 @@ export class OAuthClients {
     return servesApp(issuer, app) ? app : null;
   }
 
+  /** Whether the app behind this client_id is live and active (cached like find). */
+  async isActive(clientId: string): Promise<boolean> {
+    let entry = this.cache.get(clientId);
+    if (!entry) {
+      entry = { app: await this.applications.byClientId(clientId) };
+      this.cache.set(clientId, entry);
+    }
+    return entry.app?.status === 'active';
+  }
+
   /** Forget a client at once (its settings or secret changed in this process). */
   forget(clientId: string): void {
     this.cache.delete(clientId);

@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { ApiError, InvalidInput, type FieldProblem } from '../../core/errors.ts';
-import type { Principal } from '../../core/request-context.ts';
+import type { UserPrincipal as Principal } from '../../core/request-context.ts';
 import { checkPassword } from '../passwords/password-policy.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { SignIn } from '../sign-in/sign-in.ts';

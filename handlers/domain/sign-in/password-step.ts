@@ -5,13 +5,16 @@ import type { UserDoc } from '../../store/users.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { AttemptTicket, LoginThrottle } from '../rate-limit/login-throttle.ts';
-import type { Tenants } from '../tenants/tenants.ts';
+import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import type { Users } from '../users/users.ts';
 
-/** Where to look for the account: one tenant (hosted page), or every tenant of the address (portal). */
-export type AccountScope = { tenant: TenantDoc } | { tenantId: string | null | undefined };
+/**
+ * Where to look for the account: one tenant (hosted page), every tenant of the address (portal),
+ * or only the address's accounts that hold an admin role (admin sign-in), optionally in one tenant.
+ */
+export type AccountScope = { tenant: TenantDoc } | { tenantId: string | null | undefined; adminsOnly?: boolean };
 
-export type SignInChannel = 'portal' | 'tenant';
+export type SignInChannel = 'portal' | 'tenant' | 'admin';
 
 interface Deps {
   users: Users;
@@ -43,7 +46,7 @@ export class PasswordStep {
     // address with no account anywhere gets one of its own, so it locks exactly like a real one.
     const ticket = tenant
       ? await this.deps.throttle.beginAccountAttempt(tenant, email, client.clientIp)
-      : await this.deps.throttle.beginAttempt('portal', email, client.clientIp);
+      : await this.deps.throttle.beginAttempt(channel === 'admin' ? 'admin' : 'portal', email, client.clientIp);
     try {
       const ok = await this.deps.hasher.verify(password, target?.password_hash);
       if (!ok || !target || !tenant) {
@@ -125,12 +128,16 @@ export class PasswordStep {
       const user = await this.deps.users.findInTenant(scope.tenant._id, email);
       return user ? [{ user, tenant: scope.tenant }] : [];
     }
-    const accounts = await this.deps.users.findLiveByEmail(email);
+    // Admin sign-in: only accounts holding an admin role, so anyone else is an unknown account
+    // (the same dummy hash and the same 401 as a wrong password: no oracle of who is an admin).
+    const accounts = scope.adminsOnly ? await this.deps.users.findLiveAdminsByEmail(email) : await this.deps.users.findLiveByEmail(email);
     const candidates = scope.tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === scope.tenantId) : accounts;
     const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
     return candidates.flatMap((user) => {
       const tenant = tenants.find((t) => t._id.equals(user.tenant_id));
-      return tenant ? [{ user, tenant }] : [];
+      // The platform tenant is the admins' home, never a portal account.
+      if (!tenant || (isPlatformTenant(tenant) && !scope.adminsOnly)) return [];
+      return [{ user, tenant }];
     });
   }
 

@@ -6,6 +6,17 @@ import type { Clock } from '../../core/clock.ts';
 
 export const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** The slug of the reserved platform tenant, home of platform administrators. */
+export const PLATFORM_TENANT_SLUG = 'platform';
+
+/**
+ * The platform tenant is where super admins' accounts live. It is not an organisation: identify,
+ * the portal and the hosted pages never offer it, so it cannot disturb tenant selection.
+ */
+export function isPlatformTenant(tenant: Pick<TenantDoc, 'kind'>): boolean {
+  return tenant.kind === 'platform';
+}
+
 export function defaultTenantSettings(): TenantSettings {
   return {
     self_registration: false,
@@ -35,6 +46,7 @@ export class Tenants {
 
   async create(input: { slug: string; name: string; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
     if (!slugPattern.test(input.slug)) throw new Error(`Invalid slug "${input.slug}": lower-case letters, digits and dashes`);
+    if (input.slug === PLATFORM_TENANT_SLUG) throw new Error(`The slug "${PLATFORM_TENANT_SLUG}" is reserved for the platform tenant`);
     const now = this.clock.now();
     const tenant: TenantDoc = {
       _id: new ObjectId(),
@@ -49,7 +61,43 @@ export class Tenants {
     return tenant;
   }
 
-  async update(slug: string, changes: { name?: string; status?: TenantDoc['status']; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
+  /**
+   * The platform tenant, created on first need. Concurrent callers (two replicas starting) race
+   * on the unique slug: one insert wins and everyone reads that tenant.
+   */
+  async ensurePlatform(): Promise<TenantDoc> {
+    const existing = await this.tenants.findBySlug(PLATFORM_TENANT_SLUG);
+    if (existing) return this.checkPlatform(existing);
+    const now = this.clock.now();
+    const tenant: TenantDoc = {
+      _id: new ObjectId(),
+      slug: PLATFORM_TENANT_SLUG,
+      name: 'Platform',
+      status: 'active',
+      kind: 'platform',
+      partner_id: null,
+      // Administrators are created by an operator, never by self-registration.
+      settings: { ...defaultTenantSettings(), self_registration: false, require_email_verification: false },
+      created_at: now,
+      updated_at: now,
+    };
+    if (await this.tenants.insert(tenant)) return tenant;
+    const winner = await this.tenants.findBySlug(PLATFORM_TENANT_SLUG);
+    if (!winner) throw new Error('platform tenant vanished while being created');
+    return this.checkPlatform(winner);
+  }
+
+  private checkPlatform(tenant: TenantDoc): TenantDoc {
+    if (!isPlatformTenant(tenant)) throw new Error(`A regular tenant holds the reserved slug "${PLATFORM_TENANT_SLUG}"; rename it before bootstrapping an admin`);
+    return tenant;
+  }
+
+  /** Ids of a partner's tenants. */
+  idsOfPartner(partnerId: string): Promise<ObjectId[]> {
+    return this.tenants.idsOfPartner(partnerId);
+  }
+
+  async update(slug: string, changes: { name?: string; status?: TenantDoc['status']; partnerId?: string | null; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
     const updated = await this.tenants.update(slug, changes, this.clock.now());
     if (!updated) throw new Error(`No tenant with slug "${slug}"`);
     this.cache.clear();
@@ -65,10 +113,14 @@ export class Tenants {
     return this.tenants.list();
   }
 
-  /** An active tenant by slug; caches keep hot login paths off the database. */
-  async requireActiveBySlug(slug: string): Promise<TenantDoc> {
+  /**
+   * An active tenant by slug; caches keep hot login paths off the database. The platform tenant
+   * is not a tenant to sign in to (hosted pages), unless `includePlatform` (operators' tools).
+   */
+  async requireActiveBySlug(slug: string, options: { includePlatform?: boolean } = {}): Promise<TenantDoc> {
     const tenant = slugPattern.test(slug) ? await this.findBySlug(slug) : null;
     if (!tenant || tenant.status !== 'active') throw new ApiError('tenantNotFound');
+    if (isPlatformTenant(tenant) && !options.includePlatform) throw new ApiError('tenantNotFound', { internal: 'platform tenant' });
     return tenant;
   }
 

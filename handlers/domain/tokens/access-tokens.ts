@@ -5,6 +5,17 @@ import { ApiError } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
+/**
+ * Claims an admin sign-in adds (docs §5): `role`, and `tenant_id` / `partner_id` where they
+ * apply. Informational for clients: the admin API reads the role from the user document on every
+ * call, so a removed role stops working before the token expires.
+ */
+export interface AdminTokenClaims {
+  role: 'super_admin' | 'partner_admin' | 'tenant_admin';
+  tenant_id?: string;
+  partner_id?: string;
+}
+
 export interface AccessTokenClaims {
   sub: string;
   tid: string;
@@ -17,6 +28,10 @@ export interface AccessTokenClaims {
   /** Apps' tokens: the client, and the space-separated scope it was granted. */
   client_id?: string;
   scope?: string;
+  /** Present only on admin tokens; tokens without them verify as before. */
+  role?: AdminTokenClaims['role'];
+  tenant_id?: string;
+  partner_id?: string;
 }
 
 /** The claims of an app's access token (RFC 9068), as the OpenID provider mints them. */
@@ -29,6 +44,8 @@ export interface OAuthAccessTokenInput {
   /** ScaiKey claims: tenant_id, sid (and tid, for the API's bearer check), role, token_type, act… */
   extra: Record<string, unknown>;
 }
+
+const adminRoles = new Set(['super_admin', 'partner_admin', 'tenant_admin']);
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -54,11 +71,16 @@ export class AccessTokens {
     private readonly settings: AccessTokenSettings,
   ) {}
 
-  async issue(subject: { userId: string; tenantId: string; sessionId: string }, ttlSeconds = this.settings.ttlSeconds): Promise<{ token: string; expiresAt: number }> {
+  async issue(
+    subject: { userId: string; tenantId: string; sessionId: string },
+    ttlSeconds = this.settings.ttlSeconds,
+    admin?: AdminTokenClaims,
+  ): Promise<{ token: string; expiresAt: number }> {
     const { kid, key } = await this.keys.signingKey();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const exp = iat + ttlSeconds;
-    const token = await new SignJWT({ tid: subject.tenantId, sid: subject.sessionId })
+    const extra = admin ? { role: admin.role, ...(admin.tenant_id ? { tenant_id: admin.tenant_id } : {}), ...(admin.partner_id ? { partner_id: admin.partner_id } : {}) } : {};
+    const token = await new SignJWT({ tid: subject.tenantId, sid: subject.sessionId, ...extra })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
@@ -107,12 +129,16 @@ export class AccessTokens {
 
   private async verifyUncached(token: string): Promise<AccessTokenClaims> {
     const payload = await this.verifySignature(token);
-    const { sub, tid, sid, jti, iat, exp, iss, client_id, scope } = payload as Partial<AccessTokenClaims>;
+    const { sub, tid, sid, jti, iat, exp, iss, client_id, scope, role, tenant_id, partner_id } = payload as Partial<AccessTokenClaims>;
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       throw invalid('missing claims');
     }
+    if ((role !== undefined && !adminRoles.has(role)) || (tenant_id !== undefined && typeof tenant_id !== 'string') || (partner_id !== undefined && typeof partner_id !== 'string')) {
+      throw invalid('malformed admin claims');
+    }
     return {
       sub, tid, sid, jti, iat, exp,
+      ...(role ? { role } : {}), ...(tenant_id ? { tenant_id } : {}), ...(partner_id ? { partner_id } : {}),
       ...(typeof iss === 'string' ? { iss } : {}),
       ...(typeof client_id === 'string' ? { client_id } : {}),
       ...(typeof scope === 'string' ? { scope } : {}),

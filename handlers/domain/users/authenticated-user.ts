@@ -1,4 +1,4 @@
-import type { Principal } from '../../core/request-context.ts';
+import type { UserPrincipal as Principal } from '../../core/request-context.ts';
 import type { UserDoc } from '../../store/users.ts';
 
 /**

@@ -1,7 +1,8 @@
 import { ObjectId } from 'mongodb';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
-import type { UserDoc, UserProfileChanges, UserStatus, UserStore } from '../../store/users.ts';
+import type { AdminRole, AdminRoleName, UserDoc, UserProfileChanges, UserStatus, UserStore } from '../../store/users.ts';
+import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 
@@ -19,6 +20,8 @@ export interface NewUser {
   status?: UserStatus;
   emailVerified?: boolean;
   customData?: Record<string, unknown> | null;
+  /** Created holding this admin role (the bootstrap admin: one insert, so it is never half made). */
+  admin?: AdminRole | null;
 }
 
 export class DuplicateEmailError extends Error {
@@ -54,6 +57,7 @@ export class Users {
       failed_logins: 0,
       locked_until: null,
       password_changed_at: input.password === null ? null : now,
+      ...(input.admin ? { admin: input.admin } : {}),
       created_at: now,
       updated_at: now,
     };
@@ -88,6 +92,29 @@ export class Users {
    */
   findLiveByEmail(email: string): Promise<UserDoc[]> {
     return this.users.listActiveByEmail(normaliseEmail(email), 50);
+  }
+
+  /** Live accounts with this email that hold an admin role (admin sign-in), oldest first. */
+  findLiveAdminsByEmail(email: string): Promise<UserDoc[]> {
+    return this.users.listActiveAdminsByEmail(normaliseEmail(email), 50);
+  }
+
+  /** Whether any account holds super_admin. */
+  anySuperAdmin(): Promise<boolean> {
+    return this.users.anySuperAdmin();
+  }
+
+  /** Gives a user one admin role; a partner_admin needs its partner (`prt_…`), the others none. */
+  async grantAdminRole(userId: ObjectId, role: AdminRoleName, partnerId: string | null = null): Promise<UserDoc> {
+    if (role === 'partner_admin' && !partnerId) throw new InvalidInput({ field: 'partner_id', reason: 'a partner_admin needs its partner id (prt_…)' });
+    if (partnerId !== null && !/^prt_[A-Za-z0-9_-]{1,64}$/.test(partnerId)) throw new InvalidInput({ field: 'partner_id', reason: 'must be a partner id (prt_…)' });
+    const updated = await this.users.grantAdminRole(userId, { role, partner_id: role === 'partner_admin' ? partnerId : null, granted_at: this.clock.now() }, this.clock.now());
+    if (!updated) throw new ApiError('notFound');
+    return updated;
+  }
+
+  revokeAdminRole(userId: ObjectId): Promise<boolean> {
+    return this.users.revokeAdminRole(userId, this.clock.now());
   }
 
   async listInTenant(tenantId: ObjectId): Promise<UserDoc[]> {

@@ -19,6 +19,7 @@ import type {
   ApplicationWithSecret,
   AuthenticateRequest,
   AuthenticateResponse,
+  AuthorizedAppList,
   BackupCodes,
   BackupCodesStatus,
   ChangePasswordRequest,
@@ -28,10 +29,13 @@ import type {
   HTTPValidationError,
   IdentifyRequest,
   IdentifyResponse,
+  IntrospectionResponse,
   JsonWebKeySet,
   MFAChallengeRequest,
   MessageBody,
   MfaStatus,
+  OAuthError,
+  OpenIDConfiguration,
   PortalMFAVerifyRequest,
   PortalMFAVerifyResponse,
   RegisterRequest,
@@ -44,11 +48,13 @@ import type {
   ScaikeyApiV1MeAuthRefreshResponse,
   ScaikeySchemasAuthLoginRequest,
   SecurityEventPage,
+  TokenResponse,
   TotpConfirmRequest,
   TotpEnrolment,
   TrustedDeviceList,
   TrustedDevicesRevoked,
   UpdateProfileRequest,
+  UserInfo,
   UserProfile,
   WebAuthnCredential,
   WebAuthnCredentialList,
@@ -108,7 +114,31 @@ export type OperationId =
   | 'updateApplication'
   | 'regenerateApplicationSecret'
   | 'getApplicationEndpoints'
-  | 'getJwks';
+  | 'getJwks'
+  | 'getTenantOpenIdConfiguration'
+  | 'getTenantJwks'
+  | 'tenantAuthorize'
+  | 'tenantAuthorizePost'
+  | 'tenantToken'
+  | 'tenantUserinfo'
+  | 'tenantUserinfoPost'
+  | 'tenantRevoke'
+  | 'tenantIntrospect'
+  | 'tenantLogout'
+  | 'tenantLogoutPost'
+  | 'getPlatformOpenIdConfiguration'
+  | 'getPlatformJwks'
+  | 'platformAuthorize'
+  | 'platformAuthorizePost'
+  | 'platformToken'
+  | 'platformUserinfo'
+  | 'platformUserinfoPost'
+  | 'platformRevoke'
+  | 'platformIntrospect'
+  | 'platformLogout'
+  | 'platformLogoutPost'
+  | 'listAuthorizedApps'
+  | 'revokeAuthorizedApp';
 
 /** Every operationId, in document order. */
 export const operationIds = [
@@ -160,11 +190,65 @@ export const operationIds = [
   'regenerateApplicationSecret',
   'getApplicationEndpoints',
   'getJwks',
+  'getTenantOpenIdConfiguration',
+  'getTenantJwks',
+  'tenantAuthorize',
+  'tenantAuthorizePost',
+  'tenantToken',
+  'tenantUserinfo',
+  'tenantUserinfoPost',
+  'tenantRevoke',
+  'tenantIntrospect',
+  'tenantLogout',
+  'tenantLogoutPost',
+  'getPlatformOpenIdConfiguration',
+  'getPlatformJwks',
+  'platformAuthorize',
+  'platformAuthorizePost',
+  'platformToken',
+  'platformUserinfo',
+  'platformUserinfoPost',
+  'platformRevoke',
+  'platformIntrospect',
+  'platformLogout',
+  'platformLogoutPost',
+  'listAuthorizedApps',
+  'revokeAuthorizedApp',
 ] as const satisfies readonly OperationId[];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'Admin Auth' | 'Applications';
+/**
+ * Operations marked `x-scaikey-protocol`: the OpenID provider's endpoints, served outside the JSON
+ * contract lane (form bodies, redirects, HTML, OAuth errors), so they have no operation handler.
+ */
+export const protocolOperationIds = [
+  'getTenantOpenIdConfiguration',
+  'getTenantJwks',
+  'tenantAuthorize',
+  'tenantAuthorizePost',
+  'tenantToken',
+  'tenantUserinfo',
+  'tenantUserinfoPost',
+  'tenantRevoke',
+  'tenantIntrospect',
+  'tenantLogout',
+  'tenantLogoutPost',
+  'getPlatformOpenIdConfiguration',
+  'getPlatformJwks',
+  'platformAuthorize',
+  'platformAuthorizePost',
+  'platformToken',
+  'platformUserinfo',
+  'platformUserinfoPost',
+  'platformRevoke',
+  'platformIntrospect',
+  'platformLogout',
+  'platformLogoutPost',
+] as const satisfies readonly OperationId[];
+export type ProtocolOperationId = (typeof protocolOperationIds)[number];
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'Admin Auth', 'Applications'] as const satisfies readonly Tag[];
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications';
+
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -216,6 +300,30 @@ export const operationTags = {
   regenerateApplicationSecret: 'Applications',
   getApplicationEndpoints: 'Applications',
   getJwks: 'Discovery',
+  getTenantOpenIdConfiguration: 'OIDC',
+  getTenantJwks: 'OIDC',
+  tenantAuthorize: 'OIDC',
+  tenantAuthorizePost: 'OIDC',
+  tenantToken: 'OIDC',
+  tenantUserinfo: 'OIDC',
+  tenantUserinfoPost: 'OIDC',
+  tenantRevoke: 'OIDC',
+  tenantIntrospect: 'OIDC',
+  tenantLogout: 'OIDC',
+  tenantLogoutPost: 'OIDC',
+  getPlatformOpenIdConfiguration: 'Platform OAuth',
+  getPlatformJwks: 'Platform OAuth',
+  platformAuthorize: 'Platform OAuth',
+  platformAuthorizePost: 'Platform OAuth',
+  platformToken: 'Platform OAuth',
+  platformUserinfo: 'Platform OAuth',
+  platformUserinfoPost: 'Platform OAuth',
+  platformRevoke: 'Platform OAuth',
+  platformIntrospect: 'Platform OAuth',
+  platformLogout: 'Platform OAuth',
+  platformLogoutPost: 'Platform OAuth',
+  listAuthorizedApps: 'Authorized Apps',
+  revokeAuthorizedApp: 'Authorized Apps',
 } as const satisfies Record<OperationId, Tag>;
 
 /** Method and path (OpenAPI template) of every operation. */
@@ -268,6 +376,30 @@ export const operationRoutes = {
   regenerateApplicationSecret: { method: 'post', path: '/api/v1/admin/applications/{application_id}/regenerate-secret' },
   getApplicationEndpoints: { method: 'get', path: '/api/v1/admin/applications/{application_id}/endpoints' },
   getJwks: { method: 'get', path: '/.well-known/jwks.json' },
+  getTenantOpenIdConfiguration: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration' },
+  getTenantJwks: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json' },
+  tenantAuthorize: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/authorize' },
+  tenantAuthorizePost: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/authorize' },
+  tenantToken: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/token' },
+  tenantUserinfo: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo' },
+  tenantUserinfoPost: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo' },
+  tenantRevoke: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/revoke' },
+  tenantIntrospect: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/introspect' },
+  tenantLogout: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/logout' },
+  tenantLogoutPost: { method: 'post', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/logout' },
+  getPlatformOpenIdConfiguration: { method: 'get', path: '/api/v1/platform/oauth/.well-known/openid-configuration' },
+  getPlatformJwks: { method: 'get', path: '/api/v1/platform/.well-known/jwks.json' },
+  platformAuthorize: { method: 'get', path: '/api/v1/platform/oauth/authorize' },
+  platformAuthorizePost: { method: 'post', path: '/api/v1/platform/oauth/authorize' },
+  platformToken: { method: 'post', path: '/api/v1/platform/oauth/token' },
+  platformUserinfo: { method: 'get', path: '/api/v1/platform/oauth/userinfo' },
+  platformUserinfoPost: { method: 'post', path: '/api/v1/platform/oauth/userinfo' },
+  platformRevoke: { method: 'post', path: '/api/v1/platform/oauth/revoke' },
+  platformIntrospect: { method: 'post', path: '/api/v1/platform/oauth/introspect' },
+  platformLogout: { method: 'get', path: '/api/v1/platform/oauth/logout' },
+  platformLogoutPost: { method: 'post', path: '/api/v1/platform/oauth/logout' },
+  listAuthorizedApps: { method: 'get', path: '/api/v1/me/authorized-apps' },
+  revokeAuthorizedApp: { method: 'delete', path: '/api/v1/me/authorized-apps/{client_id}' },
 } as const satisfies Record<OperationId, { method: HttpMethod; path: string }>;
 
 /**
@@ -1607,6 +1739,616 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: JsonWebKeySet;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration: Openid Configuration */
+  getTenantOpenIdConfiguration: {
+    method: 'get';
+    path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: OpenIDConfiguration;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json: Jwks */
+  getTenantJwks: {
+    method: 'get';
+    path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: JsonWebKeySet;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/auth/tenants/{tenant_slug}/oauth/authorize: Authorize */
+  tenantAuthorize: {
+    method: 'get';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/authorize';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: {
+      /** `code` (the only response type). Missing or other values are refused. */
+      response_type?: string;
+      /** The application's `client_id`. */
+      client_id?: string;
+      /** One of the redirect URIs registered for the application, exactly. */
+      redirect_uri?: string;
+      /** Space-separated scopes (`openid` for an ID token); only the application's `allowed_scopes` are granted. */
+      scope?: string;
+      /** Opaque value returned with the response (CSRF protection). */
+      state?: string;
+      /** Copied into the ID token. */
+      nonce?: string;
+      /** PKCE challenge (RFC 7636): BASE64URL(SHA256(code_verifier)), 43 characters. */
+      code_challenge?: string;
+      /** `S256` (the only method; `plain` is refused). */
+      code_challenge_method?: string;
+      /** `none` (silent; fails without a session), `login` (sign in again), `consent`, `select_account`. */
+      prompt?: string;
+      /** Seconds since the last sign-in after which the user must sign in again. */
+      max_age?: string;
+      /** Prefills the email on the sign-in page. */
+      login_hint?: string;
+      /** An ID token this issuer gave the app: the user expected to be signed in. */
+      id_token_hint?: string;
+      /** Preferred languages of the pages (BCP 47, space-separated). */
+      ui_locales?: string;
+      /** Requested authentication context classes; the ID token's `acr` says which was met. */
+      acr_values?: string;
+      /** The `claims` request parameter (OpenID Connect Core §5.5), a JSON object. */
+      claims?: string;
+      /** A federated identity provider to preselect; accepted and ignored until federation is configured. */
+      idp_hint?: string;
+      /** An unsigned request object (`alg: none`) whose members replace the query's. */
+      request?: string;
+    };
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The hosted sign-in page (or the consent page) for this authorization request, an HTML form. */
+      200: string;
+      /** Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with `error`, `error_description`, `state` and `iss`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** No active tenant has this slug (an HTML page). */
+      404: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/authorize: Authorize (form post) */
+  tenantAuthorizePost: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/authorize';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** The hosted sign-in page (or the consent page) for this authorization request, an HTML form. */
+      200: string;
+      /** Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with `error`, `error_description`, `state` and `iss`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** No active tenant has this slug (an HTML page). */
+      404: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/token: Token */
+  tenantToken: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/token';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Tokens issued (`Cache-Control: no-store`). */
+      200: TokenResponse;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** GET /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo: Userinfo */
+  tenantUserinfo: {
+    method: 'get';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The user's released claims. */
+      200: UserInfo;
+      /** No, or an invalid, expired or revoked access token (RFC 6750 §3.1). */
+      401: OAuthError;
+      /** The access token lacks the `openid` scope. */
+      403: OAuthError;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/userinfo: Userinfo (POST) */
+  tenantUserinfoPost: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]> | undefined;
+    responses: {
+      /** The user's released claims. */
+      200: UserInfo;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** No, or an invalid, expired or revoked access token (RFC 6750 §3.1). */
+      401: OAuthError;
+      /** The access token lacks the `openid` scope. */
+      403: OAuthError;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/revoke: Revoke Token */
+  tenantRevoke: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/revoke';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Revoked, or nothing to revoke. */
+      200: undefined;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/introspect: Introspect Token */
+  tenantIntrospect: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/introspect';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Whether the token is active and, if so, what it is. */
+      200: IntrospectionResponse;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** No active tenant has this slug. */
+      404: ErrorResponse;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** GET /api/v1/auth/tenants/{tenant_slug}/oauth/logout: End Session */
+  tenantLogout: {
+    method: 'get';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/logout';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: {
+      /** The ID token the app holds for the session to end. */
+      id_token_hint?: string;
+      /** Where to send the user afterwards; must be registered for the client. */
+      post_logout_redirect_uri?: string;
+      /** Returned on the post-logout redirect. */
+      state?: string;
+      /** The client, when no `id_token_hint` names it. */
+      client_id?: string;
+      /** Preferred languages of the pages (BCP 47, space-separated). */
+      ui_locales?: string;
+    };
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The confirmation page (no valid `id_token_hint`) or the signed-out page. */
+      200: string;
+      /** Signed out; on to the registered `post_logout_redirect_uri`, with `state`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** No active tenant has this slug (an HTML page). */
+      404: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/auth/tenants/{tenant_slug}/oauth/logout: End Session (form post) */
+  tenantLogoutPost: {
+    method: 'post';
+    path: '/api/v1/auth/tenants/{tenant_slug}/oauth/logout';
+    tag: 'OIDC';
+    pathParams: {
+      tenant_slug: string;
+    };
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]> | undefined;
+    responses: {
+      /** The confirmation page (no valid `id_token_hint`) or the signed-out page. */
+      200: string;
+      /** Signed out; on to the registered `post_logout_redirect_uri`, with `state`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** No active tenant has this slug (an HTML page). */
+      404: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/platform/oauth/.well-known/openid-configuration: Platform Openid Configuration */
+  getPlatformOpenIdConfiguration: {
+    method: 'get';
+    path: '/api/v1/platform/oauth/.well-known/openid-configuration';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: OpenIDConfiguration;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/platform/.well-known/jwks.json: Platform Jwks */
+  getPlatformJwks: {
+    method: 'get';
+    path: '/api/v1/platform/.well-known/jwks.json';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: JsonWebKeySet;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/platform/oauth/authorize: Platform Authorize */
+  platformAuthorize: {
+    method: 'get';
+    path: '/api/v1/platform/oauth/authorize';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: {
+      /** `code` (the only response type). Missing or other values are refused. */
+      response_type?: string;
+      /** The application's `client_id`. */
+      client_id?: string;
+      /** One of the redirect URIs registered for the application, exactly. */
+      redirect_uri?: string;
+      /** Space-separated scopes (`openid` for an ID token); only the application's `allowed_scopes` are granted. */
+      scope?: string;
+      /** Opaque value returned with the response (CSRF protection). */
+      state?: string;
+      /** Copied into the ID token. */
+      nonce?: string;
+      /** PKCE challenge (RFC 7636): BASE64URL(SHA256(code_verifier)), 43 characters. */
+      code_challenge?: string;
+      /** `S256` (the only method; `plain` is refused). */
+      code_challenge_method?: string;
+      /** `none` (silent; fails without a session), `login` (sign in again), `consent`, `select_account`. */
+      prompt?: string;
+      /** Seconds since the last sign-in after which the user must sign in again. */
+      max_age?: string;
+      /** Prefills the email on the sign-in page. */
+      login_hint?: string;
+      /** An ID token this issuer gave the app: the user expected to be signed in. */
+      id_token_hint?: string;
+      /** Preferred languages of the pages (BCP 47, space-separated). */
+      ui_locales?: string;
+      /** Requested authentication context classes; the ID token's `acr` says which was met. */
+      acr_values?: string;
+      /** The `claims` request parameter (OpenID Connect Core §5.5), a JSON object. */
+      claims?: string;
+      /** A federated identity provider to preselect; accepted and ignored until federation is configured. */
+      idp_hint?: string;
+      /** An unsigned request object (`alg: none`) whose members replace the query's. */
+      request?: string;
+    };
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The hosted sign-in page (or the consent page) for this authorization request, an HTML form. */
+      200: string;
+      /** Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with `error`, `error_description`, `state` and `iss`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/platform/oauth/authorize: Platform Authorize (form post) */
+  platformAuthorizePost: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/authorize';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** The hosted sign-in page (or the consent page) for this authorization request, an HTML form. */
+      200: string;
+      /** Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with `error`, `error_description`, `state` and `iss`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/platform/oauth/token: Platform Token */
+  platformToken: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/token';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Tokens issued (`Cache-Control: no-store`). */
+      200: TokenResponse;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** GET /api/v1/platform/oauth/userinfo: Platform Userinfo */
+  platformUserinfo: {
+    method: 'get';
+    path: '/api/v1/platform/oauth/userinfo';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The user's released claims. */
+      200: UserInfo;
+      /** No, or an invalid, expired or revoked access token (RFC 6750 §3.1). */
+      401: OAuthError;
+      /** The access token lacks the `openid` scope. */
+      403: OAuthError;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/platform/oauth/userinfo: Platform Userinfo (POST) */
+  platformUserinfoPost: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/userinfo';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]> | undefined;
+    responses: {
+      /** The user's released claims. */
+      200: UserInfo;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** No, or an invalid, expired or revoked access token (RFC 6750 §3.1). */
+      401: OAuthError;
+      /** The access token lacks the `openid` scope. */
+      403: OAuthError;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/platform/oauth/revoke: Platform Revoke Token */
+  platformRevoke: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/revoke';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Revoked, or nothing to revoke. */
+      200: undefined;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** POST /api/v1/platform/oauth/introspect: Platform Introspect Token */
+  platformIntrospect: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/introspect';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]>;
+    responses: {
+      /** Whether the token is active and, if so, what it is. */
+      200: IntrospectionResponse;
+      /** An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`. */
+      400: OAuthError;
+      /** Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge. */
+      401: OAuthError;
+      /** The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds. */
+      503: OAuthError;
+    };
+  };
+  /** GET /api/v1/platform/oauth/logout: Platform End Session */
+  platformLogout: {
+    method: 'get';
+    path: '/api/v1/platform/oauth/logout';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: {
+      /** The ID token the app holds for the session to end. */
+      id_token_hint?: string;
+      /** Where to send the user afterwards; must be registered for the client. */
+      post_logout_redirect_uri?: string;
+      /** Returned on the post-logout redirect. */
+      state?: string;
+      /** The client, when no `id_token_hint` names it. */
+      client_id?: string;
+      /** Preferred languages of the pages (BCP 47, space-separated). */
+      ui_locales?: string;
+    };
+    headers: Record<string, never>;
+    body: undefined;
+    responses: {
+      /** The confirmation page (no valid `id_token_hint`) or the signed-out page. */
+      200: string;
+      /** Signed out; on to the registered `post_logout_redirect_uri`, with `state`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/platform/oauth/logout: Platform End Session (form post) */
+  platformLogoutPost: {
+    method: 'post';
+    path: '/api/v1/platform/oauth/logout';
+    tag: 'Platform OAuth';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: Record<string, never>;
+    body: Record<string, string | string[]> | undefined;
+    responses: {
+      /** The confirmation page (no valid `id_token_hint`) or the signed-out page. */
+      200: string;
+      /** Signed out; on to the registered `post_logout_redirect_uri`, with `state`. */
+      303: undefined;
+      /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
+      400: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/me/authorized-apps: List Authorized Apps */
+  listAuthorizedApps: {
+    method: 'get';
+    path: '/api/v1/me/authorized-apps';
+    tag: 'Authorized Apps';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AuthorizedAppList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/me/authorized-apps/{client_id}: Revoke App Authorization */
+  revokeAuthorizedApp: {
+    method: 'delete';
+    path: '/api/v1/me/authorized-apps/{client_id}';
+    tag: 'Authorized Apps';
+    pathParams: {
+      client_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: MessageBody;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** The signed-in user has not authorized this application. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
       503: ErrorResponse;
     };

@@ -50,6 +50,7 @@ import { Authorization } from './domain/oauth/authorization.ts';
 import { TokenEndpoint } from './domain/oauth/token-endpoint.ts';
 import { TokenServices } from './domain/oauth/token-services.ts';
 import { OpenIdProvider } from './domain/oauth/provider.ts';
+import { AuthorizedApps } from './domain/oauth/authorized-apps.ts';
 import { PLATFORM_PATH, TENANT_PREFIX } from './domain/oauth/issuers.ts';
 import { isOAuthProtocolPath } from './core/oauth-paths.ts';
 import { mountOpenIdProvider } from './oauth-routes.ts';
@@ -230,6 +231,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     portalAuth,
     sessions,
   }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const authorizedApps = new AuthorizedApps({ consents: database.consents, applications, sessions, audit });
   const adminAccess = new AdminAccess({ users, tenants });
   const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
@@ -238,7 +240,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   return {
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
-    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, adminAccess, applicationAdmin, adminAuth,
+    portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, authorizedApps, adminAccess, applicationAdmin, adminAuth,
   };
 }
 
@@ -311,7 +313,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
     isProtocolPath: isOAuthProtocolPath,
     extraRoutes: (router) => {
-      mountOpenIdProvider(router, { provider: domain.openId, logger, production: config.production, isHttps: (req) => req.secure });
+      mountOpenIdProvider(router, {
+        provider: domain.openId, logger, production: config.production, isHttps: (req) => req.secure,
+        onOperation: (event) => {
+          metrics.observeRequest(event.operationId, event.status, event.durationMs);
+          options.onOperation?.(event);
+        },
+      });
       mountPages(router, { tenants: domain.tenants });
       router.get('/healthz', (_req, res) => {
         res.json({ status: 'ok' });

@@ -19,6 +19,8 @@ import { consentPage, expiredRequestPage, identifyPage, loggedOutPage, logoutCon
 
 interface Options {
   provider: OpenIdProvider;
+  /** Each answered protocol operation (metrics; contract coverage in tests). */
+  onOperation?: (event: { operationId: string; status: number; durationMs: number }) => void;
   logger: Logger;
   production: boolean;
   isHttps: (req: Request) => boolean;
@@ -135,8 +137,15 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
     }
   }
 
-  /** One issuer's endpoints, under its base path. */
-  function routes(router: express.Router, issuerOf: IssuerOf, paths: { oauth: string; wellKnown: string; jwks: string }): void {
+  /** One issuer's endpoints, under its base path; `prefix` names its operations (`tenant`, `platform`). */
+  function routes(router: express.Router, issuerOf: IssuerOf, paths: { oauth: string; wellKnown: string; jwks: string }, prefix: 'tenant' | 'platform'): void {
+    const capital = prefix === 'tenant' ? 'Tenant' : 'Platform';
+    const observe = (suffix: string, getter = false) => (req: Request, res: Response, next: NextFunction) => {
+      const started = process.hrtime.bigint();
+      const operationId = getter ? `get${capital}${suffix}` : `${prefix}${suffix}`;
+      res.once('finish', () => options.onOperation?.({ operationId, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 }));
+      next();
+    };
     const withIssuer = (handler: (req: Request, res: Response, issuer: Issuer) => Promise<void>, onMissing: 'json' | 'page' = 'json') =>
       async (req: Request, res: Response, next: NextFunction) => {
         try {
@@ -156,12 +165,12 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       };
     const loginUrlOf = (req: Request) => `${req.baseUrl}${paths.oauth}/login`;
 
-    router.get(`${paths.wellKnown}/openid-configuration`, withIssuer(async (_req, res, issuer) => {
+    router.get(`${paths.wellKnown}/openid-configuration`, observe('OpenIdConfiguration', true), withIssuer(async (_req, res, issuer) => {
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.json(provider.discovery(issuer));
     }));
-    router.get(paths.jwks, withIssuer(async (_req, res) => {
+    router.get(paths.jwks, observe('Jwks', true), withIssuer(async (_req, res) => {
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.json(await provider.jwks());
@@ -171,8 +180,8 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       const outcome = await provider.authorize(issuer, paramsOf(req), browserSecret(req));
       answerAuthorize(req, res, issuer, outcome, loginUrlOf(req));
     }, 'page');
-    router.get(`${paths.oauth}/authorize`, authorize);
-    router.post(`${paths.oauth}/authorize`, formBody, authorize);
+    router.get(`${paths.oauth}/authorize`, observe('Authorize'), authorize);
+    router.post(`${paths.oauth}/authorize`, observe('AuthorizePost'), formBody, authorize);
 
     router.get(`${paths.oauth}/login`, withIssuer(async (req, res, issuer) => {
       const sealed = typeof req.query['request'] === 'string' ? req.query['request'] : undefined;
@@ -243,7 +252,7 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
     });
 
     router.options(`${paths.oauth}/token`, preflight);
-    router.post(`${paths.oauth}/token`, formBody, withIssuer(async (req, res, issuer) => {
+    router.post(`${paths.oauth}/token`, observe('Token'), formBody, withIssuer(async (req, res, issuer) => {
       try {
         requireForm(req);
         const credentials = credentialsOf(req);
@@ -272,11 +281,11 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       }
     });
     router.options(`${paths.oauth}/userinfo`, preflight);
-    router.get(`${paths.oauth}/userinfo`, userinfo);
-    router.post(`${paths.oauth}/userinfo`, formBody, userinfo);
+    router.get(`${paths.oauth}/userinfo`, observe('Userinfo'), userinfo);
+    router.post(`${paths.oauth}/userinfo`, observe('UserinfoPost'), formBody, userinfo);
 
     router.options(`${paths.oauth}/revoke`, preflight);
-    router.post(`${paths.oauth}/revoke`, formBody, withIssuer(async (req, res, issuer) => {
+    router.post(`${paths.oauth}/revoke`, observe('Revoke'), formBody, withIssuer(async (req, res, issuer) => {
       try {
         requireForm(req);
         const credentials = credentialsOf(req);
@@ -289,7 +298,7 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       }
     }));
 
-    router.post(`${paths.oauth}/introspect`, formBody, withIssuer(async (req, res, issuer) => {
+    router.post(`${paths.oauth}/introspect`, observe('Introspect'), formBody, withIssuer(async (req, res, issuer) => {
       try {
         requireForm(req);
         const answer = await provider.introspect(issuer, paramsOf(req), credentialsOf(req));
@@ -325,16 +334,16 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
         res.redirect(303, plan.redirect);
       } else sendPage(res, 200, loggedOutPage(frame));
     }, 'page');
-    router.get(`${paths.oauth}/logout`, logout);
-    router.post(`${paths.oauth}/logout`, formBody, logout);
+    router.get(`${paths.oauth}/logout`, observe('Logout'), logout);
+    router.post(`${paths.oauth}/logout`, observe('LogoutPost'), formBody, logout);
   }
 
   const tenant = express.Router({ mergeParams: true });
-  routes(tenant, (req) => provider.tenantIssuer(String(req.params['slug'])), { oauth: '/oauth', wellKnown: '/.well-known', jwks: '/.well-known/jwks.json' });
+  routes(tenant, (req) => provider.tenantIssuer(String(req.params['slug'])), { oauth: '/oauth', wellKnown: '/.well-known', jwks: '/.well-known/jwks.json' }, 'tenant');
   app.use('/api/v1/auth/tenants/:slug', tenant);
 
   const platform = express.Router();
-  routes(platform, async () => provider.platformIssuer(), { oauth: '/oauth', wellKnown: '/oauth/.well-known', jwks: '/.well-known/jwks.json' });
+  routes(platform, async () => provider.platformIssuer(), { oauth: '/oauth', wellKnown: '/oauth/.well-known', jwks: '/.well-known/jwks.json' }, 'platform');
   app.use('/api/v1/platform', platform);
 
   // Malformed form bodies and other failures of the protocol endpoints: an OAuth error, never {detail}.

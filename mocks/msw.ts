@@ -20,6 +20,8 @@ import type { OperationId, OperationStatus, ResponseBody, SuccessStatus } from '
 import type { MockOperation } from './catalogue.ts';
 import { mockCatalogue, type MockExampleNames } from './generated/examples.ts';
 import { buildReply, chooseResponse, fillEnvelope, MockPreferenceError, parsePreferences, type MockPreferences, type MockReply } from './responder.ts';
+import { isOAuthProtocolPath } from '../handlers/core/oauth-paths.ts';
+import { protocolReply } from './protocol.ts';
 
 export { mockCatalogue };
 export type { MockExampleNames };
@@ -154,9 +156,26 @@ async function overrideReply(op: MockOperation, override: DataOverride, requestI
   return { ...reply, headers: { ...reply.headers, ...override.headers } };
 }
 
+/** The OpenID provider's endpoints: the same answers as the HTTP mock (authorize redirects back with a code). */
+function protocolHandlerFor(op: MockOperation, options: HandlerOptions, method: 'get' | 'post'): HttpHandler {
+  return http[method](url(options.baseUrl, op), async ({ request }) => {
+    const address = new URL(request.url);
+    const params: Record<string, string> = Object.fromEntries(address.searchParams);
+    if (method === 'post' && (request.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+      Object.assign(params, Object.fromEntries(new URLSearchParams(await request.text())));
+    }
+    const reply = protocolReply(mockCatalogue, { method: method.toUpperCase(), path: address.pathname, params }, address.origin);
+    if (!reply) return new HttpResponse(null, { status: 404 });
+    if (reply.html !== undefined) return new HttpResponse(reply.html, { status: reply.status, headers: { ...reply.headers, 'Content-Type': 'text/html; charset=utf-8' } });
+    if (reply.body === undefined) return new HttpResponse(null, { status: reply.status, headers: reply.headers });
+    return HttpResponse.json(reply.body as never, { status: reply.status, headers: reply.headers });
+  });
+}
+
 function handlerFor(op: MockOperation, options: HandlerOptions, override: MockOverride<OperationId> | undefined, handlerOptions?: { once?: boolean }): HttpHandler {
   if (override !== undefined) checkOverride(op, override);
   const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
+  if (override === undefined && isOAuthProtocolPath(op.path) && (method === 'get' || method === 'post')) return protocolHandlerFor(op, options, method);
   return http[method](
     url(options.baseUrl, op),
     async (info) => {

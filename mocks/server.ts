@@ -19,6 +19,9 @@ import { buildCatalogue, type MockCatalogue } from './catalogue.ts';
 import { renderDocsPage, docsPageCsp } from './docs-page.ts';
 import { buildReply, MockPreferenceError, parsePreferences } from './responder.ts';
 import { mountPages } from '../handlers/pages/index.ts';
+import { isOAuthProtocolPath } from '../handlers/core/oauth-paths.ts';
+import express from 'express';
+import { protocolReply } from './protocol.ts';
 
 /** Local frontend dev servers (Next.js/CRA on 3000, Vite on 5173), by name and by loopback address. */
 export const defaultMockCorsOrigins = ['http://localhost:3000', 'http://localhost:5173', 'http://127.0.0.1:3000', 'http://127.0.0.1:5173'];
@@ -93,7 +96,19 @@ export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'h
     // Let browser code read which preference was applied.
     exposeHeaders: ['Preference-Applied'],
     rewriteRequest: preferFromQuery,
+    isProtocolPath: isOAuthProtocolPath,
     extraRoutes: (app) => {
+      // The OpenID provider's endpoints: authorize redirects back with an example code at once.
+      app.use(/^\/api\/v1\/(?:auth\/tenants\/[^/]+|platform)\//, express.urlencoded({ extended: false, limit: '64kb' }), (req, res, next) => {
+        const source = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown> | undefined;
+        const params = Object.fromEntries(Object.entries(source ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+        const reply = protocolReply(catalogue, { method: req.method, path: req.originalUrl.split('?')[0]!, params }, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+        if (!reply) return next();
+        res.status(reply.status).set(reply.headers);
+        if (reply.html !== undefined) res.type('html').send(reply.html);
+        else if (reply.body !== undefined) res.json(reply.body);
+        else res.end();
+      });
       mountPages(app);
       app.get('/healthz', (_req, res) => {
         res.json({ status: 'ok', mock: true });

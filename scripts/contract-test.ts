@@ -54,6 +54,12 @@ function intFromEnv(name: string, fallback: number, min = 1): number {
   return value;
 }
 
+/** operationIds marked x-scaikey-protocol. */
+async function protocolOperations(specPath: string): Promise<string[]> {
+  const spec = parseYaml(await readFile(specPath, 'utf8')) as { paths?: Record<string, Record<string, { operationId?: string; 'x-scaikey-protocol'?: boolean }>> };
+  return Object.values(spec.paths ?? {}).flatMap((item) => Object.values(item)).filter((op) => op && typeof op === 'object' && op['x-scaikey-protocol'] === true && op.operationId).map((op) => op.operationId!);
+}
+
 /** operationIds whose documented responses include 400. */
 async function operationsDocumenting400(specPath: string): Promise<string[]> {
   const spec = parseYaml(await readFile(specPath, 'utf8')) as { paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>> };
@@ -126,7 +132,7 @@ async function main(passThrough: string[]): Promise<number> {
     log(`contract: seeded tenants ${data.tenantSlugs.join(', ')}; users ${data.plainUser.email} (no MFA), ${data.mfaUser.email} (TOTP + backup codes), ${data.multiTenantEmail} (two tenants)`);
 
     const configPath = join(REPORT_DIR, 'schemathesis.toml');
-    await writeFile(configPath, buildSchemathesisConfig({ seed: data, maxExamples, operationsDocumenting400: await operationsDocumenting400(specPath), hooksPath: join(ROOT, 'scripts', 'contract', 'hooks.py') }));
+    await writeFile(configPath, buildSchemathesisConfig({ seed: data, maxExamples, operationsDocumenting400: await operationsDocumenting400(specPath), protocolOperations: await protocolOperations(specPath), hooksPath: join(ROOT, 'scripts', 'contract', 'hooks.py') }));
 
     const args = [
       '--config-file', configPath,

@@ -470,7 +470,9 @@ export function renderOperations(spec: OpenApiDocument, models: Set<string>): st
     if (operation.requestBody) {
       const requestBody = deref(spec, operation.requestBody);
       const media = jsonContent(requestBody.content);
-      body = writer.type(media?.schema, '    ');
+      // A form body (the OAuth endpoints): fields as parsed, one string or repeated.
+      const formOnly = requestBody.content && Object.keys(requestBody.content).every((type) => type === 'application/x-www-form-urlencoded');
+      body = formOnly ? 'Record<string, string | string[]>' : writer.type(media?.schema, '    ');
       if (!requestBody.required) body = `${body} | undefined`;
     }
     const responseLines: string[] = [];
@@ -509,6 +511,10 @@ export function renderOperations(spec: OpenApiDocument, models: Set<string>): st
   out.push(`export type HttpMethod = ${HTTP_METHODS.map(literal).join(' | ')};`);
   out.push(`/** Every operationId in the spec. */\nexport type OperationId =\n${idList.map((id) => `  | ${literal(id)}`).join('\n')};`);
   out.push(`/** Every operationId, in document order. */\nexport const operationIds = [\n${idList.map((id) => `  ${literal(id)},`).join('\n')}\n] as const satisfies readonly OperationId[];`);
+  const protocolIds = entries.filter((e) => (e.operation as { 'x-scaikey-protocol'?: boolean })['x-scaikey-protocol'] === true).map((e) => e.operation.operationId!);
+  out.push(
+    `/**\n * Operations marked \`x-scaikey-protocol\`: the OpenID provider's endpoints, served outside the JSON\n * contract lane (form bodies, redirects, HTML, OAuth errors), so they have no operation handler.\n */\nexport const protocolOperationIds = [\n${protocolIds.map((id) => `  ${literal(id)},`).join('\n')}\n] as const satisfies readonly OperationId[];\nexport type ProtocolOperationId = (typeof protocolOperationIds)[number];`,
+  );
   out.push(`export type Tag = ${tagNames.map(literal).join(' | ')};`);
   out.push(`export const tags = [${tagNames.map(literal).join(', ')}] as const satisfies readonly Tag[];`);
   out.push(

@@ -976,6 +976,56 @@ export const AuthenticateResponseStatusEnum = {
 export type AuthenticateResponseStatusEnum = typeof AuthenticateResponseStatusEnum[keyof typeof AuthenticateResponseStatusEnum];
 
 /**
+ * 
+ * @export
+ * @interface AuthorizedApp
+ */
+export interface AuthorizedApp {
+    /**
+     * 
+     * @type {string}
+     * @memberof AuthorizedApp
+     */
+    client_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuthorizedApp
+     */
+    name: string;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof AuthorizedApp
+     */
+    scopes: Array<string>;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuthorizedApp
+     */
+    granted_at: string;
+}
+/**
+ * 
+ * @export
+ * @interface AuthorizedAppList
+ */
+export interface AuthorizedAppList {
+    /**
+     * 
+     * @type {Array<AuthorizedApp>}
+     * @memberof AuthorizedAppList
+     */
+    items: Array<AuthorizedApp>;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuthorizedAppList
+     */
+    total: number;
+}
+/**
  * A new set of single-use backup codes.
  * @export
  * @interface BackupCodes
@@ -1133,6 +1183,80 @@ export interface IdentifyResponse {
      * @memberof IdentifyResponse
      */
     requires_tenant_selection: boolean;
+}
+/**
+ * An introspection response (RFC 7662 §2.2).
+ * @export
+ * @interface IntrospectionResponse
+ */
+export interface IntrospectionResponse {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof IntrospectionResponse
+     */
+    active: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    token_type?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    scope?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    client_id?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    sub?: string;
+    /**
+     * 
+     * @type {number}
+     * @memberof IntrospectionResponse
+     */
+    exp?: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof IntrospectionResponse
+     */
+    iat?: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    iss?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    aud?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    jti?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof IntrospectionResponse
+     */
+    tenant_id?: string;
 }
 /**
  * 
@@ -1381,6 +1505,135 @@ export interface MfaStatus {
      * @memberof MfaStatus
      */
     trusted_devices: number;
+}
+/**
+ * An OAuth 2.0 error response (RFC 6749 §5.2).
+ * @export
+ * @interface OAuthError
+ */
+export interface OAuthError {
+    /**
+     * The error code.
+     * @type {string}
+     * @memberof OAuthError
+     */
+    error: string;
+    /**
+     * A human-readable explanation.
+     * @type {string}
+     * @memberof OAuthError
+     */
+    error_description?: string;
+}
+/**
+ * OpenID Connect Discovery 1.0 provider metadata (RFC 8414 fields included).
+ * @export
+ * @interface OpenIDConfiguration
+ */
+export interface OpenIDConfiguration {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    issuer: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    authorization_endpoint: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    token_endpoint: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    userinfo_endpoint?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    jwks_uri: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    revocation_endpoint?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    introspection_endpoint?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof OpenIDConfiguration
+     */
+    end_session_endpoint?: string;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    scopes_supported?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    response_types_supported: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    grant_types_supported?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    subject_types_supported: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    id_token_signing_alg_values_supported: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    token_endpoint_auth_methods_supported?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    code_challenge_methods_supported?: Array<string>;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof OpenIDConfiguration
+     */
+    claims_supported?: Array<string>;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof OpenIDConfiguration
+     */
+    claims_parameter_supported?: boolean;
 }
 /**
  * 
@@ -1968,6 +2221,55 @@ export interface TenantSummary {
      * @memberof TenantSummary
      */
     name: string;
+}
+/**
+ * A successful token response (RFC 6749 §5.1).
+ * @export
+ * @interface TokenResponse
+ */
+export interface TokenResponse {
+    /**
+     * A JWT access token (RFC 9068).
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    access_token: string;
+    /**
+     * Always `Bearer`.
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    token_type: string;
+    /**
+     * Seconds the access token is valid (the application's `token_lifetime`).
+     * @type {number}
+     * @memberof TokenResponse
+     */
+    expires_in: number;
+    /**
+     * The granted scope, space-separated.
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    scope?: string;
+    /**
+     * The ID token, when `openid` was granted.
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    id_token?: string;
+    /**
+     * An opaque refresh token (WEB and NATIVE apps, or with `offline_access`).
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    refresh_token?: string;
+    /**
+     * Token exchange only.
+     * @type {string}
+     * @memberof TokenResponse
+     */
+    issued_token_type?: string;
 }
 /**
  * The first code from the authenticator app.
@@ -2559,6 +2861,86 @@ export const UpdateProfileRequestTimezoneEnum = {
 } as const;
 export type UpdateProfileRequestTimezoneEnum = typeof UpdateProfileRequestTimezoneEnum[keyof typeof UpdateProfileRequestTimezoneEnum];
 
+/**
+ * Claims about the user (OpenID Connect Core §5.1); only the released ones are present.
+ * @export
+ * @interface UserInfo
+ */
+export interface UserInfo {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    sub: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    given_name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    family_name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    preferred_username?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    locale?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    zoneinfo?: string;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserInfo
+     */
+    updated_at?: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    email?: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserInfo
+     */
+    email_verified?: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserInfo
+     */
+    phone_number?: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserInfo
+     */
+    phone_number_verified?: boolean;
+}
 /**
  * The signed-in user's profile (published upstream as a plain object).
  * @export

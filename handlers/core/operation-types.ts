@@ -1,4 +1,4 @@
-import type { OperationId, Operations, SuccessStatus, Tag, operationTags } from '../../generated/operations.ts';
+import type { OperationId, Operations, ProtocolOperationId, SuccessStatus, Tag, operationTags } from '../../generated/operations.ts';
 import type { HandlerResult, RequestContext } from './request-context.ts';
 
 /** The input a handler sees for one operation, typed from the generated contract. */
@@ -14,8 +14,11 @@ export type OperationResult<Id extends OperationId> = {
 
 export type OperationHandler<Id extends OperationId> = (ctx: OperationContext<Id>) => Promise<OperationResult<Id>>;
 
-/** Every operationId must have a handler: a missing or misspelled one is a compile error. */
-export type OperationHandlers = { [Id in OperationId]: OperationHandler<Id> };
+/** The operations the JSON router serves (the OpenID provider's protocol endpoints are routed apart). */
+export type HandledOperationId = Exclude<OperationId, ProtocolOperationId>;
+
+/** Every such operationId must have a handler: a missing or misspelled one is a compile error. */
+export type OperationHandlers = { [Id in HandledOperationId]: OperationHandler<Id> };
 
 /** The handlers of one spec tag, derived from the generated `operationTags` (no hand-kept lists). */
-export type TagHandlers<T extends Tag> = { [Id in OperationId as (typeof operationTags)[Id] extends T ? Id : never]: OperationHandler<Id> };
+export type TagHandlers<T extends Tag> = { [Id in HandledOperationId as (typeof operationTags)[Id] extends T ? Id : never]: OperationHandler<Id> };

@@ -2,6 +2,7 @@ import type { OperationHandlers } from '../core/operation-types.ts';
 import { accountSecurityHandlers } from './account-security.ts';
 import { adminAuthHandlers } from './admin-auth.ts';
 import { applicationsHandlers } from './applications.ts';
+import { authorizedAppsHandlers } from './authorized-apps.ts';
 import { authenticationHandlers } from './authentication.ts';
 import { discoveryHandlers } from './discovery.ts';
 import { portalAuthHandlers } from './portal-auth.ts';
@@ -14,7 +15,8 @@ export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
   Parameters<typeof discoveryHandlers>[0] &
   Parameters<typeof accountSecurityHandlers>[0] &
   Parameters<typeof adminAuthHandlers>[0] &
-  Parameters<typeof applicationsHandlers>[0];
+  Parameters<typeof applicationsHandlers>[0] &
+  Parameters<typeof authorizedAppsHandlers>[0];
 
 /** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
 export function operationHandlers(deps: OperationDependencies): OperationHandlers {
@@ -26,5 +28,6 @@ export function operationHandlers(deps: OperationDependencies): OperationHandler
     ...accountSecurityHandlers(deps),
     ...adminAuthHandlers(deps),
     ...applicationsHandlers(deps),
+    ...authorizedAppsHandlers(deps),
   } satisfies OperationHandlers;
 }

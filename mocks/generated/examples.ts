@@ -424,6 +424,155 @@ export interface MockExampleNames {
     200: 'keys';
     503: 'serviceUnavailable';
   };
+  getTenantOpenIdConfiguration: {
+    200: 'tenant';
+    404: 'tenantNotFound';
+    503: 'serviceUnavailable';
+  };
+  getTenantJwks: {
+    200: 'keys';
+    404: 'tenantNotFound';
+    503: 'serviceUnavailable';
+  };
+  tenantAuthorize: {
+    200: never;
+    303: never;
+    400: never;
+    404: never;
+    503: 'serviceUnavailable';
+  };
+  tenantAuthorizePost: {
+    200: never;
+    303: never;
+    400: never;
+    404: never;
+    503: 'serviceUnavailable';
+  };
+  tenantToken: {
+    200: 'authorizationCode' | 'clientCredentials';
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    404: 'tenantNotFound';
+    503: 'unavailable';
+  };
+  tenantUserinfo: {
+    200: 'profileEmail';
+    401: 'invalidToken';
+    403: 'insufficientScope';
+    404: 'tenantNotFound';
+    503: 'unavailable';
+  };
+  tenantUserinfoPost: {
+    200: 'profileEmail';
+    400: 'invalidGrant';
+    401: 'invalidToken';
+    403: 'insufficientScope';
+    404: 'tenantNotFound';
+    503: 'unavailable';
+  };
+  tenantRevoke: {
+    200: never;
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    404: 'tenantNotFound';
+    503: 'unavailable';
+  };
+  tenantIntrospect: {
+    200: 'active' | 'inactive';
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    404: 'tenantNotFound';
+    503: 'unavailable';
+  };
+  tenantLogout: {
+    200: never;
+    303: never;
+    400: never;
+    404: never;
+    503: 'serviceUnavailable';
+  };
+  tenantLogoutPost: {
+    200: never;
+    303: never;
+    400: never;
+    404: never;
+    503: 'serviceUnavailable';
+  };
+  getPlatformOpenIdConfiguration: {
+    200: 'tenant';
+    503: 'serviceUnavailable';
+  };
+  getPlatformJwks: {
+    200: 'keys';
+    503: 'serviceUnavailable';
+  };
+  platformAuthorize: {
+    200: never;
+    303: never;
+    400: never;
+    503: 'serviceUnavailable';
+  };
+  platformAuthorizePost: {
+    200: never;
+    303: never;
+    400: never;
+    503: 'serviceUnavailable';
+  };
+  platformToken: {
+    200: 'authorizationCode' | 'clientCredentials';
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    503: 'unavailable';
+  };
+  platformUserinfo: {
+    200: 'profileEmail';
+    401: 'invalidToken';
+    403: 'insufficientScope';
+    503: 'unavailable';
+  };
+  platformUserinfoPost: {
+    200: 'profileEmail';
+    400: 'invalidGrant';
+    401: 'invalidToken';
+    403: 'insufficientScope';
+    503: 'unavailable';
+  };
+  platformRevoke: {
+    200: never;
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    503: 'unavailable';
+  };
+  platformIntrospect: {
+    200: 'active' | 'inactive';
+    400: 'invalidGrant';
+    401: 'invalidClient';
+    503: 'unavailable';
+  };
+  platformLogout: {
+    200: never;
+    303: never;
+    400: never;
+    503: 'serviceUnavailable';
+  };
+  platformLogoutPost: {
+    200: never;
+    303: never;
+    400: never;
+    503: 'serviceUnavailable';
+  };
+  listAuthorizedApps: {
+    200: 'oneApp';
+    401: 'notAuthenticated' | 'invalidToken';
+    503: 'serviceUnavailable';
+  };
+  revokeAuthorizedApp: {
+    200: 'revoked';
+    401: 'notAuthenticated' | 'invalidToken';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
 }
 
 /** Every operation's route, security, responses and examples, and the schemas for dynamic bodies. */
@@ -10724,9 +10873,3613 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         }
       ]
+    },
+    "getTenantOpenIdConfiguration": {
+      "operationId": "getTenantOpenIdConfiguration",
+      "method": "get",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/.well-known/openid-configuration",
+      "tag": "OIDC",
+      "summary": "Openid Configuration",
+      "description": "OpenID Connect Discovery 1.0 metadata of the issuer `{base}/api/v1/auth/tenants/{tenant_slug}`; `issuer` equals it\nexactly and every endpoint URL below is the one to use.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OpenIDConfiguration"
+          },
+          "schemaName": "OpenIDConfiguration",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenant",
+              "value": {
+                "issuer": "https://scaikey.example.com/api/v1/auth/tenants/acme",
+                "authorization_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/authorize",
+                "token_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/token",
+                "userinfo_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/userinfo",
+                "jwks_uri": "https://scaikey.example.com/api/v1/auth/tenants/acme/.well-known/jwks.json",
+                "revocation_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/revoke",
+                "introspection_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/introspect",
+                "end_session_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/logout",
+                "scopes_supported": [
+                  "openid",
+                  "profile",
+                  "email",
+                  "address",
+                  "phone",
+                  "offline_access"
+                ],
+                "response_types_supported": [
+                  "code"
+                ],
+                "subject_types_supported": [
+                  "public"
+                ],
+                "id_token_signing_alg_values_supported": [
+                  "RS256",
+                  "ES256"
+                ],
+                "code_challenge_methods_supported": [
+                  "S256"
+                ],
+                "token_endpoint_auth_methods_supported": [
+                  "client_secret_basic",
+                  "client_secret_post",
+                  "none"
+                ],
+                "grant_types_supported": [
+                  "authorization_code",
+                  "refresh_token",
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "claims_parameter_supported": true,
+                "claims_supported": [
+                  "sub",
+                  "iss",
+                  "aud",
+                  "exp",
+                  "iat",
+                  "auth_time",
+                  "nonce",
+                  "acr",
+                  "amr",
+                  "name",
+                  "given_name",
+                  "family_name",
+                  "email",
+                  "email_verified"
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getTenantJwks": {
+      "operationId": "getTenantJwks",
+      "method": "get",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/.well-known/jwks.json",
+      "tag": "OIDC",
+      "summary": "Jwks",
+      "description": "The public keys that sign this issuer's ID tokens (RS256, or ES256 when the application\nchose it) and access tokens (ES256). Keys rotate with overlap: refetch on an unknown `kid`.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/JsonWebKeySet"
+          },
+          "schemaName": "JsonWebKeySet",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "keys",
+              "value": {
+                "keys": [
+                  {
+                    "kty": "RSA",
+                    "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                    "e": "AQAB",
+                    "kid": "2026-05-17-d4e5f6",
+                    "use": "sig",
+                    "alg": "RS256"
+                  },
+                  {
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                    "kid": "2026-05-17-a1b2c3",
+                    "use": "sig",
+                    "alg": "ES256"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantAuthorize": {
+      "operationId": "tenantAuthorize",
+      "method": "get",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/authorize",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/authorize",
+      "tag": "OIDC",
+      "summary": "Authorize",
+      "description": "The authorization endpoint (RFC 6749 §4.1, OpenID Connect Core §3.1.2) for the tenant's TENANT applications.\n`response_type=code` only; PKCE with `S256` (`plain` is refused; required for SPA and NATIVE\napps). An unknown client, or a `redirect_uri` not registered exactly, gets an HTML error page\nand never a redirect; every other error redirects back with `error`, `error_description`,\n`state` and `iss` (RFC 9207). A live browser session signs in silently (single sign-on);\notherwise this answers the tenant's hosted sign-in page (email and password, then the second factor the tenant requires). `prompt=none` without a session answers `login_required`,\nand `consent_required` when a third-party app has no consent yet. An unsigned request object\n(`request`, `alg: none`) may carry the parameters.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        },
+        {
+          "name": "response_type",
+          "in": "query",
+          "required": false,
+          "description": "`code` (the only response type). Missing or other values are refused.",
+          "schema": {
+            "type": "string",
+            "maxLength": 64
+          }
+        },
+        {
+          "name": "client_id",
+          "in": "query",
+          "required": false,
+          "description": "The application's `client_id`.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "redirect_uri",
+          "in": "query",
+          "required": false,
+          "description": "One of the redirect URIs registered for the application, exactly.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "scope",
+          "in": "query",
+          "required": false,
+          "description": "Space-separated scopes (`openid` for an ID token); only the application's `allowed_scopes` are granted.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "state",
+          "in": "query",
+          "required": false,
+          "description": "Opaque value returned with the response (CSRF protection).",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "nonce",
+          "in": "query",
+          "required": false,
+          "description": "Copied into the ID token.",
+          "schema": {
+            "type": "string",
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "code_challenge",
+          "in": "query",
+          "required": false,
+          "description": "PKCE challenge (RFC 7636): BASE64URL(SHA256(code_verifier)), 43 characters.",
+          "schema": {
+            "type": "string",
+            "maxLength": 128
+          }
+        },
+        {
+          "name": "code_challenge_method",
+          "in": "query",
+          "required": false,
+          "description": "`S256` (the only method; `plain` is refused).",
+          "schema": {
+            "type": "string",
+            "maxLength": 16
+          }
+        },
+        {
+          "name": "prompt",
+          "in": "query",
+          "required": false,
+          "description": "`none` (silent; fails without a session), `login` (sign in again), `consent`, `select_account`.",
+          "schema": {
+            "type": "string",
+            "maxLength": 64
+          }
+        },
+        {
+          "name": "max_age",
+          "in": "query",
+          "required": false,
+          "description": "Seconds since the last sign-in after which the user must sign in again.",
+          "schema": {
+            "type": "string",
+            "maxLength": 10
+          }
+        },
+        {
+          "name": "login_hint",
+          "in": "query",
+          "required": false,
+          "description": "Prefills the email on the sign-in page.",
+          "schema": {
+            "type": "string",
+            "maxLength": 320
+          }
+        },
+        {
+          "name": "id_token_hint",
+          "in": "query",
+          "required": false,
+          "description": "An ID token this issuer gave the app: the user expected to be signed in.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        },
+        {
+          "name": "ui_locales",
+          "in": "query",
+          "required": false,
+          "description": "Preferred languages of the pages (BCP 47, space-separated).",
+          "schema": {
+            "type": "string",
+            "maxLength": 256
+          }
+        },
+        {
+          "name": "acr_values",
+          "in": "query",
+          "required": false,
+          "description": "Requested authentication context classes; the ID token's `acr` says which was met.",
+          "schema": {
+            "type": "string",
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "claims",
+          "in": "query",
+          "required": false,
+          "description": "The `claims` request parameter (OpenID Connect Core §5.5), a JSON object.",
+          "schema": {
+            "type": "string",
+            "maxLength": 4096
+          }
+        },
+        {
+          "name": "idp_hint",
+          "in": "query",
+          "required": false,
+          "description": "A federated identity provider to preselect; accepted and ignored until federation is configured.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "request",
+          "in": "query",
+          "required": false,
+          "description": "An unsigned request object (`alg: none`) whose members replace the query's.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The hosted sign-in page (or the consent page) for this authorization request, an HTML form.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with\n`error`, `error_description`, `state` and `iss`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/callback?code=ac_Qm9vdHN0cmFw&state=af0ifjsldkj&iss=https%3A%2F%2Fscaikey.example.com%2Fapi%2Fv1%2Fauth%2Ftenants%2Facme"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug (an HTML page).",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantAuthorizePost": {
+      "operationId": "tenantAuthorizePost",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/authorize",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/authorize",
+      "tag": "OIDC",
+      "summary": "Authorize (form post)",
+      "description": "The authorization endpoint with its parameters in a form body (OpenID Connect Core §3.1.2.1).",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/AuthorizationRequestForm"
+        },
+        "schemaName": "AuthorizationRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The hosted sign-in page (or the consent page) for this authorization request, an HTML form.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with\n`error`, `error_description`, `state` and `iss`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/callback?code=ac_Qm9vdHN0cmFw&state=af0ifjsldkj&iss=https%3A%2F%2Fscaikey.example.com%2Fapi%2Fv1%2Fauth%2Ftenants%2Facme"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug (an HTML page).",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantToken": {
+      "operationId": "tenantToken",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/token",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/token",
+      "tag": "OIDC",
+      "summary": "Token",
+      "description": "The token endpoint (RFC 6749 §3.2). Client authentication: `client_secret_basic`\n(recommended) or `client_secret_post`; public clients send only `client_id`. Grants:\n`authorization_code` (single-use codes, 60 s; `redirect_uri` and the PKCE `code_verifier`\nmust match; a reused code revokes the tokens the first exchange issued), `refresh_token`\n(opaque, rotated on every use, bound to its client; a reused token revokes the grant, except\nwithin the grace window), `client_credentials` (confidential apps; `sub` is the `client_id`;\nno refresh token; `scope` defaults to the app's `allowed_scopes`) and token exchange\n(RFC 8693, confidential apps: the new token carries `act`). Access tokens are JWTs (RFC 9068,\n`typ: at+jwt`) whose `aud` is the client.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/TokenRequest"
+        },
+        "schemaName": "TokenRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Tokens issued (`Cache-Control: no-store`).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/TokenResponse"
+          },
+          "schemaName": "TokenResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "authorizationCode",
+              "value": {
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctYTFiMmMzIiwidHlwIjoiYXQrand0In0.eyJpc3MiOiJodHRwczovL3NjYWlrZXkuZXhhbXBsZS5jb20vYXBpL3YxL2F1dGgvdGVuYW50cy9hY21lIn0.c2lnbmF0dXJl",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": "openid profile email offline_access",
+                "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctZDRlNWY2IiwidHlwIjoiSldUIn0.eyJzdWIiOiI2NjRhMWIyYzNkNGU1ZjZhN2I4YzlkMGUifQ.c2lnbmF0dXJl",
+                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
+              }
+            },
+            {
+              "name": "clientCredentials",
+              "value": {
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctYTFiMmMzIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIzZjljMmExZThiN2Q0YzZmOWEwYjFjMmQzZTRmNWE2YiJ9.c2lnbmF0dXJl",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": "admin:read"
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantUserinfo": {
+      "operationId": "tenantUserinfo",
+      "method": "get",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/userinfo",
+      "tag": "OIDC",
+      "summary": "Userinfo",
+      "description": "The UserInfo endpoint (OpenID Connect Core §5.3): the claims the access token's scopes\nrelease (`profile`, `email`, `phone`, `address`) and those the `claims` parameter asked for.\nThe token must carry `openid` and its session must be live.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The user's released claims.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserInfo"
+          },
+          "schemaName": "UserInfo",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "profileEmail",
+              "value": {
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "name": "Ada Lovelace",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "preferred_username": "ada@example.com",
+                "updated_at": 1747474200,
+                "email": "ada@example.com",
+                "email_verified": true
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "No, or an invalid, expired or revoked access token (RFC 6750 §3.1).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidToken",
+              "value": {
+                "error": "invalid_token",
+                "error_description": "The access token is invalid, expired or revoked"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The access token lacks the `openid` scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "insufficientScope",
+              "value": {
+                "error": "insufficient_scope",
+                "error_description": "The access token lacks the openid scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantUserinfoPost": {
+      "operationId": "tenantUserinfoPost",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/userinfo",
+      "tag": "OIDC",
+      "summary": "Userinfo (POST)",
+      "description": "The UserInfo endpoint by POST, with the token in the `Authorization` header or as `access_token` in the form (never both).",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": false,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/UserinfoRequestForm"
+        },
+        "schemaName": "UserinfoRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The user's released claims.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserInfo"
+          },
+          "schemaName": "UserInfo",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "profileEmail",
+              "value": {
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "name": "Ada Lovelace",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "preferred_username": "ada@example.com",
+                "updated_at": 1747474200,
+                "email": "ada@example.com",
+                "email_verified": true
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "No, or an invalid, expired or revoked access token (RFC 6750 §3.1).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidToken",
+              "value": {
+                "error": "invalid_token",
+                "error_description": "The access token is invalid, expired or revoked"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The access token lacks the `openid` scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "insufficientScope",
+              "value": {
+                "error": "insufficient_scope",
+                "error_description": "The access token lacks the openid scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantRevoke": {
+      "operationId": "tenantRevoke",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/revoke",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/revoke",
+      "tag": "OIDC",
+      "summary": "Revoke Token",
+      "description": "Token revocation (RFC 7009). A refresh or access token of the authenticated client ends\nthat grant (its refresh token and its access tokens); an unknown token, or another client's,\nchanges nothing. Both answer 200.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/RevocationRequest"
+        },
+        "schemaName": "RevocationRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Revoked, or nothing to revoke.",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantIntrospect": {
+      "operationId": "tenantIntrospect",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/introspect",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/introspect",
+      "tag": "OIDC",
+      "summary": "Introspect Token",
+      "description": "Token introspection (RFC 7662) for confidential clients of this issuer: `active` and, for a\nlive token, its `scope`, `client_id`, `sub`, `exp`, `iat`, `iss`, `aud` and ScaiKey claims.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/IntrospectionRequest"
+        },
+        "schemaName": "IntrospectionRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Whether the token is active and, if so, what it is.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/IntrospectionResponse"
+          },
+          "schemaName": "IntrospectionResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "active",
+              "value": {
+                "active": true,
+                "token_type": "Bearer",
+                "scope": "openid profile",
+                "client_id": "3f9c2a1e8b7d4c6f9a0b1c2d3e4f5a6b",
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "exp": 1747584000,
+                "iat": 1747580400,
+                "iss": "https://scaikey.example.com/api/v1/auth/tenants/acme",
+                "aud": "3f9c2a1e8b7d4c6f9a0b1c2d3e4f5a6b"
+              }
+            },
+            {
+              "name": "inactive",
+              "value": {
+                "active": false
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenantNotFound",
+              "value": {
+                "detail": "Tenant not found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantLogout": {
+      "operationId": "tenantLogout",
+      "method": "get",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/logout",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/logout",
+      "tag": "OIDC",
+      "summary": "End Session",
+      "description": "RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). With a valid `id_token_hint`\nthe browser session and every app session it signed in end at once, and the user goes to\n`post_logout_redirect_uri` (which must be registered for the client) with `state`; without\none a confirmation page asks first.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        },
+        {
+          "name": "id_token_hint",
+          "in": "query",
+          "required": false,
+          "description": "The ID token the app holds for the session to end.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        },
+        {
+          "name": "post_logout_redirect_uri",
+          "in": "query",
+          "required": false,
+          "description": "Where to send the user afterwards; must be registered for the client.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "state",
+          "in": "query",
+          "required": false,
+          "description": "Returned on the post-logout redirect.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "client_id",
+          "in": "query",
+          "required": false,
+          "description": "The client, when no `id_token_hint` names it.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "ui_locales",
+          "in": "query",
+          "required": false,
+          "description": "Preferred languages of the pages (BCP 47, space-separated).",
+          "schema": {
+            "type": "string",
+            "maxLength": 256
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The confirmation page (no valid `id_token_hint`) or the signed-out page.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Signed out; on to the registered `post_logout_redirect_uri`, with `state`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/signed-out?state=xyz"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug (an HTML page).",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "tenantLogoutPost": {
+      "operationId": "tenantLogoutPost",
+      "method": "post",
+      "path": "/api/v1/auth/tenants/{tenant_slug}/oauth/logout",
+      "mswPath": "/api/v1/auth/tenants/:tenant_slug/oauth/logout",
+      "tag": "OIDC",
+      "summary": "End Session (form post)",
+      "description": "RP-initiated logout with its parameters in a form body; `confirm=yes` is what the confirmation page sends.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "tenant_slug",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Tenant Slug",
+            "maxLength": 63
+          }
+        }
+      ],
+      "requestBody": {
+        "required": false,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/LogoutRequestForm"
+        },
+        "schemaName": "LogoutRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The confirmation page (no valid `id_token_hint`) or the signed-out page.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Signed out; on to the registered `post_logout_redirect_uri`, with `state`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/signed-out?state=xyz"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 404,
+          "description": "No active tenant has this slug (an HTML page).",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getPlatformOpenIdConfiguration": {
+      "operationId": "getPlatformOpenIdConfiguration",
+      "method": "get",
+      "path": "/api/v1/platform/oauth/.well-known/openid-configuration",
+      "mswPath": "/api/v1/platform/oauth/.well-known/openid-configuration",
+      "tag": "Platform OAuth",
+      "summary": "Platform Openid Configuration",
+      "description": "OpenID Connect Discovery 1.0 metadata of the issuer `{base}/api/v1/platform/oauth`; `issuer` equals it\nexactly and every endpoint URL below is the one to use.",
+      "secured": false,
+      "parameters": [],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OpenIDConfiguration"
+          },
+          "schemaName": "OpenIDConfiguration",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenant",
+              "value": {
+                "issuer": "https://scaikey.example.com/api/v1/auth/tenants/acme",
+                "authorization_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/authorize",
+                "token_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/token",
+                "userinfo_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/userinfo",
+                "jwks_uri": "https://scaikey.example.com/api/v1/auth/tenants/acme/.well-known/jwks.json",
+                "revocation_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/revoke",
+                "introspection_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/introspect",
+                "end_session_endpoint": "https://scaikey.example.com/api/v1/auth/tenants/acme/oauth/logout",
+                "scopes_supported": [
+                  "openid",
+                  "profile",
+                  "email",
+                  "address",
+                  "phone",
+                  "offline_access"
+                ],
+                "response_types_supported": [
+                  "code"
+                ],
+                "subject_types_supported": [
+                  "public"
+                ],
+                "id_token_signing_alg_values_supported": [
+                  "RS256",
+                  "ES256"
+                ],
+                "code_challenge_methods_supported": [
+                  "S256"
+                ],
+                "token_endpoint_auth_methods_supported": [
+                  "client_secret_basic",
+                  "client_secret_post",
+                  "none"
+                ],
+                "grant_types_supported": [
+                  "authorization_code",
+                  "refresh_token",
+                  "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:token-exchange"
+                ],
+                "claims_parameter_supported": true,
+                "claims_supported": [
+                  "sub",
+                  "iss",
+                  "aud",
+                  "exp",
+                  "iat",
+                  "auth_time",
+                  "nonce",
+                  "acr",
+                  "amr",
+                  "name",
+                  "given_name",
+                  "family_name",
+                  "email",
+                  "email_verified"
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getPlatformJwks": {
+      "operationId": "getPlatformJwks",
+      "method": "get",
+      "path": "/api/v1/platform/.well-known/jwks.json",
+      "mswPath": "/api/v1/platform/.well-known/jwks.json",
+      "tag": "Platform OAuth",
+      "summary": "Platform Jwks",
+      "description": "The public keys that sign this issuer's ID tokens (RS256, or ES256 when the application\nchose it) and access tokens (ES256). Keys rotate with overlap: refetch on an unknown `kid`.",
+      "secured": false,
+      "parameters": [],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/JsonWebKeySet"
+          },
+          "schemaName": "JsonWebKeySet",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "keys",
+              "value": {
+                "keys": [
+                  {
+                    "kty": "RSA",
+                    "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                    "e": "AQAB",
+                    "kid": "2026-05-17-d4e5f6",
+                    "use": "sig",
+                    "alg": "RS256"
+                  },
+                  {
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                    "kid": "2026-05-17-a1b2c3",
+                    "use": "sig",
+                    "alg": "ES256"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformAuthorize": {
+      "operationId": "platformAuthorize",
+      "method": "get",
+      "path": "/api/v1/platform/oauth/authorize",
+      "mswPath": "/api/v1/platform/oauth/authorize",
+      "tag": "Platform OAuth",
+      "summary": "Platform Authorize",
+      "description": "The authorization endpoint (RFC 6749 §4.1, OpenID Connect Core §3.1.2) for GLOBAL applications only.\n`response_type=code` only; PKCE with `S256` (`plain` is refused; required for SPA and NATIVE\napps). An unknown client, or a `redirect_uri` not registered exactly, gets an HTML error page\nand never a redirect; every other error redirects back with `error`, `error_description`,\n`state` and `iss` (RFC 9207). A live browser session signs in silently (single sign-on);\notherwise this answers the identify-first platform sign-in page (email, then the tenant when the email has several accounts, the password and the second factor). `prompt=none` without a session answers `login_required`,\nand `consent_required` when a third-party app has no consent yet. An unsigned request object\n(`request`, `alg: none`) may carry the parameters.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "response_type",
+          "in": "query",
+          "required": false,
+          "description": "`code` (the only response type). Missing or other values are refused.",
+          "schema": {
+            "type": "string",
+            "maxLength": 64
+          }
+        },
+        {
+          "name": "client_id",
+          "in": "query",
+          "required": false,
+          "description": "The application's `client_id`.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "redirect_uri",
+          "in": "query",
+          "required": false,
+          "description": "One of the redirect URIs registered for the application, exactly.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "scope",
+          "in": "query",
+          "required": false,
+          "description": "Space-separated scopes (`openid` for an ID token); only the application's `allowed_scopes` are granted.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "state",
+          "in": "query",
+          "required": false,
+          "description": "Opaque value returned with the response (CSRF protection).",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "nonce",
+          "in": "query",
+          "required": false,
+          "description": "Copied into the ID token.",
+          "schema": {
+            "type": "string",
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "code_challenge",
+          "in": "query",
+          "required": false,
+          "description": "PKCE challenge (RFC 7636): BASE64URL(SHA256(code_verifier)), 43 characters.",
+          "schema": {
+            "type": "string",
+            "maxLength": 128
+          }
+        },
+        {
+          "name": "code_challenge_method",
+          "in": "query",
+          "required": false,
+          "description": "`S256` (the only method; `plain` is refused).",
+          "schema": {
+            "type": "string",
+            "maxLength": 16
+          }
+        },
+        {
+          "name": "prompt",
+          "in": "query",
+          "required": false,
+          "description": "`none` (silent; fails without a session), `login` (sign in again), `consent`, `select_account`.",
+          "schema": {
+            "type": "string",
+            "maxLength": 64
+          }
+        },
+        {
+          "name": "max_age",
+          "in": "query",
+          "required": false,
+          "description": "Seconds since the last sign-in after which the user must sign in again.",
+          "schema": {
+            "type": "string",
+            "maxLength": 10
+          }
+        },
+        {
+          "name": "login_hint",
+          "in": "query",
+          "required": false,
+          "description": "Prefills the email on the sign-in page.",
+          "schema": {
+            "type": "string",
+            "maxLength": 320
+          }
+        },
+        {
+          "name": "id_token_hint",
+          "in": "query",
+          "required": false,
+          "description": "An ID token this issuer gave the app: the user expected to be signed in.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        },
+        {
+          "name": "ui_locales",
+          "in": "query",
+          "required": false,
+          "description": "Preferred languages of the pages (BCP 47, space-separated).",
+          "schema": {
+            "type": "string",
+            "maxLength": 256
+          }
+        },
+        {
+          "name": "acr_values",
+          "in": "query",
+          "required": false,
+          "description": "Requested authentication context classes; the ID token's `acr` says which was met.",
+          "schema": {
+            "type": "string",
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "claims",
+          "in": "query",
+          "required": false,
+          "description": "The `claims` request parameter (OpenID Connect Core §5.5), a JSON object.",
+          "schema": {
+            "type": "string",
+            "maxLength": 4096
+          }
+        },
+        {
+          "name": "idp_hint",
+          "in": "query",
+          "required": false,
+          "description": "A federated identity provider to preselect; accepted and ignored until federation is configured.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "request",
+          "in": "query",
+          "required": false,
+          "description": "An unsigned request object (`alg: none`) whose members replace the query's.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The hosted sign-in page (or the consent page) for this authorization request, an HTML form.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with\n`error`, `error_description`, `state` and `iss`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/callback?code=ac_Qm9vdHN0cmFw&state=af0ifjsldkj&iss=https%3A%2F%2Fscaikey.example.com%2Fapi%2Fv1%2Fauth%2Ftenants%2Facme"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformAuthorizePost": {
+      "operationId": "platformAuthorizePost",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/authorize",
+      "mswPath": "/api/v1/platform/oauth/authorize",
+      "tag": "Platform OAuth",
+      "summary": "Platform Authorize (form post)",
+      "description": "The authorization endpoint with its parameters in a form body (OpenID Connect Core §3.1.2.1).",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/AuthorizationRequestForm"
+        },
+        "schemaName": "AuthorizationRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The hosted sign-in page (or the consent page) for this authorization request, an HTML form.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Back to the application's `redirect_uri`: with `code`, `state` and `iss` on success, or with\n`error`, `error_description`, `state` and `iss`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/callback?code=ac_Qm9vdHN0cmFw&state=af0ifjsldkj&iss=https%3A%2F%2Fscaikey.example.com%2Fapi%2Fv1%2Fauth%2Ftenants%2Facme"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformToken": {
+      "operationId": "platformToken",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/token",
+      "mswPath": "/api/v1/platform/oauth/token",
+      "tag": "Platform OAuth",
+      "summary": "Platform Token",
+      "description": "The token endpoint (RFC 6749 §3.2). Client authentication: `client_secret_basic`\n(recommended) or `client_secret_post`; public clients send only `client_id`. Grants:\n`authorization_code` (single-use codes, 60 s; `redirect_uri` and the PKCE `code_verifier`\nmust match; a reused code revokes the tokens the first exchange issued), `refresh_token`\n(opaque, rotated on every use, bound to its client; a reused token revokes the grant, except\nwithin the grace window), `client_credentials` (confidential apps; `sub` is the `client_id`;\nno refresh token; `scope` defaults to the app's `allowed_scopes`) and token exchange\n(RFC 8693, confidential apps: the new token carries `act`). Access tokens are JWTs (RFC 9068,\n`typ: at+jwt`) whose `aud` is the client.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/TokenRequest"
+        },
+        "schemaName": "TokenRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Tokens issued (`Cache-Control: no-store`).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/TokenResponse"
+          },
+          "schemaName": "TokenResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "authorizationCode",
+              "value": {
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctYTFiMmMzIiwidHlwIjoiYXQrand0In0.eyJpc3MiOiJodHRwczovL3NjYWlrZXkuZXhhbXBsZS5jb20vYXBpL3YxL2F1dGgvdGVuYW50cy9hY21lIn0.c2lnbmF0dXJl",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": "openid profile email offline_access",
+                "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctZDRlNWY2IiwidHlwIjoiSldUIn0.eyJzdWIiOiI2NjRhMWIyYzNkNGU1ZjZhN2I4YzlkMGUifQ.c2lnbmF0dXJl",
+                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
+              }
+            },
+            {
+              "name": "clientCredentials",
+              "value": {
+                "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctYTFiMmMzIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIzZjljMmExZThiN2Q0YzZmOWEwYjFjMmQzZTRmNWE2YiJ9.c2lnbmF0dXJl",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": "admin:read"
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformUserinfo": {
+      "operationId": "platformUserinfo",
+      "method": "get",
+      "path": "/api/v1/platform/oauth/userinfo",
+      "mswPath": "/api/v1/platform/oauth/userinfo",
+      "tag": "Platform OAuth",
+      "summary": "Platform Userinfo",
+      "description": "The UserInfo endpoint (OpenID Connect Core §5.3): the claims the access token's scopes\nrelease (`profile`, `email`, `phone`, `address`) and those the `claims` parameter asked for.\nThe token must carry `openid` and its session must be live.",
+      "secured": true,
+      "parameters": [],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The user's released claims.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserInfo"
+          },
+          "schemaName": "UserInfo",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "profileEmail",
+              "value": {
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "name": "Ada Lovelace",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "preferred_username": "ada@example.com",
+                "updated_at": 1747474200,
+                "email": "ada@example.com",
+                "email_verified": true
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "No, or an invalid, expired or revoked access token (RFC 6750 §3.1).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidToken",
+              "value": {
+                "error": "invalid_token",
+                "error_description": "The access token is invalid, expired or revoked"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The access token lacks the `openid` scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "insufficientScope",
+              "value": {
+                "error": "insufficient_scope",
+                "error_description": "The access token lacks the openid scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformUserinfoPost": {
+      "operationId": "platformUserinfoPost",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/userinfo",
+      "mswPath": "/api/v1/platform/oauth/userinfo",
+      "tag": "Platform OAuth",
+      "summary": "Platform Userinfo (POST)",
+      "description": "The UserInfo endpoint by POST, with the token in the `Authorization` header or as `access_token` in the form (never both).",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": false,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/UserinfoRequestForm"
+        },
+        "schemaName": "UserinfoRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The user's released claims.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserInfo"
+          },
+          "schemaName": "UserInfo",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "profileEmail",
+              "value": {
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "name": "Ada Lovelace",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "preferred_username": "ada@example.com",
+                "updated_at": 1747474200,
+                "email": "ada@example.com",
+                "email_verified": true
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "No, or an invalid, expired or revoked access token (RFC 6750 §3.1).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidToken",
+              "value": {
+                "error": "invalid_token",
+                "error_description": "The access token is invalid, expired or revoked"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "The access token lacks the `openid` scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "insufficientScope",
+              "value": {
+                "error": "insufficient_scope",
+                "error_description": "The access token lacks the openid scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformRevoke": {
+      "operationId": "platformRevoke",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/revoke",
+      "mswPath": "/api/v1/platform/oauth/revoke",
+      "tag": "Platform OAuth",
+      "summary": "Platform Revoke Token",
+      "description": "Token revocation (RFC 7009). A refresh or access token of the authenticated client ends\nthat grant (its refresh token and its access tokens); an unknown token, or another client's,\nchanges nothing. Both answer 200.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/RevocationRequest"
+        },
+        "schemaName": "RevocationRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Revoked, or nothing to revoke.",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformIntrospect": {
+      "operationId": "platformIntrospect",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/introspect",
+      "mswPath": "/api/v1/platform/oauth/introspect",
+      "tag": "Platform OAuth",
+      "summary": "Platform Introspect Token",
+      "description": "Token introspection (RFC 7662) for confidential clients of this issuer: `active` and, for a\nlive token, its `scope`, `client_id`, `sub`, `exp`, `iat`, `iss`, `aud` and ScaiKey claims.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/IntrospectionRequest"
+        },
+        "schemaName": "IntrospectionRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Whether the token is active and, if so, what it is.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/IntrospectionResponse"
+          },
+          "schemaName": "IntrospectionResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "active",
+              "value": {
+                "active": true,
+                "token_type": "Bearer",
+                "scope": "openid profile",
+                "client_id": "3f9c2a1e8b7d4c6f9a0b1c2d3e4f5a6b",
+                "sub": "664a1b2c3d4e5f6a7b8c9d0e",
+                "exp": 1747584000,
+                "iat": 1747580400,
+                "iss": "https://scaikey.example.com/api/v1/auth/tenants/acme",
+                "aud": "3f9c2a1e8b7d4c6f9a0b1c2d3e4f5a6b"
+              }
+            },
+            {
+              "name": "inactive",
+              "value": {
+                "active": false
+              }
+            }
+          ]
+        },
+        {
+          "status": 400,
+          "description": "An OAuth error (RFC 6749 §5.2): `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or `invalid_target`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "invalidGrant",
+              "value": {
+                "error": "invalid_grant",
+                "error_description": "The authorization code is invalid, expired or already used"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Client authentication failed (`invalid_client`); with HTTP Basic, a `WWW-Authenticate` challenge.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "invalidClient",
+              "value": {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now (`temporarily_unavailable`); retry after `Retry-After` seconds.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/OAuthError"
+          },
+          "schemaName": "OAuthError",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "60"
+          },
+          "examples": [
+            {
+              "name": "unavailable",
+              "value": {
+                "error": "temporarily_unavailable",
+                "error_description": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformLogout": {
+      "operationId": "platformLogout",
+      "method": "get",
+      "path": "/api/v1/platform/oauth/logout",
+      "mswPath": "/api/v1/platform/oauth/logout",
+      "tag": "Platform OAuth",
+      "summary": "Platform End Session",
+      "description": "RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). With a valid `id_token_hint`\nthe browser session and every app session it signed in end at once, and the user goes to\n`post_logout_redirect_uri` (which must be registered for the client) with `state`; without\none a confirmation page asks first.",
+      "secured": false,
+      "parameters": [
+        {
+          "name": "id_token_hint",
+          "in": "query",
+          "required": false,
+          "description": "The ID token the app holds for the session to end.",
+          "schema": {
+            "type": "string",
+            "maxLength": 8192
+          }
+        },
+        {
+          "name": "post_logout_redirect_uri",
+          "in": "query",
+          "required": false,
+          "description": "Where to send the user afterwards; must be registered for the client.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "state",
+          "in": "query",
+          "required": false,
+          "description": "Returned on the post-logout redirect.",
+          "schema": {
+            "type": "string",
+            "maxLength": 2048
+          }
+        },
+        {
+          "name": "client_id",
+          "in": "query",
+          "required": false,
+          "description": "The client, when no `id_token_hint` names it.",
+          "schema": {
+            "type": "string",
+            "maxLength": 200
+          }
+        },
+        {
+          "name": "ui_locales",
+          "in": "query",
+          "required": false,
+          "description": "Preferred languages of the pages (BCP 47, space-separated).",
+          "schema": {
+            "type": "string",
+            "maxLength": 256
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The confirmation page (no valid `id_token_hint`) or the signed-out page.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Signed out; on to the registered `post_logout_redirect_uri`, with `state`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/signed-out?state=xyz"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "platformLogoutPost": {
+      "operationId": "platformLogoutPost",
+      "method": "post",
+      "path": "/api/v1/platform/oauth/logout",
+      "mswPath": "/api/v1/platform/oauth/logout",
+      "tag": "Platform OAuth",
+      "summary": "Platform End Session (form post)",
+      "description": "RP-initiated logout with its parameters in a form body; `confirm=yes` is what the confirmation page sends.",
+      "secured": false,
+      "parameters": [],
+      "requestBody": {
+        "required": false,
+        "contentType": "application/x-www-form-urlencoded",
+        "schema": {
+          "$ref": "#/$defs/LogoutRequestForm"
+        },
+        "schemaName": "LogoutRequestForm"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "The confirmation page (no valid `id_token_hint`) or the signed-out page.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 303,
+          "description": "Signed out; on to the registered `post_logout_redirect_uri`, with `state`.",
+          "envelope": false,
+          "headers": {
+            "Location": "https://app.example.com/signed-out?state=xyz"
+          },
+          "examples": []
+        },
+        {
+          "status": 400,
+          "description": "An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not\nregistered for it (RFC 6749 §4.1.2.1); or a sign-in page expired.",
+          "contentType": "text/html",
+          "schema": {
+            "type": "string"
+          },
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listAuthorizedApps": {
+      "operationId": "listAuthorizedApps",
+      "method": "get",
+      "path": "/api/v1/me/authorized-apps",
+      "mswPath": "/api/v1/me/authorized-apps",
+      "tag": "Authorized Apps",
+      "summary": "List Authorized Apps",
+      "description": "The applications the signed-in user has allowed (consented to), with the scopes allowed and\nwhen. First-party applications (which skip consent) are not listed.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AuthorizedAppList"
+          },
+          "schemaName": "AuthorizedAppList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "oneApp",
+              "value": {
+                "items": [
+                  {
+                    "client_id": "3f9c2a1e8b7d4c6f9a0b1c2d3e4f5a6b",
+                    "name": "Acme Reports",
+                    "scopes": [
+                      "openid",
+                      "profile",
+                      "email",
+                      "offline_access"
+                    ],
+                    "granted_at": "2026-05-17T09:30:00Z"
+                  }
+                ],
+                "total": 1
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "revokeAuthorizedApp": {
+      "operationId": "revokeAuthorizedApp",
+      "method": "delete",
+      "path": "/api/v1/me/authorized-apps/{client_id}",
+      "mswPath": "/api/v1/me/authorized-apps/:client_id",
+      "tag": "Authorized Apps",
+      "summary": "Revoke App Authorization",
+      "description": "Withdraws the consent given to this application and ends its sessions at once: its refresh\ntokens stop working and its access tokens fail at userinfo and at the ScaiKey API.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "client_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "title": "Client Id",
+            "maxLength": 64
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/MessageBody"
+          },
+          "schemaName": "MessageBody",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "revoked",
+              "value": {
+                "message": "Application access revoked"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "The signed-in user has not authorized this application.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
     }
   },
   "schemas": {
+    "OpenIDConfiguration": {
+      "description": "OpenID Connect Discovery 1.0 provider metadata (RFC 8414 fields included).",
+      "type": "object",
+      "additionalProperties": true,
+      "required": [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported"
+      ],
+      "properties": {
+        "issuer": {
+          "type": "string"
+        },
+        "authorization_endpoint": {
+          "type": "string"
+        },
+        "token_endpoint": {
+          "type": "string"
+        },
+        "userinfo_endpoint": {
+          "type": "string"
+        },
+        "jwks_uri": {
+          "type": "string"
+        },
+        "revocation_endpoint": {
+          "type": "string"
+        },
+        "introspection_endpoint": {
+          "type": "string"
+        },
+        "end_session_endpoint": {
+          "type": "string"
+        },
+        "scopes_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "response_types_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "grant_types_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "subject_types_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "id_token_signing_alg_values_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "token_endpoint_auth_methods_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "code_challenge_methods_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "claims_supported": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "claims_parameter_supported": {
+          "type": "boolean"
+        }
+      },
+      "title": "OpenIDConfiguration"
+    },
+    "OAuthError": {
+      "description": "An OAuth 2.0 error response (RFC 6749 §5.2).",
+      "type": "object",
+      "required": [
+        "error"
+      ],
+      "properties": {
+        "error": {
+          "type": "string",
+          "description": "The error code."
+        },
+        "error_description": {
+          "type": "string",
+          "description": "A human-readable explanation."
+        }
+      },
+      "title": "OAuthError"
+    },
+    "TokenRequest": {
+      "description": "A token request (form-encoded); which fields apply depends on `grant_type`.",
+      "type": "object",
+      "required": [
+        "grant_type"
+      ],
+      "properties": {
+        "grant_type": {
+          "type": "string",
+          "maxLength": 128,
+          "description": "`authorization_code`, `refresh_token`, `client_credentials` or `urn:ietf:params:oauth:grant-type:token-exchange`."
+        },
+        "code": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "The authorization code (authorization_code)."
+        },
+        "redirect_uri": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "The redirect URI of the authorization request (authorization_code)."
+        },
+        "code_verifier": {
+          "type": "string",
+          "maxLength": 128,
+          "description": "The PKCE verifier (authorization_code)."
+        },
+        "refresh_token": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "The refresh token (refresh_token)."
+        },
+        "scope": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "Space-separated scope: narrower than granted (refresh_token, token exchange) or within `allowed_scopes` (client_credentials)."
+        },
+        "client_id": {
+          "type": "string",
+          "maxLength": 200,
+          "description": "The client, for `client_secret_post` and public clients."
+        },
+        "client_secret": {
+          "type": "string",
+          "maxLength": 512,
+          "description": "The secret, for `client_secret_post`."
+        },
+        "subject_token": {
+          "type": "string",
+          "maxLength": 8192,
+          "description": "The token to exchange (token exchange)."
+        },
+        "subject_token_type": {
+          "type": "string",
+          "maxLength": 128,
+          "description": "`urn:ietf:params:oauth:token-type:access_token` (token exchange)."
+        },
+        "requested_token_type": {
+          "type": "string",
+          "maxLength": 128,
+          "description": "`urn:ietf:params:oauth:token-type:access_token` (token exchange)."
+        }
+      },
+      "title": "TokenRequest"
+    },
+    "TokenResponse": {
+      "description": "A successful token response (RFC 6749 §5.1).",
+      "type": "object",
+      "required": [
+        "access_token",
+        "token_type",
+        "expires_in"
+      ],
+      "properties": {
+        "access_token": {
+          "type": "string",
+          "description": "A JWT access token (RFC 9068)."
+        },
+        "token_type": {
+          "type": "string",
+          "description": "Always `Bearer`."
+        },
+        "expires_in": {
+          "type": "integer",
+          "description": "Seconds the access token is valid (the application's `token_lifetime`)."
+        },
+        "scope": {
+          "type": "string",
+          "description": "The granted scope, space-separated."
+        },
+        "id_token": {
+          "type": "string",
+          "description": "The ID token, when `openid` was granted."
+        },
+        "refresh_token": {
+          "type": "string",
+          "description": "An opaque refresh token (WEB and NATIVE apps, or with `offline_access`)."
+        },
+        "issued_token_type": {
+          "type": "string",
+          "description": "Token exchange only."
+        }
+      },
+      "title": "TokenResponse"
+    },
+    "UserInfo": {
+      "description": "Claims about the user (OpenID Connect Core §5.1); only the released ones are present.",
+      "type": "object",
+      "required": [
+        "sub"
+      ],
+      "additionalProperties": true,
+      "properties": {
+        "sub": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "given_name": {
+          "type": "string"
+        },
+        "family_name": {
+          "type": "string"
+        },
+        "preferred_username": {
+          "type": "string"
+        },
+        "locale": {
+          "type": "string"
+        },
+        "zoneinfo": {
+          "type": "string"
+        },
+        "updated_at": {
+          "type": "integer"
+        },
+        "email": {
+          "type": "string"
+        },
+        "email_verified": {
+          "type": "boolean"
+        },
+        "phone_number": {
+          "type": "string"
+        },
+        "phone_number_verified": {
+          "type": "boolean"
+        }
+      },
+      "title": "UserInfo"
+    },
+    "IntrospectionResponse": {
+      "description": "An introspection response (RFC 7662 §2.2).",
+      "type": "object",
+      "required": [
+        "active"
+      ],
+      "additionalProperties": true,
+      "properties": {
+        "active": {
+          "type": "boolean"
+        },
+        "token_type": {
+          "type": "string"
+        },
+        "scope": {
+          "type": "string"
+        },
+        "client_id": {
+          "type": "string"
+        },
+        "sub": {
+          "type": "string"
+        },
+        "exp": {
+          "type": "integer"
+        },
+        "iat": {
+          "type": "integer"
+        },
+        "iss": {
+          "type": "string"
+        },
+        "aud": {
+          "type": "string"
+        },
+        "jti": {
+          "type": "string"
+        },
+        "tenant_id": {
+          "type": "string"
+        }
+      },
+      "title": "IntrospectionResponse"
+    },
+    "RevocationRequest": {
+      "type": "object",
+      "required": [
+        "token"
+      ],
+      "properties": {
+        "token": {
+          "type": "string",
+          "maxLength": 8192,
+          "description": "The refresh or access token to revoke."
+        },
+        "token_type_hint": {
+          "type": "string",
+          "maxLength": 64,
+          "description": "`refresh_token` or `access_token` (optional; the token is recognised anyway)."
+        },
+        "client_id": {
+          "type": "string",
+          "maxLength": 200,
+          "description": "The client, for `client_secret_post` and public clients."
+        },
+        "client_secret": {
+          "type": "string",
+          "maxLength": 512,
+          "description": "The secret, for `client_secret_post`."
+        }
+      },
+      "title": "RevocationRequest"
+    },
+    "IntrospectionRequest": {
+      "type": "object",
+      "required": [
+        "token"
+      ],
+      "properties": {
+        "token": {
+          "type": "string",
+          "maxLength": 8192,
+          "description": "The token to introspect."
+        },
+        "token_type_hint": {
+          "type": "string",
+          "maxLength": 64,
+          "description": "`refresh_token` or `access_token` (optional)."
+        },
+        "client_id": {
+          "type": "string",
+          "maxLength": 200,
+          "description": "The client, for `client_secret_post`."
+        },
+        "client_secret": {
+          "type": "string",
+          "maxLength": 512,
+          "description": "The secret, for `client_secret_post`."
+        }
+      },
+      "title": "IntrospectionRequest"
+    },
+    "UserinfoRequestForm": {
+      "type": "object",
+      "properties": {
+        "access_token": {
+          "type": "string",
+          "maxLength": 8192,
+          "description": "The access token, when not sent in the Authorization header."
+        }
+      },
+      "title": "UserinfoRequestForm"
+    },
+    "AuthorizationRequestForm": {
+      "description": "The authorization request's parameters, form-encoded (same meaning as the query parameters of GET).",
+      "type": "object",
+      "properties": {
+        "response_type": {
+          "type": "string",
+          "maxLength": 64,
+          "description": "`code`."
+        },
+        "client_id": {
+          "type": "string",
+          "maxLength": 200,
+          "description": "The application's `client_id`."
+        },
+        "redirect_uri": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "A registered redirect URI, exactly."
+        },
+        "scope": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "Space-separated scopes."
+        },
+        "state": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "Returned with the response."
+        },
+        "nonce": {
+          "type": "string",
+          "maxLength": 512,
+          "description": "Copied into the ID token."
+        },
+        "code_challenge": {
+          "type": "string",
+          "maxLength": 128,
+          "description": "PKCE challenge (S256)."
+        },
+        "code_challenge_method": {
+          "type": "string",
+          "maxLength": 16,
+          "description": "`S256`."
+        },
+        "prompt": {
+          "type": "string",
+          "maxLength": 64,
+          "description": "`none`, `login`, `consent` or `select_account`."
+        },
+        "max_age": {
+          "type": "string",
+          "maxLength": 10,
+          "description": "Maximum seconds since the last sign-in."
+        },
+        "login_hint": {
+          "type": "string",
+          "maxLength": 320,
+          "description": "Prefills the email."
+        }
+      },
+      "title": "AuthorizationRequestForm"
+    },
+    "LogoutRequestForm": {
+      "type": "object",
+      "properties": {
+        "id_token_hint": {
+          "type": "string",
+          "maxLength": 8192,
+          "description": "The ID token of the session to end."
+        },
+        "post_logout_redirect_uri": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "A registered post-logout redirect URI."
+        },
+        "state": {
+          "type": "string",
+          "maxLength": 2048,
+          "description": "Returned on the redirect."
+        },
+        "client_id": {
+          "type": "string",
+          "maxLength": 200,
+          "description": "The client."
+        },
+        "confirm": {
+          "type": "string",
+          "maxLength": 8,
+          "description": "`yes`: the confirmation page was answered."
+        }
+      },
+      "title": "LogoutRequestForm"
+    },
+    "AuthorizedApp": {
+      "type": "object",
+      "required": [
+        "client_id",
+        "name",
+        "scopes",
+        "granted_at"
+      ],
+      "properties": {
+        "client_id": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "scopes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "granted_at": {
+          "type": "string",
+          "format": "date-time"
+        }
+      },
+      "title": "AuthorizedApp"
+    },
+    "AuthorizedAppList": {
+      "type": "object",
+      "required": [
+        "items",
+        "total"
+      ],
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/AuthorizedApp"
+          }
+        },
+        "total": {
+          "type": "integer"
+        }
+      },
+      "title": "AuthorizedAppList"
+    },
     "AdminUser": {
       "properties": {
         "id": {

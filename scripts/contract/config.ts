@@ -11,6 +11,8 @@ export interface ContractConfigInput {
   operationsDocumenting400: string[];
   /** scripts/contract/hooks.py: the bearer-auth provider. */
   hooksPath: string;
+  /** operationIds marked x-scaikey-protocol (the OpenID provider's endpoints). */
+  protocolOperations?: string[];
 }
 
 /** Operations that set a password, which the tenant's policy may refuse with 422. */
@@ -116,7 +118,20 @@ export function buildSchemathesisConfig(input: ContractConfigInput): string {
     '',
   );
 
-  const only400 = input.operationsDocumenting400.filter((id) => !passwordPolicyOperations.includes(id));
+  const protocol = input.protocolOperations ?? [];
+  if (protocol.length > 0) {
+    lines.push(
+      '# The OpenID provider\'s endpoints (x-scaikey-protocol) follow their RFCs, not the JSON contract:',
+      '# form bodies, redirects, HTML pages, OAuth errors. They are held to those RFCs by the OpenID',
+      '# Foundation\'s conformance suite (npm run test:oidf) and the openid-client integration tests.',
+      '[[operations]]',
+      `include-operation-id = ${list(protocol)}`,
+      'enabled = false',
+      '',
+    );
+  }
+
+  const only400 = input.operationsDocumenting400.filter((id) => !passwordPolicyOperations.includes(id) && !protocol.includes(id));
   if (only400.length > 0) {
     lines.push(
       '# These operations document 400 for schema-valid input the domain refuses (an unknown or',

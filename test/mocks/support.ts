@@ -85,7 +85,8 @@ export const operations: SpecOperation[] = [];
 for (const [path, item] of Object.entries<Obj>(spec.paths)) {
   for (const method of METHODS) {
     const operation = item[method] as Obj | undefined;
-    if (!operation) continue;
+    // The OpenID provider's endpoints (forms, redirects, pages) are mocked apart: test/mocks/protocol.test.ts.
+    if (!operation || operation['x-scaikey-protocol'] === true) continue;
     const parameters = [...(item.parameters ?? []), ...(operation.parameters ?? [])].map(resolve);
     const security = operation.security ?? spec.security ?? [];
     const responses = Object.entries<Obj>(operation.responses)

@@ -14,4 +14,12 @@ if (existsSync(contractPath)) {
   failed += contract.failed;
   skipped += contract.skipped;
 }
+// The OpenID Foundation's conformance suite: one test per module (scripts/conformance.ts).
+const oidfPath = 'reports/oidf/summary.json';
+if (existsSync(oidfPath)) {
+  const oidf = JSON.parse(readFileSync(oidfPath, 'utf8'));
+  passed += oidf.passed;
+  failed += oidf.failed;
+  skipped += oidf.skipped;
+}
 console.log(`ci: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -2323,6 +2323,8 @@ export interface Operations {
       200: AuthorizedAppList;
       /** Missing, malformed, expired or revoked access token. */
       401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
       503: ErrorResponse;
     };

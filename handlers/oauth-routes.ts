@@ -272,9 +272,9 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
         if (header && bodyToken !== undefined) throw new OAuthError('invalid_request', 'Send the access token once');
         const bearer = header ? /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header)?.[1] : typeof bodyToken === 'string' ? bodyToken : undefined;
         if (!bearer) throw new OAuthError('invalid_token', 'An access token is required');
-        const claims = await provider.userinfo(issuer, bearer);
+        const { claims, clientId } = await provider.userinfo(issuer, bearer);
+        await cors(req, res, issuer, clientId);
         noStore(res);
-        res.setHeader('Access-Control-Allow-Origin', req.get('origin') ?? '*');
         res.status(200).json(claims);
       } catch (error) {
         sendOAuthError(res, error, { bearer: true });

@@ -99,15 +99,20 @@ export async function createMockApp(options: Omit<MockServerOptions, 'port' | 'h
     isProtocolPath: isOAuthProtocolPath,
     extraRoutes: (app) => {
       // The OpenID provider's endpoints: authorize redirects back with an example code at once.
-      app.use(/^\/api\/v1\/(?:auth\/tenants\/[^/]+|platform)\//, express.urlencoded({ extended: false, limit: '64kb' }), (req, res, next) => {
-        const source = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown> | undefined;
-        const params = Object.fromEntries(Object.entries(source ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-        const reply = protocolReply(catalogue, { method: req.method, path: req.originalUrl.split('?')[0]!, params }, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
-        if (!reply) return next();
-        res.status(reply.status).set(reply.headers);
-        if (reply.html !== undefined) res.type('html').send(reply.html);
-        else if (reply.body !== undefined) res.json(reply.body);
-        else res.end();
+      const formBody = express.urlencoded({ extended: false, limit: '64kb' });
+      app.use((req, res, next) => {
+        if (!isOAuthProtocolPath(req.path)) return next();
+        formBody(req, res, (error?: unknown) => {
+          if (error) return next(error);
+          const source = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown> | undefined;
+          const params = Object.fromEntries(Object.entries(source ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+          const reply = protocolReply(catalogue, { method: req.method, path: req.path, params }, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+          if (!reply) return next();
+          res.status(reply.status).set(reply.headers);
+          if (reply.html !== undefined) res.type('html').send(reply.html);
+          else if (reply.body !== undefined) res.json(reply.body);
+          else res.end();
+        });
       });
       mountPages(app);
       app.get('/healthz', (_req, res) => {

@@ -32,7 +32,7 @@ import { startLocalMongo } from './local-mongo.ts';
 import { PasswordHasher } from '../handlers/domain/passwords/hasher.ts';
 import { startBenchServer, type BenchServer } from './bench/server.ts';
 import { grow, measureComponents, seed, type ComponentTimings, type SeedData } from './bench/seed.ts';
-import { identifyRequests, loginRequests, meRequests, refreshRequests, runLoad, sequentialLatency, type LoadRequest, type LoadResult } from './bench/load.ts';
+import { clientCredentialsRequests, codeExchangeRequests, identifyRequests, loginRequests, meRequests, oauthRefreshRequests, refreshRequests, runLoad, userinfoRequests, sequentialLatency, type LoadRequest, type LoadResult } from './bench/load.ts';
 import { childrenNamed, cpuSeconds, loadAverage, treeCpuSeconds, peakRssMb, resetPeak, RssSampler, threadCpuSeconds } from './bench/proc.ts';
 import { summariseProfiles, type ProfileSummary } from './bench/profile.ts';
 
@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
     'refresh-sessions': { type: 'string', default: '1000' },
     workers: { type: 'string', default: '2' },
     only: { type: 'string' },
-    scenarios: { type: 'string', default: 'jwks,me,refresh,identify,login,storm' },
+    scenarios: { type: 'string', default: 'jwks,me,refresh,identify,login,storm,cc,code,oauth-refresh,userinfo' },
     profile: { type: 'string' },
     out: { type: 'string', default: 'reports/bench/latest.json' },
     hash: { type: 'string', default: 'argon2id' },
@@ -82,13 +82,13 @@ const HASH_LABEL = HASH === 'bcrypt' ? `bcrypt cost ${BCRYPT_COST}` : 'Argon2id 
 const PASSWORD = 'correct horse battery staple bench';
 const OUT_DIR = resolve('reports/bench');
 const CORES = availableParallelism();
-const ALL_SCENARIOS = ['jwks', 'me', 'refresh', 'identify', 'login', 'storm'] as const;
+const ALL_SCENARIOS = ['jwks', 'me', 'refresh', 'identify', 'login', 'storm', 'cc', 'code', 'oauth-refresh', 'userinfo'] as const;
 const SCENARIOS = args.scenarios!.split(',').map((s) => s.trim()).filter((s): s is ScenarioId => {
   if ((ALL_SCENARIOS as readonly string[]).includes(s)) return true;
   throw new Error(`--scenarios: unknown scenario "${s}" (one of ${ALL_SCENARIOS.join(', ')})`);
 });
 
-type ScenarioId = 'jwks' | 'me' | 'refresh' | 'identify' | 'login' | 'storm';
+type ScenarioId = (typeof ALL_SCENARIOS)[number];
 type Phase = 'single' | 'cluster' | 'grown';
 
 interface Resources {
@@ -131,6 +131,7 @@ interface Context {
   databasePids: number[];
   data: SeedData;
   refreshQueue: string[];
+  oauthRefreshQueue: string[];
 }
 
 function readHeader(): string {
@@ -233,6 +234,14 @@ function requestsFor(scenario: Exclude<ScenarioId, 'storm'>, ctx: Context, offse
       return identifyRequests(ctx.data.emails);
     case 'login':
       return loginRequests(ctx.data.emails, PASSWORD, offset);
+    case 'cc':
+      return clientCredentialsRequests(ctx.data.oauth.tokenPath, ctx.data.oauth.serviceBasic);
+    case 'code':
+      return codeExchangeRequests(ctx.data.oauth.tokenPath, ctx.data.oauth.webBasic, ctx.data.oauth.codes, ctx.data.oauth.redirectUri);
+    case 'oauth-refresh':
+      return oauthRefreshRequests(ctx.data.oauth.tokenPath, ctx.data.oauth.webBasic, ctx.oauthRefreshQueue);
+    case 'userinfo':
+      return userinfoRequests(ctx.data.oauth.userinfoPath, ctx.data.oauth.accessTokens);
   }
 }
 
@@ -244,6 +253,10 @@ const labels: Record<ScenarioId | 'storm-login', string> = {
   login: `POST /auth/login (${HASH_LABEL})`,
   storm: 'GET /me during login storm',
   'storm-login': '  the login storm itself',
+  cc: 'token: client_credentials',
+  code: 'token: authorization_code',
+  'oauth-refresh': 'token: refresh_token',
+  userinfo: 'GET userinfo',
 };
 
 async function runScenario(phase: Phase, scenario: ScenarioId, ctx: Context, durationS = DURATION, onLoad?: (started: number, ended: number) => void): Promise<Row[]> {
@@ -292,7 +305,7 @@ async function waitIdle(ctx: Context, maxMs = 120_000): Promise<number> {
 
 async function warmUp(ctx: Context): Promise<void> {
   const url = ctx.server.url;
-  for (const scenario of ['jwks', 'me', 'identify', 'refresh'] as const) {
+  for (const scenario of ['jwks', 'me', 'identify', 'refresh', 'cc', 'userinfo', 'oauth-refresh'] as const) {
     await runLoad({ url, connections: CONNECTIONS, durationSeconds: 2, requests: requestsFor(scenario, ctx) });
   }
   await runLoad({ url, connections: LOGIN_CONNECTIONS, durationSeconds: 2, requests: requestsFor('login', ctx, 4001) });
@@ -413,6 +426,13 @@ function evaluate(rows: Row[], hashBound: number): Target[] {
     const storm = find(phase, 'storm');
     if (me && storm) atMost(`storm${phase === 'single' ? '' : '@cluster'}`, `GET /me p99 in login storm ≤ 3× without (${latency(me)} ms)${tag}`, latency(storm), 3 * latency(me)!, 'ms', 'storm', phase);
   }
+  // The OpenID provider's token endpoint: CPU per request, server plus database (issue targets).
+  const cpu = (row: Row | undefined) => (row?.cpuMsPerRequest ? (row.cpuMsPerRequest.server + row.cpuMsPerRequest.database) * 1000 : undefined);
+  atMost('cc-cpu', 'client_credentials ≤ 1000 µs CPU (server + database)', cpu(find('single', 'cc')), 1000, 'µs', 'cc', 'single');
+  atMost('code-cpu', 'code exchange ≤ 3000 µs CPU (server + database)', cpu(find('single', 'code')), 3000, 'µs', 'code', 'single');
+  atMost('oauth-refresh-cpu', 'refresh_token grant ≤ 2500 µs CPU (server + database)', cpu(find('single', 'oauth-refresh')), 2500, 'µs', 'oauth-refresh', 'single');
+  atMost('refresh-cpu', 'portal refresh ≤ 2500 µs CPU (server + database)', cpu(find('single', 'refresh')), 2500, 'µs', 'refresh', 'single');
+  atMost('me-cpu', 'GET /me ≤ 250 µs CPU (server + database)', cpu(find('single', 'me')), 250, 'µs', 'me', 'single');
   const single = find('single', 'me');
   const cluster = find('cluster', 'me');
   if (single && cluster) atLeast('scale', `${CLUSTER_WORKERS} processes ≥ 1.6× one on GET /me`, cluster.rps / single.rps, 1.6, '×', 'me', 'cluster');
@@ -505,6 +525,7 @@ async function main(): Promise<void> {
   let data: SeedData | undefined;
   let components: ComponentTimings | undefined;
   const refreshQueue: string[] = [];
+  const oauthRefreshQueue: string[] = [];
   try {
     const phases: Phase[] = args.only === 'single' ? ['single'] : args.only === 'cluster' ? ['cluster'] : ['single', 'cluster'];
     if (GROW > 0) phases.push('grown');
@@ -516,6 +537,7 @@ async function main(): Promise<void> {
           log(`seeding ${USERS} users (one shared ${HASH_LABEL} hash), ${USERS} sessions with access tokens, ${REFRESH_SESSIONS} refresh sessions`);
           data = await seed({ env, users: USERS, refreshSessions: REFRESH_SESSIONS, passwordHash, log });
           refreshQueue.push(...data.refreshTokens);
+          oauthRefreshQueue.push(...data.oauth.refreshTokens);
           components = await measureComponents(env, data.accessTokens, bcrypt, PASSWORD, passwordHash);
           log(
             `token operations alone (this process, 32 concurrent): ES256 verify ${components.verifyPerSecond}/s (${components.verifyMeanUs} µs mean), ` +
@@ -527,7 +549,7 @@ async function main(): Promise<void> {
           );
           log(`\n${header}`);
         }
-        rows.push(...(await runPhase(phase, { server, databasePids, data, refreshQueue })));
+        rows.push(...(await runPhase(phase, { server, databasePids, data, refreshQueue, oauthRefreshQueue })));
       } finally {
         await server.stop();
       }
@@ -585,7 +607,7 @@ async function main(): Promise<void> {
       }
       log(`\n== CPU profile of "${labels[scenario]}" (${phase === 'single' ? 'one process' : `${CLUSTER_WORKERS} processes`})`);
       try {
-        const profile = await profileScenario(phase, scenario, env, { databasePids, data, refreshQueue });
+        const profile = await profileScenario(phase, scenario, env, { databasePids, data, refreshQueue, oauthRefreshQueue });
         printProfile(profile);
         report.profile = profile;
       } catch (error) {

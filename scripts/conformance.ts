@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,11 +102,28 @@ async function seed(server: RunningServer): Promise<Seeded> {
   };
 }
 
+/** Counts the modules of one run as run-plan.sh does: FAILED, NOT_FINISHED, UNKNOWN and ERROR fail. */
+function tally(resultsFile: string, totals: { passed: number; failed: number; skipped: number }): void {
+  if (!existsSync(resultsFile)) {
+    totals.failed += 1;
+    return;
+  }
+  const parsed = JSON.parse(readFileSync(resultsFile, 'utf8')) as unknown;
+  const modules = (Array.isArray(parsed) ? parsed : ((parsed as { modules?: unknown[] }).modules ?? [])) as Array<{ result?: string }>;
+  for (const module of modules) {
+    const result = module.result ?? 'UNKNOWN';
+    if (/^(FAILED|NOT_FINISHED|UNKNOWN|ERROR)/.test(result)) totals.failed += 1;
+    else if (result === 'SKIPPED') totals.skipped += 1;
+    else totals.passed += 1;
+  }
+}
+
 async function main(): Promise<number> {
   if (!existsSync(join(TOOLS, 'run-plan.sh'))) {
     log(`the conformance suite is not at ${TOOLS} (set OIDF_TOOLS)`);
     return 2;
   }
+  await rm(REPORT_DIR, { recursive: true, force: true });
   await mkdir(REPORT_DIR, { recursive: true });
   const setup = join(TOOLS, 'setup.sh');
   let database: LocalMongo | undefined;
@@ -164,6 +181,7 @@ async function main(): Promise<number> {
       } });
     }
     let status = 0;
+    const totals = { passed: 0, failed: 0, skipped: 0 };
     for (const target of runs) {
       log(`${target.name} issuer ${target.issuer}`);
       const [one, two] = target.clients;
@@ -176,7 +194,10 @@ async function main(): Promise<number> {
         ...(process.env.OIDF_MODULES ? { MODULES: process.env.OIDF_MODULES } : {}),
       });
       if (code !== 0) status = code;
+      tally(join(REPORT_DIR, target.name, 'results.json'), totals);
     }
+    // Read by .ci/summary.mjs for CI's closing line.
+    await writeFile(join(REPORT_DIR, 'summary.json'), `${JSON.stringify(totals)}\n`);
     return status;
   } finally {
     await server?.close().catch(() => undefined);

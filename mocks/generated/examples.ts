@@ -564,6 +564,7 @@ export interface MockExampleNames {
   listAuthorizedApps: {
     200: 'oneApp';
     401: 'notAuthenticated' | 'invalidToken';
+    422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
   revokeAuthorizedApp: {
@@ -13765,6 +13766,49 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "invalidToken",
               "value": {
                 "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
               }
             }
           ]

@@ -153,3 +153,48 @@ export async function sequentialLatency(url: string, requests: LoadRequest[], co
   times.sort((a, b) => a - b);
   return Math.round(times[Math.floor(times.length / 2)]! * 10) / 10;
 }
+
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** The OpenID provider's token endpoint with client_credentials (HTTP Basic), one service app. */
+export function clientCredentialsRequests(tokenPath: string, basic: string): LoadRequest[] {
+  return [{ method: 'POST', path: tokenPath, headers: { ...form, authorization: `Basic ${basic}` }, body: 'grant_type=client_credentials' }];
+}
+
+/** Code exchange: each seeded authorization code once (a used code would be a 400). */
+export function codeExchangeRequests(tokenPath: string, basic: string, codes: string[], redirectUri: string): LoadRequest[] {
+  return [
+    {
+      method: 'POST',
+      path: tokenPath,
+      headers: { ...form, authorization: `Basic ${basic}` },
+      setupRequest: (req) => ({ ...req, body: `grant_type=authorization_code&code=${encodeURIComponent(codes.shift() ?? 'ac_exhausted')}&redirect_uri=${encodeURIComponent(redirectUri)}` }),
+    },
+  ];
+}
+
+/** The refresh_token grant at the token endpoint, rotating like refreshRequests. */
+export function oauthRefreshRequests(tokenPath: string, basic: string, queue: string[]): LoadRequest[] {
+  return [
+    {
+      method: 'POST',
+      path: tokenPath,
+      headers: { ...form, authorization: `Basic ${basic}` },
+      setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(queue.shift() ?? 'rt_exhausted')}` }),
+      onResponse: (status, body) => {
+        if (status !== 200) return;
+        try {
+          queue.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+        } catch {
+          // the token is lost to the queue
+        }
+      },
+    },
+  ];
+}
+
+/** GET userinfo with apps' access tokens, round-robin. */
+export function userinfoRequests(path: string, tokens: string[]): LoadRequest[] {
+  let next = 0;
+  return [{ method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) }];
+}

@@ -7,6 +7,9 @@ import { createLogger } from '../../handlers/core/logger.ts';
 import { Database } from '../../handlers/store/database.ts';
 import { composeDomain } from '../../handlers/compose.ts';
 import type { UserDoc } from '../../handlers/store/users.ts';
+import type { AuthorizationCodeDoc } from '../../handlers/store/authorization-codes.ts';
+import { hashToken, newOpaqueToken } from '../../handlers/domain/crypto/secrets.ts';
+import { tenantIssuerUrl } from '../../handlers/domain/oauth/issuers.ts';
 
 export interface SeedOptions {
   env: Record<string, string>;
@@ -24,6 +27,20 @@ export interface SeedData {
   accessTokens: string[];
   /** Distinct, never-used refresh tokens (each from its own session). */
   refreshTokens: string[];
+  /** The OpenID provider: the tenant issuer's paths, apps' credentials, codes and tokens. */
+  oauth: {
+    tokenPath: string;
+    userinfoPath: string;
+    serviceBasic: string;
+    webBasic: string;
+    redirectUri: string;
+    /** Unused authorization codes of the WEB app. */
+    codes: string[];
+    /** Unused refresh tokens of the WEB app's sessions. */
+    refreshTokens: string[];
+    /** The WEB app's access tokens (openid profile email). */
+    accessTokens: string[];
+  };
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -94,7 +111,8 @@ export async function seed(options: SeedOptions): Promise<SeedData> {
     });
     options.log(`  ${refreshTokens.length} refresh sessions in ${Date.now() - t2} ms`);
 
-    return { tenantId: tenant._id.toHexString(), emails: users.map((u) => u.email), accessTokens, refreshTokens };
+    const oauth = await seedOAuth(services, database, tenant, users, options, config.PUBLIC_BASE_URL.replace(/\/+$/, ''));
+    return { tenantId: tenant._id.toHexString(), emails: users.map((u) => u.email), accessTokens, refreshTokens, oauth };
   } finally {
     await database.close();
   }
@@ -228,4 +246,61 @@ export async function grow(env: Record<string, string>, count: number, log: (msg
   } finally {
     await database.close();
   }
+}
+
+type Services = ReturnType<typeof composeDomain>;
+
+/**
+ * Two apps of the tenant (a SERVICE for client_credentials, a WEB app for the code flow), codes
+ * as the authorization endpoint stores them (one browser session per user), and app sessions with
+ * refresh and access tokens as a code exchange creates them.
+ */
+async function seedOAuth(services: Services, database: Database, tenant: Awaited<ReturnType<Services['tenants']['create']>>, users: UserDoc[], options: SeedOptions, base: string): Promise<SeedData['oauth']> {
+  const t0 = Date.now();
+  const issuer = tenantIssuerUrl(base, tenant.slug);
+  const redirectUri = 'https://bench.example/callback';
+  const service = await services.applications.create({ name: 'Bench service', application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, allowed_scopes: ['api:read', 'api:write'] });
+  const web = await services.applications.create({ name: 'Bench web', application_type: 'WEB', scope: 'TENANT', tenant_id: tenant._id, redirect_uris: [redirectUri], skip_consent: true });
+  const basic = (app: { application: { client_id: string }; clientSecret: string | null }) => Buffer.from(`${app.application.client_id}:${app.clientSecret}`).toString('base64');
+  const client = { clientIp: '127.0.0.1', userAgent: 'scaikey-bench' };
+  const browsers = await mapLimit(users.slice(0, 200), 16, async (user) => (await services.sessions.createBrowserSession({ tenantId: tenant._id, userId: user._id, rememberMe: false, amr: ['pwd'], ...client })).session);
+  const now = new Date();
+  const codes: string[] = [];
+  const docs: AuthorizationCodeDoc[] = [];
+  for (let i = 0; i < options.refreshSessions * 20; i++) {
+    const browser = browsers[i % browsers.length]!;
+    const code = newOpaqueToken('ac');
+    codes.push(code);
+    docs.push({
+      _id: hashToken(code), issuer, client_id: web.application.client_id, tenant_id: tenant._id, user_id: browser.user_id, browser_session_id: browser._id,
+      grant_session_id: new ObjectId(), redirect_uri: redirectUri, scope: 'openid profile email', nonce: null, code_challenge: null,
+      auth_time: browser.created_at, amr: ['pwd'], acr: 'urn:scaikey:acr:pwd', claims: null, created_at: now,
+      // The bench outlives a real code's 60 s.
+      expires_at: new Date(now.getTime() + 3_600_000), consumed_at: null,
+    });
+  }
+  for (let i = 0; i < docs.length; i += 1000) await database.db.collection<AuthorizationCodeDoc>('authorization_codes').insertMany(docs.slice(i, i + 1000), { ordered: false });
+  const grants = await mapLimit(Array.from({ length: options.refreshSessions }, (_, i) => browsers[i % browsers.length]!), 16, async (browser) => {
+    const { session, refreshToken } = await services.sessions.create({
+      tenantId: tenant._id, userId: browser.user_id, rememberMe: false, amr: ['pwd'], ...client,
+      oauth: { client_id: web.application.client_id, scope: 'openid profile email', issuer, parent_id: browser._id, auth_time: browser.created_at, acr: 'urn:scaikey:acr:pwd', userinfo_claims: null, refreshable: true },
+    });
+    const tenantId = tenant._id.toHexString();
+    const { token } = await services.accessTokens.issueOAuth({
+      issuer, clientId: web.application.client_id, subject: browser.user_id.toHexString(), scope: 'openid profile email', ttlSeconds: 3600,
+      extra: { tid: tenantId, tenant_id: tenantId, sid: session._id.toHexString() },
+    });
+    return { refreshToken, token };
+  });
+  options.log(`  OpenID provider: 2 apps, ${codes.length} codes, ${grants.length} app sessions in ${Date.now() - t0} ms`);
+  return {
+    tokenPath: `/api/v1/auth/tenants/${tenant.slug}/oauth/token`,
+    userinfoPath: `/api/v1/auth/tenants/${tenant.slug}/oauth/userinfo`,
+    serviceBasic: basic(service),
+    webBasic: basic(web),
+    redirectUri,
+    codes,
+    refreshTokens: grants.map((g) => g.refreshToken),
+    accessTokens: grants.map((g) => g.token),
+  };
 }

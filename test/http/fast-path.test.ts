@@ -730,7 +730,9 @@ describe('handleRequest', () => {
       if (result.kind === 'operation') reachedHandler.add(result.operationId);
       expect(result.operationId, name).toBeDefined();
     }
-    expect(original.router.getOperations().map((op) => op.operationId).filter((id) => !reachedHandler.has(id!))).toEqual([]);
+    // The OpenID provider's endpoints (x-scaikey-protocol) are routed apart: their form bodies never reach this router.
+    const protocol = (op: { 'x-scaikey-protocol'?: boolean }) => op['x-scaikey-protocol'] === true;
+    expect(original.router.getOperations().filter((op) => !protocol(op as never)).map((op) => op.operationId).filter((id) => !reachedHandler.has(id!))).toEqual([]);
   });
 
   test('validation errors name the same instance paths on both routers', async () => {

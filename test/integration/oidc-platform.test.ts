@@ -31,6 +31,15 @@ async function post(url: string, form: Record<string, string>, cookie?: string):
   return fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body: new URLSearchParams(form).toString() });
 }
 
+/** The identify-first pages by form post again (a new browser): the redirect back and the session cookie. */
+async function signInAgain(params: Record<string, string>, email: string, tenant: string, password: string): Promise<{ location: URL; cookie: string }> {
+  const identifyPage = await (await post(`${issuer}/authorize`, params)).text();
+  const passwordPage = await (await post(`${issuer}/login`, { request: hidden(identifyPage, 'request'), step: 'identify', email })).text();
+  const done = await post(`${issuer}/login`, { request: hidden(passwordPage, 'request'), step: 'password', email, tenant, password });
+  expect(done.status).toBe(303);
+  return { location: new URL(done.headers.get('location')!), cookie: done.headers.getSetCookie()[0]!.split(';')[0]! };
+}
+
 describe('platform issuer', () => {
   it('discovery is the platform issuer; JWKS at the documented path', async () => {
     const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
@@ -69,11 +78,24 @@ describe('platform issuer', () => {
     expect(tokens.claims()!.iss).toBe(issuer);
     expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: issuer, sub: user._id.toHexString(), tenant_id: second._id.toHexString() });
 
-    const byPost = await post(`${issuer}/userinfo`, { access_token: tokens.access_token });
+    // The GET variants, introspection and revocation of the platform issuer.
+    const getPage = await fetch(oidc.buildAuthorizationUrl(config, { ...params }).toString(), { redirect: 'manual' });
+    expect([getPage.status, (await getPage.text()).includes('name="step" value="identify"')]).toEqual([200, true]);
+    expect(await oidc.fetchUserInfo(config, tokens.access_token, user._id.toHexString())).toMatchObject({ email });
+    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, iss: issuer });
+    const refreshable = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    await oidc.tokenRevocation(config, refreshable.refresh_token!);
+    await expect(oidc.refreshTokenGrant(config, refreshable.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const again = await signInAgain(params, email, second.slug, password);
+    const hinted = await oidc.authorizationCodeGrant(config, again.location, { pkceCodeVerifier: verifier, expectedState: 'st', idTokenExpected: true });
+
+    const byPost = await post(`${issuer}/userinfo`, { access_token: hinted.access_token });
     expect(byPost.status).toBe(200);
     expect(await byPost.json()).toMatchObject({ sub: user._id.toHexString(), email });
-    const both = await fetch(`${issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${tokens.access_token}` });
+    const both = await fetch(`${issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${hinted.access_token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${hinted.access_token}` });
     expect(both.status).toBe(400);
+    const endByGet = await fetch(oidc.buildEndSessionUrl(config, { id_token_hint: hinted.id_token!, post_logout_redirect_uri: 'https://console.example.com/bye' }).toString(), { redirect: 'manual', headers: { cookie: again.cookie } });
+    expect([endByGet.status, endByGet.headers.get('location')]).toEqual([303, 'https://console.example.com/bye']);
 
     // Logout by POST without a hint asks first; confirmed, it ends the session and redirects.
     const confirm = await post(`${issuer}/logout`, { client_id: application.client_id, post_logout_redirect_uri: 'https://console.example.com/bye', state: 'x' }, cookie);
@@ -81,7 +103,7 @@ describe('platform issuer', () => {
     expect(await confirm.text()).toContain('Sign out?');
     const out = await post(`${issuer}/logout`, { client_id: application.client_id, post_logout_redirect_uri: 'https://console.example.com/bye', state: 'x', confirm: 'yes' }, cookie);
     expect([out.status, out.headers.get('location')]).toEqual([303, 'https://console.example.com/bye?state=x']);
-    expect((await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
+    expect((await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${hinted.access_token}` } })).status).toBe(401);
     const unregistered = await fetch(`${issuer}/logout?client_id=${application.client_id}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example.com/')}`, { redirect: 'manual' });
     expect(unregistered.status).toBe(400);
   });

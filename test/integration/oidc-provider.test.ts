@@ -176,6 +176,27 @@ describe('tenant issuer with openid-client', () => {
     expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('login_required');
   });
 
+  it('the form-post variants: authorize, userinfo and logout', async () => {
+    const { email, password } = await createUser(server, tenant);
+    const { application, clientSecret } = await registerApp();
+    const config = await configFor(application.client_id, clientSecret);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const browser = new Browser();
+    const page = await (await browser.post(`${issuerUrl}/oauth/authorize`, {
+      response_type: 'code', client_id: application.client_id, redirect_uri: redirectUri, scope: 'openid email', state: 'p',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    })).text();
+    const done = await browser.post(actionOf(page), { request: hidden(page, 'request'), step: 'password', email, password });
+    expect(done.status).toBe(303);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.headers.get('location')!), { pkceCodeVerifier: verifier, expectedState: 'p', idTokenExpected: true });
+    const info = await browser.post(`${issuerUrl}/oauth/userinfo`, { access_token: tokens.access_token });
+    expect([info.status, (await info.json()).email]).toEqual([200, email]);
+    const out = await browser.post(`${issuerUrl}/oauth/logout`, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'https://app.example.com/bye' });
+    expect([out.status, out.headers.get('location')]).toEqual([303, 'https://app.example.com/bye']);
+    const gone = await fetch(`${issuerUrl}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(gone.status).toBe(401);
+  });
+
   it('refuses an unregistered redirect URI with an error page, never a redirect', async () => {
     const { application } = await registerApp();
     const response = await fetch(`${issuerUrl}/oauth/authorize?client_id=${application.client_id}&redirect_uri=${encodeURIComponent(`${redirectUri}/evil`)}&response_type=code&scope=openid`, { redirect: 'manual' });
@@ -255,6 +276,35 @@ describe('tenant issuer with openid-client', () => {
     const refused = await fetch(`${issuerUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('an expired code is refused; a disabled user loses refresh and userinfo at once', async () => {
+    const { user, email, password } = await createUser(server, tenant);
+    const { application, clientSecret } = await registerApp();
+    const config = await configFor(application.client_id, clientSecret);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const late = await signIn(new Browser(), url, { email, password });
+    (server.clock as unknown as { advance(seconds: number): void }).advance(61);
+    await expect(oidc.authorizationCodeGrant(config, late, { pkceCodeVerifier: verifier, idTokenExpected: true })).rejects.toMatchObject({ error: 'invalid_grant' });
+
+    const fresh = await signIn(new Browser(), url, { email, password });
+    const tokens = await oidc.authorizationCodeGrant(config, fresh, { pkceCodeVerifier: verifier, idTokenExpected: true });
+    await server.domain.users.setStatus(user._id, 'disabled');
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
+  });
+
+  it('CORS on the token endpoint only for the app\'s allowed origins', async () => {
+    const spa = await registerApp({ application_type: 'SPA', allowed_origins: ['https://spa.example.com'] });
+    const body = `grant_type=refresh_token&refresh_token=rt_x&client_id=${spa.application.client_id}`;
+    const headers = (origin: string) => ({ 'content-type': 'application/x-www-form-urlencoded', origin });
+    const allowed = await fetch(`${issuerUrl}/oauth/token`, { method: 'POST', headers: headers('https://spa.example.com'), body });
+    expect([allowed.status, allowed.headers.get('access-control-allow-origin')]).toEqual([400, 'https://spa.example.com']);
+    const other = await fetch(`${issuerUrl}/oauth/token`, { method: 'POST', headers: headers('https://evil.example.com'), body });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${issuerUrl}/oauth/token`, { method: 'OPTIONS', headers: { origin: 'https://spa.example.com', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
   });
 
   it('a token of one tenant is not accepted by another tenant issuer', async () => {

@@ -160,7 +160,7 @@ export class OpenIdProvider {
     return this.deps.tokenEndpoint.exchange(issuer, form, credentials, client);
   }
 
-  userinfo(issuer: Issuer, token: string): Promise<Record<string, unknown>> {
+  userinfo(issuer: Issuer, token: string): Promise<{ claims: Record<string, unknown>; clientId: string | undefined }> {
     return this.deps.tokenServices.userinfo(issuer, token);
   }
 

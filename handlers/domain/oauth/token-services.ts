@@ -44,7 +44,8 @@ export class TokenServices {
     return { claims, session };
   }
 
-  async userinfo(issuer: Issuer, token: string): Promise<Record<string, unknown>> {
+  /** The claims, and the client the token was issued to (for CORS: its allowed_origins). */
+  async userinfo(issuer: Issuer, token: string): Promise<{ claims: Record<string, unknown>; clientId: string | undefined }> {
     const live = await this.liveAccessToken(issuer, token);
     if (!live?.session) throw new OAuthError('invalid_token', 'The access token is invalid, expired or revoked');
     const scope = typeof live.claims['scope'] === 'string' ? live.claims['scope'].split(' ') : [];
@@ -52,7 +53,8 @@ export class TokenServices {
     const user = await this.deps.users.findById(live.session.user_id);
     if (!user || user.status !== 'active') throw new OAuthError('invalid_token', 'The user account is not active');
     const requested = requestedClaimNames(live.session.oauth?.userinfo_claims ?? null, 'userinfo');
-    return { sub: user._id.toHexString(), ...releasedClaims(user, scope, requested) };
+    const clientId = typeof live.claims['client_id'] === 'string' ? live.claims['client_id'] : undefined;
+    return { claims: { sub: user._id.toHexString(), ...releasedClaims(user, scope, requested) }, clientId };
   }
 
   /** RFC 7009: always 200 for the client's own tokens or unknown ones; another client's are left alone. */

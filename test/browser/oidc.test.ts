@@ -98,6 +98,42 @@ describe.skipIf(!hasChromium)('OpenID Connect in Chromium', () => {
     await context.close();
   });
 
+  it('the account page lists the authorized app and revokes it', async () => {
+    const tenant = await createTenant(server, {}, 'Globex');
+    const { email, password } = await createUser(server, tenant);
+    const redirectUri = `${callbackBase}/callback`;
+    const reports = await server.domain.applications.create({
+      name: 'Globex Reports', application_type: 'WEB', scope: 'TENANT', tenant_id: tenant._id, redirect_uris: [redirectUri], skip_consent: false,
+    });
+    const issuer = `${server.url}/api/v1/auth/tenants/${tenant.slug}`;
+    const config = await oidc.discovery(new URL(issuer), reports.application.client_id, reports.clientSecret!, undefined, { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const { context, page, problems } = await newPage(browser);
+    await page.goto(oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString());
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('button.login-submit');
+    await page.click('button[value=allow]');
+    await page.waitForURL(`${redirectUri}?**`);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, idTokenExpected: true });
+
+    // The account page (portal sign-in on the same server) shows the app and revokes it.
+    await page.goto(`${server.url}/portal/login`);
+    await page.getByLabel('Email address').fill(email);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/portal/account');
+    await page.locator('#account-content[aria-busy="false"]').waitFor();
+    await page.locator('#app-list').getByText('Globex Reports').waitFor();
+    await screenshot(page, 'oidc-account-authorized-apps');
+    await page.getByRole('button', { name: 'Revoke: Globex Reports' }).click();
+    await page.locator('#app-list').getByText('No authorized apps.').waitFor();
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('shows an error page, not a redirect, for an unregistered redirect URI', async () => {
     const tenant = await createTenant(server);
     const { application } = await server.domain.applications.create({ name: 'App', application_type: 'WEB', scope: 'TENANT', tenant_id: tenant._id, redirect_uris: [`${callbackBase}/callback`] });

@@ -176,6 +176,21 @@ describe('tenant issuer with openid-client', () => {
     expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('login_required');
   });
 
+  it('an app that chose ES256 gets ES256 ID tokens, verifiable with the JWKS', async () => {
+    const { email, password } = await createUser(server, tenant);
+    const { application, clientSecret } = await registerApp({ id_token_signed_response_alg: 'ES256' });
+    const config = await oidc.discovery(new URL(issuerUrl), application.client_id, { client_secret: clientSecret!, id_token_signed_response_alg: 'ES256' }, oidc.ClientSecretBasic(clientSecret!), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const callback = await signIn(new Browser(), oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }), { email, password });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true });
+    const header = decodeProtectedHeader(tokens.id_token!);
+    expect(header.alg).toBe('ES256');
+    const { createRemoteJWKSet, jwtVerify } = await import('jose');
+    const keys = createRemoteJWKSet(new URL(`${issuerUrl}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(tokens.id_token!, keys, { issuer: issuerUrl, audience: application.client_id, currentDate: server.clock.now() });
+    expect(payload.at_hash).toEqual(expect.any(String));
+  });
+
   it('the form-post variants: authorize, userinfo and logout', async () => {
     const { email, password } = await createUser(server, tenant);
     const { application, clientSecret } = await registerApp();

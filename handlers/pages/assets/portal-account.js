@@ -416,6 +416,38 @@ action($('devices-revoke-all'), deviceMessages, async () => {
   $('devices-title').focus();
 });
 
+// Authorized apps (the consents given on the OpenID provider's consent page).
+const appMessages = new FormMessages(null, 'apps');
+
+async function loadApps() {
+  let reply;
+  try {
+    reply = await authApi('GET', '/api/v1/me/authorized-apps');
+  } catch (error) {
+    if (error instanceof SessionEnded) throw error;
+    $('apps').hidden = true;
+    return;
+  }
+  const list = $('app-list');
+  if (reply.items.length === 0) {
+    list.replaceChildren(el('li', { class: 'empty', text: t('account.apps_none') }));
+    return;
+  }
+  list.replaceChildren(
+    ...reply.items.map((app) => {
+      const revoke = el('button', { type: 'button', class: 'danger small', text: t('common.revoke'), 'aria-label': `${t('common.revoke')}: ${app.name}` });
+      action(revoke, appMessages, async () => {
+        await authApi('DELETE', `/api/v1/me/authorized-apps/${encodeURIComponent(app.client_id)}`);
+        await loadApps();
+        appMessages.status(t('account.apps_revoked'));
+        $('apps-title').focus();
+      });
+      const meta = t('account.app_granted', { date: formatDate(app.granted_at), scopes: app.scopes.join(' ') });
+      return el('li', {}, el('div', { class: 'item-main' }, el('strong', { text: app.name }), el('span', { class: 'meta', text: meta })), el('div', { class: 'item-actions' }, revoke));
+    }),
+  );
+}
+
 // Security events.
 const eventMessages = new FormMessages(null, 'events');
 
@@ -474,7 +506,7 @@ async function start() {
   }
   try {
     renderProfile(await authApi('GET', '/api/v1/me'));
-    await Promise.all([loadMfa(), loadDevices(), loadEvents(true)]);
+    await Promise.all([loadMfa(), loadDevices(), loadApps(), loadEvents(true)]);
   } catch (error) {
     if (error instanceof SessionEnded) return endSession();
     $('account-error').textContent = messageFor(error);

@@ -78,6 +78,7 @@ export function portalAccountBody(t: T): Html {
     ['security-password', t('account.password')],
     ['mfa', t('account.mfa')],
     ['devices', t('account.devices')],
+    ['apps', t('account.apps')],
     ['activity', t('account.sessions')],
   ].map(([id, label]) => html`<li><a href="#${id!}">${label!}</a></li>`);
 
@@ -178,6 +179,14 @@ ${field({ id: 'webauthn-name', label: t('account.webauthn_name'), hint: t('accou
     t('account.devices_desc'),
   );
 
+  const apps = section(
+    'apps',
+    t('account.apps'),
+    html`${formMessages('apps')}
+<ul class="items" id="app-list"></ul>`,
+    t('account.apps_desc'),
+  );
+
   const activity = section(
     'activity',
     t('account.sessions'),
@@ -208,6 +217,7 @@ ${profile}
 ${password}
 ${mfa}
 ${devices}
+${apps}
 ${activity}
 </div>
 <dialog id="reauth" aria-labelledby="reauth-title" aria-describedby="reauth-body">

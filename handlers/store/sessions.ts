@@ -74,8 +74,6 @@ export const sessionsCollection = defineCollection<SessionDoc>({
   name: 'sessions',
   indexes: [
     { key: { tenant_id: 1, user_id: 1 }, name: 'tenant_user' },
-    { key: { browser_secret_hash: 1 }, name: 'browser_secret' },
-    { key: { 'oauth.parent_id': 1 }, name: 'oauth_parent' },
   ],
   expiry: { field: 'absolute_expires_at', marginSeconds: 86_400 },
 });
@@ -150,14 +148,12 @@ export class SessionStore {
     return result.modifiedCount === 1;
   }
 
-  /** A live browser (hosted-page) session by the SHA-256 of its cookie's secret. */
-  findActiveByBrowserSecret(hash: string, now: Date): Promise<SessionDoc | null> {
-    return this.collection.findOne({ browser_secret_hash: hash, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } });
-  }
-
-  /** Ids of the unrevoked app sessions a browser session signed in. */
-  async findUnrevokedChildIds(parentId: ObjectId): Promise<ObjectId[]> {
-    const sessions = await this.collection.find({ 'oauth.parent_id': parentId, revoked_at: null }, { projection: { _id: 1 } }).toArray();
+  /**
+   * Ids of the unrevoked app sessions a browser session signed in: found through the user's
+   * sessions (the tenant_user index), so writes to sessions maintain no index of their own for it.
+   */
+  async findUnrevokedChildIds(tenantId: ObjectId, userId: ObjectId, parentId: ObjectId): Promise<ObjectId[]> {
+    const sessions = await this.collection.find({ tenant_id: tenantId, user_id: userId, 'oauth.parent_id': parentId, revoked_at: null }, { projection: { _id: 1 } }).toArray();
     return sessions.map((s) => s._id);
   }
 

@@ -148,7 +148,7 @@ describe('hosted login and MFA', () => {
     expect(reply.body.data).toMatchObject({ status: 'success', user_id: user._id.toHexString(), redirect_uri: 'https://app.example.com/cb' });
     const cookie = reply.headers.get('set-cookie')!;
     // Plain http (the test server): the unprefixed name; the value is the session's own secret, not a refresh token.
-    expect(cookie).toMatch(/^scaikey_session=bs_[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/^scaikey_session=bs_[0-9a-f]{24}\.[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/Path=\//i);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);

@@ -222,7 +222,7 @@ describe('item 12: the hosted session cookie', () => {
 
   test('over HTTPS behind a trusted proxy: __Host-scaikey_session, Secure, Path=/, no Domain', async () => {
     const { cookie } = await hostedLogin(proxied, { 'x-forwarded-proto': 'https' });
-    expect(cookie).toMatch(/^__Host-scaikey_session=bs_[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/^__Host-scaikey_session=bs_[0-9a-f]{24}\.[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/; Secure/i);
     expect(cookie).toMatch(/; Path=\/(;|$)/i);
     expect(cookie).toMatch(/HttpOnly/i);

@@ -105,7 +105,7 @@ export class TokenEndpoint {
       throw invalidGrant('code_verifier given for a request without code_challenge');
     }
     const user = await this.activeUser(grant.user_id);
-    const browser = await this.deps.sessions.findActive(grant.browser_session_id.toHexString());
+    const browser = await this.deps.sessions.findActiveRecent(grant.browser_session_id.toHexString());
     if (!browser) throw invalidGrant('The sign-in session has ended');
     const scope = grant.scope.split(' ').filter(Boolean);
     const refreshable = mayRefresh(app, scope);
@@ -207,7 +207,7 @@ export class TokenEndpoint {
   }
 
   private async activeUser(userId: ObjectId): Promise<UserDoc> {
-    const user = await this.deps.users.findById(userId);
+    const user = await this.deps.users.findRecentById(userId);
     if (!user || user.status !== 'active') throw invalidGrant('The user account is not active');
     return user;
   }

@@ -39,7 +39,8 @@ export class TokenServices {
     }
     if (claims['iss'] !== issuer.url) return null;
     if (typeof claims['sid'] !== 'string') return { claims, session: null };
-    const session = await this.deps.sessions.findActive(claims['sid']);
+    // The bearer check's cached reads (writes through ScaiKey evict them; see AUTH_CACHE_TTL_MS).
+    const session = await this.deps.sessions.findActiveRecent(claims['sid']);
     if (!session || session.user_id.toHexString() !== claims['sub']) return null;
     return { claims, session };
   }
@@ -50,7 +51,7 @@ export class TokenServices {
     if (!live?.session) throw new OAuthError('invalid_token', 'The access token is invalid, expired or revoked');
     const scope = typeof live.claims['scope'] === 'string' ? live.claims['scope'].split(' ') : [];
     if (!scope.includes('openid')) throw new OAuthError('insufficient_scope', 'The access token lacks the openid scope');
-    const user = await this.deps.users.findById(live.session.user_id);
+    const user = await this.deps.users.findRecentById(live.session.user_id);
     if (!user || user.status !== 'active') throw new OAuthError('invalid_token', 'The user account is not active');
     const requested = requestedClaimNames(live.session.oauth?.userinfo_claims ?? null, 'userinfo');
     const clientId = typeof live.claims['client_id'] === 'string' ? live.claims['client_id'] : undefined;
@@ -142,7 +143,7 @@ export class TokenServices {
     const session = await this.deps.sessions.findBrowserSession(browserSecret);
     if (!session) return;
     if (expectedSid && expectedSid !== session._id.toHexString()) return;
-    await this.deps.sessions.revokeWithChildren(session._id, 'logout');
+    await this.deps.sessions.revokeWithChildren(session, 'logout');
   }
 }
 

@@ -4,7 +4,7 @@ import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tok
 import { REFRESH_HISTORY, type OAuthGrantState, type SessionDoc, type SessionStore } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../core/errors.ts';
-import { hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
+import { constantTimeEqual, hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
 
 export interface SessionLifetimes {
@@ -94,8 +94,10 @@ export class Sessions {
    */
   async createBrowserSession(input: NewSessionInput): Promise<{ session: SessionDoc; browserSecret: string }> {
     const now = this.clock.now();
-    const browserSecret = newOpaqueToken('bs');
-    const session = this.newSession(input, now, hashToken(browserSecret));
+    // `bs_<session id>.<256 random bits>`: the id routes the lookup by `_id` (no index on the hash).
+    const id = input.id ?? new ObjectId();
+    const browserSecret = `bs_${id.toHexString()}.${newOpaqueToken('bs').slice(3)}`;
+    const session = this.newSession({ ...input, id }, now, hashToken(browserSecret));
     await this.sessions.insert(session);
     return { session, browserSecret };
   }
@@ -133,15 +135,19 @@ export class Sessions {
     return session.refresh?.hash === hashToken(token);
   }
 
-  /** The live browser session whose cookie carries this secret. */
-  findBrowserSession(secret: string): Promise<SessionDoc | null> {
-    return this.sessions.findActiveByBrowserSecret(hashToken(secret), this.clock.now());
+  /** The live browser session whose cookie carries this secret (compared by its hash, in constant time). */
+  async findBrowserSession(secret: string): Promise<SessionDoc | null> {
+    const match = /^bs_([0-9a-f]{24})\.[A-Za-z0-9_-]{43}$/.exec(secret);
+    if (!match) return null;
+    const session = await this.findActiveRecent(match[1]!);
+    const hash = session?.browser_secret_hash;
+    return hash && constantTimeEqual(hash, hashToken(secret)) ? session : null;
   }
 
   /** Ends a browser session and every app session it signed in. */
-  async revokeWithChildren(sessionId: ObjectId, reason: string): Promise<void> {
+  async revokeWithChildren(session: SessionDoc, reason: string): Promise<void> {
     const now = this.clock.now();
-    const ids = [sessionId, ...(await this.sessions.findUnrevokedChildIds(sessionId))];
+    const ids = [session._id, ...(await this.sessions.findUnrevokedChildIds(session.tenant_id, session.user_id, session._id))];
     await this.sessions.revokeMany(ids, reason, now);
   }
 

@@ -28,7 +28,7 @@ interface Options {
 
 const formBody = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100, type: 'application/x-www-form-urlencoded' });
 /** The pages' own policy: forms may post here, and the browser may follow their redirects to the app. */
-const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'";
 
 type IssuerOf = (req: Request) => Promise<Issuer | null>;
 
@@ -128,8 +128,16 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       case 'password':
         sendPage(res, 200, signInPage(frame, { action: loginUrl, sealed: step.sealed, appName: step.app.name, email: step.email, error: step.error, ...(step.tenants ? { tenants: step.tenants } : {}) }));
         return;
-      case 'mfa':
-        sendPage(res, 200, secondFactorPage(frame, { action: loginUrl, sealed: step.sealed, mfaToken: step.mfaToken, userId: step.userId, methods: step.methods, error: step.error, ...(step.tenant ? { tenant: step.tenant } : {}) }));
+      case 'mfa': {
+        // The WebAuthn challenge comes from the hosted login API of the account's tenant.
+        const slug = issuer.kind === 'tenant' ? issuer.tenant.slug : step.tenant ?? '';
+        sendPage(res, 200, secondFactorPage(frame, {
+          action: loginUrl, sealed: step.sealed, mfaToken: step.mfaToken, userId: step.userId, methods: step.methods, error: step.error,
+          webauthnBegin: `/api/v1/auth/tenants/${encodeURIComponent(slug)}/mfa/webauthn/begin`,
+          ...(step.tenant ? { tenant: step.tenant } : {}), ...(step.notice ? { notice: step.notice } : {}), ...(step.selected ? { selected: step.selected } : {}),
+        }));
+        return;
+      }
         return;
       case 'done':
         if (step.sessionSecret) setSessionCookie(req, res, step.sessionSecret, step.sessionMaxAge);
@@ -199,10 +207,23 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
         case 'password':
           answerStep(req, res, issuer, await provider.signInWithPassword(issuer, sealed, { email: text('email').slice(0, 320), password: text('password').slice(0, 1024), tenant: text('tenant') }, clientOf(req)), loginUrl);
           return;
-        case 'mfa':
+        case 'mfa': {
+          let credential: unknown;
+          try {
+            credential = text('credential') ? JSON.parse(text('credential').slice(0, 32_768)) : undefined;
+          } catch {
+            credential = undefined;
+          }
           answerStep(req, res, issuer, await provider.signInWithSecondFactor(issuer, sealed, {
             mfaToken: text('mfa_token'), userId: text('user_id'), method: text('method'), code: text('code').trim().slice(0, 64), methods: text('methods').split(' ').filter(Boolean), tenant: text('tenant'),
+            credential, challengeId: text('challenge_id'),
           }, clientOf(req)), loginUrl);
+          return;
+        }
+        case 'send_email':
+          answerStep(req, res, issuer, await provider.sendEmailCode(issuer, sealed, {
+            mfaToken: text('mfa_token'), userId: text('user_id'), methods: text('methods').split(' ').filter(Boolean), tenant: text('tenant'),
+          }), loginUrl);
           return;
         case 'consent': {
           const location = await provider.consent(issuer, sealed, text('decision') === 'allow', browserSecret(req));

@@ -14,8 +14,8 @@ export interface PageFrame {
   query: Record<string, unknown>;
 }
 
-function page(frame: PageFrame, title: string, body: Html): string {
-  return shell({ locale: frame.locale, title, brand: frame.brand, path: frame.path, query: frame.query, body });
+function page(frame: PageFrame, title: string, body: Html, script?: { name: string; data: Record<string, unknown> }): string {
+  return shell({ locale: frame.locale, title, brand: frame.brand, path: frame.path, query: frame.query, body, ...(script ? { script: script.name, data: script.data } : {}) });
 }
 
 function errorLine(error: string | null): Html {
@@ -67,29 +67,41 @@ ${tenantField}
 
 const methodLabels: Record<string, string> = {
   totp: 'Authenticator app code',
-  backup_code: 'Backup code',
+  webauthn: 'Security key or passkey',
   email: 'Code sent by email',
+  backup_code: 'Backup code',
 };
 
-export function secondFactorPage(frame: PageFrame, o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string }): string {
-  const usable = o.methods.filter((m) => m in methodLabels);
-  const options = usable.map((m, i) => html`<option value="${m}"${i === 0 ? html` selected` : ''}>${methodLabels[m]!}</option>`);
+export function secondFactorPage(
+  frame: PageFrame,
+  o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null; notice?: string | null; selected?: string; tenant?: string; webauthnBegin: string },
+): string {
+  const usable = Object.keys(methodLabels).filter((m) => o.methods.includes(m));
+  const selected = o.selected && usable.includes(o.selected) ? o.selected : usable[0];
+  const options = usable.map((m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${methodLabels[m]!}</option>`);
+  const sendEmail = usable.includes('email')
+    ? html`<button type="submit" name="step" value="send_email" class="secondary" formnovalidate>Send a code by email</button>`
+    : '';
   return page(frame, 'Verify it is you', html`<section class="card" aria-labelledby="title">
 <h1 id="title">Verify it is you</h1>
-<p>Enter a code from one of your verification methods.</p>
+<p>Use one of your verification methods.</p>
 ${errorLine(o.error)}
+${o.notice ? html`<p class="note" role="status">${o.notice}</p>` : ''}
+<p class="form-error" role="alert" id="form-error-live"></p>
 <form method="post" action="${o.action}" class="oauth-mfa">
 <input type="hidden" name="request" value="${o.sealed}">
-<input type="hidden" name="step" value="mfa">
 <input type="hidden" name="mfa_token" value="${o.mfaToken}">
 <input type="hidden" name="user_id" value="${o.userId}">
 <input type="hidden" name="methods" value="${o.methods.join(' ')}">
 ${o.tenant ? html`<input type="hidden" name="tenant" value="${o.tenant}">` : ''}
 <div class="field"><label for="method">Method</label><select id="method" name="method">${options}</select></div>
+<input type="hidden" name="credential" value="">
+<input type="hidden" name="challenge_id" value="">
 <div class="field"><label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></div>
-<button type="submit" class="primary login-submit">Verify</button>
+<button type="submit" name="step" value="mfa" class="primary login-submit">Verify</button>
+${sendEmail}
 </form>
-</section>`);
+</section>`, { name: 'oauth-mfa', data: { webauthnBegin: o.webauthnBegin, cancelled: 'The security key prompt was cancelled. Try again or choose another method.', failed: 'The security key could not be used. Try again or choose another method.' } });
 }
 
 const scopeLabels: Record<string, string> = {

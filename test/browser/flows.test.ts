@@ -160,6 +160,20 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(appCallback);
 
+    // The OpenID provider's second-factor page runs the same ceremony (prompt=login: sign in again).
+    const { application } = await server.domain.applications.create({ name: 'Keys app', application_type: 'SPA', scope: 'TENANT', tenant_id: tenant._id, redirect_uris: [appCallback], skip_consent: true });
+    await page.goto(`${origin}/api/v1/auth/tenants/${tenant.slug}/oauth/authorize?response_type=code&client_id=${application.client_id}&redirect_uri=${encodeURIComponent(appCallback)}&scope=openid&prompt=login&code_challenge=${'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'}&code_challenge_method=S256&state=k`);
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('button.login-submit');
+    await page.locator('form.oauth-mfa').waitFor();
+    await page.selectOption('#method', 'webauthn');
+    expect(await page.isHidden('#code')).toBe(true);
+    await screenshot(page, 'oidc-mfa-webauthn');
+    await page.click('button.login-submit');
+    await page.waitForURL(`${appCallback}?**`);
+    expect(new URL(page.url()).searchParams.get('state')).toBe('k');
+
     // The portal's verify takes codes only: a security-key-only account is sent to the tenant's page.
     await page.goto(`${origin}/portal/account`);
     await page.getByRole('button', { name: 'Sign out' }).click();

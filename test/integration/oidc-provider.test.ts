@@ -310,6 +310,23 @@ describe('tenant issuer with openid-client', () => {
     await expect(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
   });
 
+  it('a PARTNER app signs in on its partner\'s tenants only; an admin user\'s token carries its role', async () => {
+    const partnered = await server.domain.tenants.update(tenant.slug, { partnerId: 'prt_acme' });
+    expect(partnered.partner_id).toBe('prt_acme');
+    const { user, email, password } = await createUser(server, tenant);
+    await server.domain.users.grantAdminRole(user._id, 'partner_admin', 'prt_acme');
+    const partnerApp = await server.domain.applications.create({ name: 'Partner app', application_type: 'WEB', scope: 'PARTNER', partner_id: 'prt_acme', redirect_uris: [redirectUri], skip_consent: true });
+    const config = await configFor(partnerApp.application.client_id, partnerApp.clientSecret);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const callback = await signIn(new Browser(), oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }), { email, password });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ role: 'partner_admin', partner_id: 'prt_acme', tenant_id: tenant._id.toHexString() });
+    const other = await createTenant(server);
+    const elsewhere = await fetch(`${server.url}/api/v1/auth/tenants/${other.slug}/oauth/authorize?client_id=${partnerApp.application.client_id}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&scope=openid`, { redirect: 'manual' });
+    expect(elsewhere.status).toBe(400);
+    await server.domain.tenants.update(tenant.slug, { partnerId: null });
+  });
+
   it('CORS on the token endpoint only for the app\'s allowed origins', async () => {
     const spa = await registerApp({ application_type: 'SPA', allowed_origins: ['https://spa.example.com'] });
     const body = `grant_type=refresh_token&refresh_token=rt_x&client_id=${spa.application.client_id}`;

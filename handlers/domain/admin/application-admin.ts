@@ -42,21 +42,13 @@ export function applicationView(app: ApplicationDoc) {
 
 export type ApplicationView = ReturnType<typeof applicationView>;
 
-export interface ApplicationInput {
-  name: string;
-  description?: string | null;
+/** A new application as the API and the CLI give it: ids and enums still unchecked strings. */
+export type ApplicationInput = Omit<NewApplication, 'application_type' | 'scope' | 'tenant_id' | 'id_token_signed_response_alg'> & {
   application_type: string;
   scope: string;
   tenant_id?: string | null;
-  partner_id?: string | null;
-  redirect_uris?: string[];
-  post_logout_redirect_uris?: string[];
-  allowed_origins?: string[];
-  allowed_scopes?: string[];
-  token_lifetime?: number;
-  skip_consent?: boolean;
   id_token_signed_response_alg?: string;
-}
+};
 
 export type ApplicationPatch = Partial<Omit<ApplicationInput, 'name'>> & { name?: string; status?: string };
 

@@ -107,7 +107,8 @@ export class OAuthClients {
 export function servesApp(issuer: Issuer, app: ApplicationDoc): boolean {
   if (issuer.kind === 'platform') return app.scope === 'GLOBAL';
   if (app.scope === 'TENANT') return app.tenant_id?.equals(issuer.tenant._id) ?? false;
-  return false;
+  // PARTNER apps use the tenant endpoints of their partner's tenants (docs §3).
+  return app.scope === 'PARTNER' && Boolean(app.partner_id) && issuer.tenant.partner_id === app.partner_id;
 }
 
 export function allowsGrant(app: ApplicationDoc, grantType: string): boolean {

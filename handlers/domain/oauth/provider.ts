@@ -21,7 +21,7 @@ export type SignInStep =
   | { kind: 'identify'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null }
   /** `tenants`: on the platform issuer, the accounts the email has (a choice when several). */
   | { kind: 'password'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null; tenants?: Array<{ slug: string; name: string }> }
-  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string }
+  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string; notice?: string; selected?: string }
   | { kind: 'expired' };
 
 interface Deps {
@@ -129,7 +129,7 @@ export class OpenIdProvider {
   async signInWithSecondFactor(
     issuer: Issuer,
     sealed: string | undefined,
-    form: { mfaToken: string; userId: string; method: string; code: string; methods: string[]; tenant?: string },
+    form: { mfaToken: string; userId: string; method: string; code: string; methods: string[]; tenant?: string; credential?: unknown; challengeId?: string },
     client: ClientInfo,
   ): Promise<SignInStep> {
     const resolved = await this.resolve(issuer, sealed);
@@ -137,13 +137,29 @@ export class OpenIdProvider {
     if (!resolved || !slug) return { kind: 'expired' };
     try {
       const outcome = await this.deps.tenantAuth.verifyMfa(slug, {
-        mfaToken: form.mfaToken, userId: form.userId, method: form.method, code: form.code, trustDevice: false, deviceFingerprint: null,
+        mfaToken: form.mfaToken, userId: form.userId, method: form.method, code: form.code || null, trustDevice: false, deviceFingerprint: null,
+        ...(form.method === 'webauthn' ? { credential: form.credential, challengeId: form.challengeId ?? null } : {}),
       }, client);
       return this.finish(resolved.app, resolved.request, outcome.sessionId, outcome.sessionSecret, outcome.maxAgeSeconds);
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
         return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, error: error.detail, ...(form.tenant ? { tenant: form.tenant } : {}) };
       }
+      throw error;
+    }
+  }
+
+  /** "Send a code by email" on the second-factor page: the same send as the hosted login API's. */
+  async sendEmailCode(issuer: Issuer, sealed: string | undefined, form: { mfaToken: string; userId: string; methods: string[]; tenant?: string }): Promise<SignInStep> {
+    const resolved = await this.resolve(issuer, sealed);
+    const slug = issuer.kind === 'tenant' ? issuer.tenant.slug : form.tenant;
+    if (!resolved || !slug) return { kind: 'expired' };
+    const base = { kind: 'mfa' as const, sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, selected: 'email', ...(form.tenant ? { tenant: form.tenant } : {}) };
+    try {
+      await this.deps.tenantAuth.sendEmailCode(slug, form.mfaToken, form.userId);
+      return { ...base, error: null, notice: 'We sent a code to your email address.' };
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) return { ...base, error: error.detail };
       throw error;
     }
   }

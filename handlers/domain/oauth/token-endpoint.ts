@@ -228,7 +228,11 @@ export class TokenEndpoint {
       subject: user._id.toHexString(),
       scope: scope.join(' '),
       ttlSeconds: app.token_lifetime,
-      extra: { tid: tenantId, tenant_id: tenantId, sid: session._id.toHexString() },
+      extra: {
+        tid: tenantId, tenant_id: tenantId, sid: session._id.toHexString(),
+        // Admin users' tokens say so (docs §5: role, and partner_id for a partner role).
+        ...(user.admin?.role ? { role: user.admin.role, ...(user.admin.partner_id ? { partner_id: user.admin.partner_id } : {}) } : {}),
+      },
     });
     const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: app.token_lifetime, scope: scope.join(' ') };
     if (scope.includes('openid')) {

@@ -11,7 +11,7 @@
  *   OIDF_TOOLS    the suite's folder (default: ../shared/tools/oidf-conformance)
  *   OIDF_KEEP=1   leave the suite running afterwards (faster reruns)
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +43,39 @@ function stopProxy(): void {
     // already gone
   }
   rmSync(pidFile, { force: true });
+}
+
+/**
+ * The suite's TLS proxy (tls-proxy.mjs) in front of the server, as this process's own child (so it
+ * ends with it), with the certificate `setup.sh start` made. Resolves once it accepts connections.
+ */
+async function startProxy(target: string): Promise<ChildProcess | undefined> {
+  const work = process.env.OIDF_WORK ?? join(process.env.TMPDIR ?? '/tmp', 'oidf-conformance');
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const child = spawn(process.execPath, [join(TOOLS, 'tls-proxy.mjs'), target, String(PROXY_PORT)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, TLS_CERT: join(work, 'certs', 'localhost.crt'), TLS_KEY: join(work, 'certs', 'localhost.key') },
+    });
+    for (let i = 0; i < 40 && child.exitCode === null; i++) {
+      if (await accepts(PROXY_PORT)) return child;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    log(`the TLS proxy did not start (attempt ${attempt}, exit ${String(child.exitCode ?? child.signalCode)})`);
+    child.kill('SIGKILL');
+  }
+  return undefined;
+}
+
+async function accepts(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((done) => {
+    const socket = connect({ host: 'localhost', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
 }
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<number> {
@@ -128,10 +161,16 @@ async function main(): Promise<number> {
   const setup = join(TOOLS, 'setup.sh');
   let database: LocalMongo | undefined;
   let server: RunningServer | undefined;
+  let proxy: ChildProcess | undefined;
   const keep = process.env.OIDF_KEEP === '1';
   try {
-    // Idempotent: a suite already running (OIDF_KEEP=1 earlier) is reused.
-    if ((await run(setup, ['start'])) !== 0) return 2;
+    // Idempotent: a suite already running (OIDF_KEEP=1 earlier) is reused. One retry: on a busy
+    // machine a first start has been seen to lose its database process.
+    if ((await run(setup, ['start'])) !== 0) {
+      log('the suite did not start; stopping it and trying once more');
+      await run(setup, ['stop']);
+      if ((await run(setup, ['start'])) !== 0) return 2;
+    }
     database = await startLocalMongo({ persistent: false, log: (message) => log(message) });
     const port = await freePort();
     const base = `https://localhost:${PROXY_PORT}`;
@@ -155,8 +194,8 @@ async function main(): Promise<number> {
     const data = await seed(server);
     log(`server at ${server.url} behind https://localhost:${PROXY_PORT}; tenant ${data.tenantSlug}, user ${data.email}`);
     stopProxy();
-    await new Promise((done) => setTimeout(done, 300));
-    if ((await run(setup, ['proxy', `http://127.0.0.1:${port}`, String(PROXY_PORT)])) !== 0) return 2;
+    proxy = await startProxy(`http://127.0.0.1:${port}`);
+    if (!proxy) return 2;
 
     const which = process.env.OIDF_ISSUER ?? 'tenant';
     const runs: Array<{ name: string; issuer: string; clients: Seeded['tenantClients']; env: Record<string, string> }> = [];
@@ -202,6 +241,7 @@ async function main(): Promise<number> {
   } finally {
     await server?.close().catch(() => undefined);
     await database?.stop().catch(() => undefined);
+    proxy?.kill('SIGTERM');
     stopProxy();
     if (!keep) await run(setup, ['stop']);
   }

@@ -11,7 +11,7 @@ import type { SecondFactor, SecondFactorDecision } from './second-factor.ts';
 
 /**
  * The one sign-in pipeline: password step → second factor (unless not needed) → session. The
- * portal, the hosted login page and (next) the OAuth authorization endpoint are its entry points;
+ * portal, the hosted login page, the OpenID provider's sign-in pages and the admin sign-in are its entry points;
  * they differ only in how they find the account, carry the flow and answer the client.
  */
 export class SignIn {

@@ -15,7 +15,7 @@ import type { Issuer } from './domain/oauth/issuers.ts';
 import type { OpenIdProvider, SignInStep } from './domain/oauth/provider.ts';
 import { secureSessionCookieName, sessionCookieName } from './operations/authentication.ts';
 import { negotiateLocale } from './pages/i18n/index.ts';
-import { consentPage, expiredRequestPage, identifyPage, loggedOutPage, logoutConfirmPage, oauthErrorPage, secondFactorPage, signInPage, type PageFrame } from './pages/oauth.ts';
+import { consentPage, expiredRequestPage, identifyPage, tenantNotFoundPage, loggedOutPage, logoutConfirmPage, oauthErrorPage, secondFactorPage, signInPage, type PageFrame } from './pages/oauth.ts';
 
 interface Options {
   provider: OpenIdProvider;
@@ -57,12 +57,25 @@ function paramsOf(req: Request): Record<string, unknown> {
 export function mountOpenIdProvider(app: express.Express, options: Options): void {
   const { provider, logger } = options;
 
-  const frameOf = (req: Request, brand: string): PageFrame => ({
-    locale: negotiateLocale(req.get('accept-language'), req.query['ui_locales'] ?? req.query['lang']),
-    brand,
-    path: req.path,
-    query: {},
-  });
+  /**
+   * The pages' language: `?lang=` (the language links), then `ui_locales` (OpenID Connect Core
+   * §3.1.2.1, the first supported tag), then Accept-Language. The language links (relative:
+   * `?…&lang=de`) keep what the page needs to be shown again: a GET authorization request's query,
+   * or, on the sign-in steps (…/login), the sealed request.
+   */
+  const frameOf = (req: Request, brand: string, sealed?: string): PageFrame => {
+    const params = paramsOf(req);
+    const lang = typeof req.query['lang'] === 'string' ? req.query['lang'] : undefined;
+    const uiLocales = typeof params['ui_locales'] === 'string' ? params['ui_locales'].split(' ').filter(Boolean) : [];
+    const preferred = lang ?? uiLocales.find((tag) => negotiateLocale(undefined, tag) !== 'en' || tag.toLowerCase().startsWith('en'));
+    const query = req.method === 'GET' ? (req.query as Record<string, unknown>) : {};
+    return {
+      locale: negotiateLocale(req.get('accept-language'), preferred),
+      brand,
+      path: req.path,
+      query: sealed ? { request: sealed } : query,
+    };
+  };
   const brandOf = (issuer: Issuer | null) => (issuer?.kind === 'tenant' ? issuer.tenant.name : 'ScaiKey');
 
   function sendPage(res: Response, status: number, body: string): void {
@@ -117,7 +130,7 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
   }
 
   function answerStep(req: Request, res: Response, issuer: Issuer, step: SignInStep, loginUrl: string): void {
-    const frame = frameOf(req, brandOf(issuer));
+    const frame = frameOf(req, brandOf(issuer), step.kind !== 'expired' && step.kind !== 'done' ? step.sealed : undefined);
     switch (step.kind) {
       case 'expired':
         sendPage(res, 400, expiredRequestPage(frame));
@@ -159,7 +172,7 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
         try {
           const issuer = await issuerOf(req);
           if (!issuer) {
-            if (onMissing === 'page') sendPage(res, 404, oauthErrorPage(frameOf(req, 'ScaiKey'), { error: 'invalid_request', description: 'Tenant not found' }));
+            if (onMissing === 'page') sendPage(res, 404, tenantNotFoundPage(frameOf(req, 'ScaiKey')));
             else {
               noStore(res);
               res.status(404).json({ detail: 'Tenant not found' });

@@ -17,6 +17,8 @@ export interface ShellOptions {
   query: Record<string, unknown>;
   wide?: boolean;
   body: Html;
+  /** False for pages that work without JavaScript (default: the notice that a script is needed). */
+  noScriptNotice?: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ ${o.script ? html`<script type="module" src="${assetUrl(`${o.script}.js`)}"></sc
 <a class="skip-link" href="#main">${t('common.skip')}</a>
 <header class="brand-bar"><p class="brand">${o.brand}</p></header>
 <main id="main" tabindex="-1" class="${o.wide ? 'wide' : 'narrow'}">
-<noscript><p class="form-error">${t('common.no_script')}</p></noscript>
+${o.noScriptNotice === false ? '' : html`<noscript><p class="form-error">${t('common.no_script')}</p></noscript>`}
 ${o.body}
 </main>
 <footer class="page-footer">

@@ -1,6 +1,6 @@
 import { html, type Html } from './html.ts';
 import { shell } from './layout.ts';
-import type { PageLocale } from './i18n/index.ts';
+import { translator, type MessageKey, type PageLocale } from './i18n/index.ts';
 
 /**
  * The OpenID provider's hosted pages: sign-in, second factor, consent, errors and logout. Plain
@@ -15,8 +15,11 @@ export interface PageFrame {
 }
 
 function page(frame: PageFrame, title: string, body: Html, script?: { name: string; data: Record<string, unknown> }): string {
-  return shell({ locale: frame.locale, title, brand: frame.brand, path: frame.path, query: frame.query, body, ...(script ? { script: script.name, data: script.data } : {}) });
+  // These pages work without JavaScript: no "needs JavaScript" notice.
+  return shell({ locale: frame.locale, title, brand: frame.brand, path: frame.path, query: frame.query, body, noScriptNotice: false, ...(script ? { script: script.name, data: script.data } : {}) });
 }
+
+const tr = (frame: PageFrame) => translator(frame.locale);
 
 function errorLine(error: string | null): Html {
   return error ? html`<p class="form-error" role="alert" id="form-error">${error}</p>` : html``;
@@ -24,15 +27,16 @@ function errorLine(error: string | null): Html {
 
 /** The platform's first page: the email only; the next page asks for the password. */
 export function identifyPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null }): string {
-  return page(frame, 'Sign in', html`<section class="card" aria-labelledby="title">
-<h1 id="title">Sign in</h1>
-<p>to continue to <strong>${o.appName}</strong></p>
+  const t = tr(frame);
+  return page(frame, t('oauth.sign_in'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.sign_in')}</h1>
+<p>${t('oauth.continue_to')} <strong>${o.appName}</strong></p>
 ${errorLine(o.error)}
 <form method="post" action="${o.action}" class="oauth-identify">
 <input type="hidden" name="request" value="${o.sealed}">
 <input type="hidden" name="step" value="identify">
-<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>
-<button type="submit" class="primary continue">Continue</button>
+<div class="field"><label for="email">${t('oauth.email')}</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>
+<button type="submit" class="primary continue">${t('oauth.continue')}</button>
 </form>
 </section>`);
 }
@@ -40,53 +44,56 @@ ${errorLine(o.error)}
 export function signInPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; email: string; error: string | null; tenants?: Array<{ slug: string; name: string }> }): string {
   // On the platform issuer the email was given on the page before; the tenant is chosen here when
   // the email has accounts in several (one account: a hidden field; none: an empty one).
+  const t = tr(frame);
   const platform = o.tenants !== undefined;
   const tenants = o.tenants ?? [];
   const tenantField = !platform
     ? html``
     : tenants.length > 1
-      ? html`<div class="field"><label for="tenant">Organisation</label><select id="tenant" name="tenant">${tenants.map((t) => html`<option value="${t.slug}">${t.name}</option>`)}</select></div>`
+      ? html`<div class="field"><label for="tenant">${t('oauth.organisation')}</label><select id="tenant" name="tenant">${tenants.map((tenant) => html`<option value="${tenant.slug}">${tenant.name}</option>`)}</select></div>`
       : html`<input type="hidden" name="tenant" value="${tenants[0]?.slug ?? ''}">`;
   const emailField = platform
     ? html`<input type="hidden" name="email" value="${o.email}"><p class="identity">${o.email}</p>`
-    : html`<div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>`;
-  return page(frame, 'Sign in', html`<section class="card" aria-labelledby="title">
-<h1 id="title">Sign in</h1>
-<p>to continue to <strong>${o.appName}</strong></p>
+    : html`<div class="field"><label for="email">${t('oauth.email')}</label><input id="email" name="email" type="email" autocomplete="username" required value="${o.email}"></div>`;
+  return page(frame, t('oauth.sign_in'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.sign_in')}</h1>
+<p>${t('oauth.continue_to')} <strong>${o.appName}</strong></p>
 ${errorLine(o.error)}
 <form method="post" action="${o.action}" class="oauth-sign-in">
 <input type="hidden" name="request" value="${o.sealed}">
 <input type="hidden" name="step" value="password">
 ${emailField}
 ${tenantField}
-<div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
-<button type="submit" class="primary login-submit">Sign in</button>
+<div class="field"><label for="password">${t('oauth.password')}</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
+<button type="submit" class="primary login-submit">${t('oauth.sign_in')}</button>
 </form>
 </section>`);
 }
 
-const methodLabels: Record<string, string> = {
-  totp: 'Authenticator app code',
-  webauthn: 'Security key or passkey',
-  email: 'Code sent by email',
-  backup_code: 'Backup code',
+/** The second factors a form can answer, in the order offered. */
+const methodLabels: Record<string, MessageKey> = {
+  totp: 'oauth.method_totp',
+  webauthn: 'oauth.method_webauthn',
+  email: 'oauth.method_email',
+  backup_code: 'oauth.method_backup_code',
 };
 
 export function secondFactorPage(
   frame: PageFrame,
-  o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null; notice?: string | null; selected?: string; tenant?: string; webauthnBegin: string },
+  o: { action: string; sealed: string; mfaToken: string; userId: string; methods: string[]; error: string | null; notice?: 'email_sent' | null; selected?: string; tenant?: string; webauthnBegin: string },
 ): string {
+  const t = tr(frame);
   const usable = Object.keys(methodLabels).filter((m) => o.methods.includes(m));
   const selected = o.selected && usable.includes(o.selected) ? o.selected : usable[0];
-  const options = usable.map((m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${methodLabels[m]!}</option>`);
+  const options = usable.map((m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${t(methodLabels[m]!)}</option>`);
   const sendEmail = usable.includes('email')
-    ? html`<button type="submit" name="step" value="send_email" class="secondary" formnovalidate>Send a code by email</button>`
+    ? html`<button type="submit" name="step" value="send_email" class="secondary" formnovalidate>${t('oauth.send_email')}</button>`
     : '';
-  return page(frame, 'Verify it is you', html`<section class="card" aria-labelledby="title">
-<h1 id="title">Verify it is you</h1>
-<p>Use one of your verification methods.</p>
+  return page(frame, t('oauth.verify_title'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.verify_title')}</h1>
+<p>${t('oauth.verify_intro')}</p>
 ${errorLine(o.error)}
-${o.notice ? html`<p class="note" role="status">${o.notice}</p>` : ''}
+${o.notice === 'email_sent' ? html`<p class="note" role="status">${t('oauth.email_sent')}</p>` : ''}
 <p class="form-error" role="alert" id="form-error-live"></p>
 <form method="post" action="${o.action}" class="oauth-mfa">
 <input type="hidden" name="request" value="${o.sealed}">
@@ -94,67 +101,76 @@ ${o.notice ? html`<p class="note" role="status">${o.notice}</p>` : ''}
 <input type="hidden" name="user_id" value="${o.userId}">
 <input type="hidden" name="methods" value="${o.methods.join(' ')}">
 ${o.tenant ? html`<input type="hidden" name="tenant" value="${o.tenant}">` : ''}
-<div class="field"><label for="method">Method</label><select id="method" name="method">${options}</select></div>
+<div class="field"><label for="method">${t('oauth.method')}</label><select id="method" name="method">${options}</select></div>
 <input type="hidden" name="credential" value="">
 <input type="hidden" name="challenge_id" value="">
-<div class="field"><label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></div>
-<button type="submit" name="step" value="mfa" class="primary login-submit">Verify</button>
+<div class="field"><label for="code">${t('oauth.code')}</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></div>
+<button type="submit" name="step" value="mfa" class="primary login-submit">${t('oauth.verify')}</button>
 ${sendEmail}
 </form>
-</section>`, { name: 'oauth-mfa', data: { webauthnBegin: o.webauthnBegin, cancelled: 'The security key prompt was cancelled. Try again or choose another method.', failed: 'The security key could not be used. Try again or choose another method.' } });
+</section>`, { name: 'oauth-mfa', data: { webauthnBegin: o.webauthnBegin, cancelled: t('oauth.webauthn_cancelled'), failed: t('oauth.webauthn_failed') } });
 }
 
-const scopeLabels: Record<string, string> = {
-  openid: 'Know who you are',
-  profile: 'See your name and profile',
-  email: 'See your email address',
-  address: 'See your address',
-  phone: 'See your phone number',
-  offline_access: 'Stay signed in when you are not using it',
+const scopeLabels: Record<string, MessageKey> = {
+  openid: 'oauth.scope_openid',
+  profile: 'oauth.scope_profile',
+  email: 'oauth.scope_email',
+  address: 'oauth.scope_address',
+  phone: 'oauth.scope_phone',
+  offline_access: 'oauth.scope_offline_access',
 };
 
 export function consentPage(frame: PageFrame, o: { action: string; sealed: string; appName: string; scopes: string[] }): string {
-  const items = o.scopes.map((s) => html`<li>${scopeLabels[s] ?? s}</li>`);
-  return page(frame, 'Allow access', html`<section class="card" aria-labelledby="title">
-<h1 id="title">Allow ${o.appName}?</h1>
-<p><strong>${o.appName}</strong> asks to:</p>
+  const t = tr(frame);
+  const items = o.scopes.map((s) => html`<li>${scopeLabels[s] ? t(scopeLabels[s]) : s}</li>`);
+  return page(frame, t('oauth.allow_title'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.allow_heading', { app: o.appName })}</h1>
+<p><strong>${o.appName}</strong> ${t('oauth.asks')}</p>
 <ul class="scopes">${items}</ul>
 <form method="post" action="${o.action}" class="oauth-consent">
 <input type="hidden" name="request" value="${o.sealed}">
 <input type="hidden" name="step" value="consent">
-<button type="submit" name="decision" value="allow" class="primary login-submit">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+<button type="submit" name="decision" value="allow" class="primary login-submit">${t('oauth.allow')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${t('oauth.deny')}</button>
 </form>
 </section>`);
 }
 
+/** `description` is the protocol's error description (English, as OAuth error bodies are). */
 export function oauthErrorPage(frame: PageFrame, o: { error: string; description: string }): string {
-  return page(frame, 'Sign-in error', html`<section class="card" aria-labelledby="title">
-<h1 id="title">This sign-in request cannot be completed</h1>
+  const t = tr(frame);
+  return page(frame, t('oauth.error_title'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.error_heading')}</h1>
 <p class="form-error" role="alert">${o.description}</p>
-<p>Error code: <code>${o.error}</code>. Return to the application and try again.</p>
+<p>${t('oauth.error_code', { code: o.error })}</p>
 </section>`);
 }
 
 export function expiredRequestPage(frame: PageFrame): string {
-  return oauthErrorPage(frame, { error: 'invalid_request', description: 'This sign-in page has expired. Return to the application and start again.' });
+  return oauthErrorPage(frame, { error: 'invalid_request', description: tr(frame)('oauth.expired') });
+}
+
+export function tenantNotFoundPage(frame: PageFrame): string {
+  return oauthErrorPage(frame, { error: 'invalid_request', description: tr(frame)('oauth.tenant_not_found') });
 }
 
 export function logoutConfirmPage(frame: PageFrame, o: { action: string; fields: Record<string, string> }): string {
+  const t = tr(frame);
   const hidden = Object.entries(o.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
-  return page(frame, 'Sign out', html`<section class="card" aria-labelledby="title">
-<h1 id="title">Sign out?</h1>
+  return page(frame, t('oauth.sign_out_title'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.sign_out_heading')}</h1>
 <form method="post" action="${o.action}">
 ${hidden}
 <input type="hidden" name="confirm" value="yes">
-<button type="submit" class="primary">Sign out</button>
+<button type="submit" class="primary">${t('oauth.sign_out')}</button>
 </form>
 </section>`);
 }
 
 export function loggedOutPage(frame: PageFrame): string {
-  return page(frame, 'Signed out', html`<section class="card" aria-labelledby="title">
-<h1 id="title">You are signed out</h1>
-<p>You can close this window.</p>
+  const t = tr(frame);
+  return page(frame, t('oauth.signed_out_heading'), html`<section class="card" aria-labelledby="title">
+<h1 id="title">${t('oauth.signed_out_heading')}</h1>
+<p>${t('oauth.signed_out_text')}</p>
 </section>`);
 }

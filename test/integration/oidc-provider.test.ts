@@ -212,6 +212,20 @@ describe('tenant issuer with openid-client', () => {
     expect(gone.status).toBe(401);
   });
 
+  it('the sign-in page speaks the ui_locales language; its language links keep the request', async () => {
+    const { application } = await registerApp();
+    const query = `client_id=${application.client_id}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&scope=openid&state=s&ui_locales=${encodeURIComponent('fr de')}`;
+    const page = await (await fetch(`${issuerUrl}/oauth/authorize?${query}`)).text();
+    expect(page).toContain('<html lang="de"');
+    expect(page).toContain('>Anmelden</h1>');
+    expect(page).not.toContain('<noscript>');
+    const english = /href="\?([^"]*lang=en[^"]*)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    expect(new URLSearchParams(english).get('client_id')).toBe(application.client_id);
+    const back = await (await fetch(`${issuerUrl}/oauth/authorize?${english}`)).text();
+    expect(back).toContain('<html lang="en"');
+    expect(back).toContain('>Sign in</h1>');
+  });
+
   it('refuses an unregistered redirect URI with an error page, never a redirect', async () => {
     const { application } = await registerApp();
     const response = await fetch(`${issuerUrl}/oauth/authorize?client_id=${application.client_id}&redirect_uri=${encodeURIComponent(`${redirectUri}/evil`)}&response_type=code&scope=openid`, { redirect: 'manual' });

@@ -21,7 +21,7 @@ export type SignInStep =
   | { kind: 'identify'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null }
   /** `tenants`: on the platform issuer, the accounts the email has (a choice when several). */
   | { kind: 'password'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; email: string; error: string | null; tenants?: Array<{ slug: string; name: string }> }
-  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string; notice?: string; selected?: string }
+  | { kind: 'mfa'; sealed: string; app: ApplicationDoc; request: AuthorizationRequest; mfaToken: string; userId: string; methods: string[]; error: string | null; tenant?: string; notice?: 'email_sent'; selected?: string }
   | { kind: 'expired' };
 
 interface Deps {
@@ -157,7 +157,7 @@ export class OpenIdProvider {
     const base = { kind: 'mfa' as const, sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, selected: 'email', ...(form.tenant ? { tenant: form.tenant } : {}) };
     try {
       await this.deps.tenantAuth.sendEmailCode(slug, form.mfaToken, form.userId);
-      return { ...base, error: null, notice: 'We sent a code to your email address.' };
+      return { ...base, error: null, notice: 'email_sent' };
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) return { ...base, error: error.detail };
       throw error;

@@ -153,40 +153,50 @@ async function main(passThrough: string[]): Promise<number> {
     log(`contract: ${relative(ROOT, schemathesis.bin)} ${args.map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
 
     if (interrupted) return 130;
-    const spawned = spawn(schemathesis.bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: {
-        ...process.env,
-        PYTHONUNBUFFERED: '1',
-        PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ beside scripts/contract/hooks.py
-        // Read by scripts/contract/hooks.py, which signs in as this user (one session per operation).
-        CONTRACT_AUTH_EMAIL: data.plainUser.email,
-        CONTRACT_AUTH_PASSWORD: data.plainUser.password,
-        // Hypothesis keeps a unicode/constants cache; keep it beside the venv, not in the work tree.
-        HYPOTHESIS_STORAGE_DIRECTORY: process.env.HYPOTHESIS_STORAGE_DIRECTORY || join(ROOT, VENV_DIR, 'hypothesis'),
-      } });
-    child = spawned;
-    // Schemathesis prints pytest-style banners ("==== 3 warnings in 72s ===="), which CI's reader
-    // takes for a pytest run that executed no test. Its output is shown with each banner reworded
-    // ("schemathesis: 3 warnings in 72s") and kept verbatim in reports/contract/schemathesis.log.
-    const rawLog = createWriteStream(join(REPORT_DIR, 'schemathesis.log'));
-    for (const [stream, target] of [[spawned.stdout, process.stdout], [spawned.stderr, process.stderr]] as const) {
-      stream.pipe(rawLog, { end: false });
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => target.write(`${rewordBanner(line)}\n`));
-    }
-    const killTimer = setTimeout(() => {
-      log(`contract: Schemathesis still running after ${timeoutSeconds}s (CONTRACT_TIMEOUT), stopping it`);
-      spawned.kill('SIGTERM');
-      setTimeout(() => spawned.kill('SIGKILL'), 10_000).unref();
-    }, timeoutSeconds * 1000);
-    const code = await new Promise<number>((done) => {
-      spawned.once('error', (error) => {
-        log(`contract: could not run Schemathesis: ${error.message}`);
-        done(2);
+    let code = 0;
+    // One retry when Schemathesis itself crashed (a "Runtime Error": no check failed, an error
+    // inside the tool, e.g. CPython 3.11's "AST constructor recursion depth mismatch" in
+    // Hypothesis): the seed is fixed, so a second run tests exactly the same cases.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const spawned = spawn(schemathesis.bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: {
+          ...process.env,
+          PYTHONUNBUFFERED: '1',
+          PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ beside scripts/contract/hooks.py
+          // Read by scripts/contract/hooks.py, which signs in as this user (one session per operation).
+          CONTRACT_AUTH_EMAIL: data.plainUser.email,
+          CONTRACT_AUTH_PASSWORD: data.plainUser.password,
+          // Hypothesis keeps a unicode/constants cache; keep it beside the venv, not in the work tree.
+          HYPOTHESIS_STORAGE_DIRECTORY: process.env.HYPOTHESIS_STORAGE_DIRECTORY || join(ROOT, VENV_DIR, 'hypothesis'),
+        } });
+      child = spawned;
+      // Schemathesis prints pytest-style banners ("==== 3 warnings in 72s ===="), which CI's reader
+      // takes for a pytest run that executed no test. Its output is shown with each banner reworded
+      // ("schemathesis: 3 warnings in 72s") and kept verbatim in reports/contract/schemathesis.log.
+      const rawLog = createWriteStream(join(REPORT_DIR, 'schemathesis.log'));
+      for (const [stream, target] of [[spawned.stdout, process.stdout], [spawned.stderr, process.stderr]] as const) {
+        stream.pipe(rawLog, { end: false });
+        createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => target.write(`${rewordBanner(line)}\n`));
+      }
+      const killTimer = setTimeout(() => {
+        log(`contract: Schemathesis still running after ${timeoutSeconds}s (CONTRACT_TIMEOUT), stopping it`);
+        spawned.kill('SIGTERM');
+        setTimeout(() => spawned.kill('SIGKILL'), 10_000).unref();
+      }, timeoutSeconds * 1000);
+      code = await new Promise<number>((done) => {
+        spawned.once('error', (error) => {
+          log(`contract: could not run Schemathesis: ${error.message}`);
+          done(2);
+        });
+        spawned.once('close', (exitCode, signal) => done(exitCode ?? (signal ? 128 + 15 : 1)));
       });
-      spawned.once('close', (exitCode, signal) => done(exitCode ?? (signal ? 128 + 15 : 1)));
-    });
-    clearTimeout(killTimer);
-    await new Promise<void>((done) => rawLog.end(done));
-    log(`contract: Schemathesis exited ${code} after ${Math.round((Date.now() - started) / 1000)}s; reports in ${relative(ROOT, REPORT_DIR)}/`);
+      clearTimeout(killTimer);
+      await new Promise<void>((done) => rawLog.end(done));
+      log(`contract: Schemathesis exited ${code} after ${Math.round((Date.now() - started) / 1000)}s; reports in ${relative(ROOT, REPORT_DIR)}/`);
+      const counts = await junitCounts(join(REPORT_DIR, 'junit.xml'));
+      const toolCrash = code !== 0 && counts !== undefined && counts.failures === 0 && counts.errors > 0 && (await readFile(join(REPORT_DIR, 'schemathesis.log'), 'utf8').catch(() => '')).includes('Runtime Error');
+      if (!toolCrash || attempt === 2 || interrupted) break;
+      log('contract: Schemathesis crashed internally (no check failed); running it once more with the same seed');
+    }
     // Schemathesis closes with a pytest-style banner ("== 3 warnings in 83s =="); CI reads the last
     // closing line, so end on a plain count of the JUnit report's test cases (one per operation).
     const summary = await junitSummary(join(REPORT_DIR, 'junit.xml'));
@@ -203,6 +213,15 @@ async function main(passThrough: string[]): Promise<number> {
     await database?.stop().catch((error: unknown) => log(`contract: database stop failed: ${String(error)}`));
     await new Promise<void>((done) => serverLog.end(() => done()));
   }
+}
+
+/** Failures (checks) and errors (crashes) of a JUnit report. */
+async function junitCounts(path: string): Promise<{ failures: number; errors: number } | undefined> {
+  const xml = await readFile(path, 'utf8').catch(() => undefined);
+  const element = xml?.match(/<testsuites\b[^>]*>/)?.[0];
+  if (!element) return undefined;
+  const count = (name: string) => Number(element.match(new RegExp(`\\b${name}="(\\d+)"`))?.[1] ?? 0);
+  return { failures: count('failures'), errors: count('errors') };
 }
 
 /** Counts from the `<testsuites>` element of a JUnit report, or undefined when there is none. */

@@ -128,6 +128,8 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     argon2: { memoryKiB: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM },
     concurrency: config.HASH_WORKERS,
   });
+  // The OpenID issuers' base: PUBLIC_BASE_URL without a trailing slash.
+  const publicBase = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
   const signingKeys = new SigningKeys(database.signingKeys, box, clock, config.ACCESS_TOKEN_TTL);
   const accessTokens = new AccessTokens(signingKeys, clock, {
     issuer: config.PUBLIC_BASE_URL,
@@ -136,8 +138,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     verifiedCacheMs: config.AUTH_CACHE_TTL_MS,
     // Apps' tokens from the OpenID issuers (tenant and platform) pass the same check.
     isOAuthIssuer: (iss) => {
-      const base = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
-      return iss === `${base}${PLATFORM_PATH}` || (iss.startsWith(`${base}${TENANT_PREFIX}`) && !iss.slice(base.length + TENANT_PREFIX.length).includes('/'));
+      return iss === `${publicBase}${PLATFORM_PATH}` || (iss.startsWith(`${publicBase}${TENANT_PREFIX}`) && !iss.slice(publicBase.length + TENANT_PREFIX.length).includes('/'));
     },
   });
   // The reads every authenticated request makes; see AUTH_CACHE_TTL_MS.
@@ -230,7 +231,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     tenantAuth,
     portalAuth,
     sessions,
-  }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  }, { publicBaseUrl: publicBase });
   const authorizedApps = new AuthorizedApps({ consents: database.consents, applications, sessions, audit });
   const adminAccess = new AdminAccess({ users, tenants });
   const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });

@@ -45,8 +45,6 @@ export interface OAuthGrantState {
   acr: string | null;
   /** The `claims` request parameter's userinfo member, as JSON (OpenID Connect Core §5.5). */
   userinfo_claims: string | null;
-  /** False: no refresh token was issued (the app may not keep one). */
-  refreshable: boolean;
 }
 
 /**

@@ -283,7 +283,7 @@ async function seedOAuth(services: Services, database: Database, tenant: Awaited
   const grants = await mapLimit(Array.from({ length: options.refreshSessions }, (_, i) => browsers[i % browsers.length]!), 16, async (browser) => {
     const { session, refreshToken } = await services.sessions.create({
       tenantId: tenant._id, userId: browser.user_id, rememberMe: false, amr: ['pwd'], ...client,
-      oauth: { client_id: web.application.client_id, scope: 'openid profile email', issuer, parent_id: browser._id, auth_time: browser.created_at, acr: 'urn:scaikey:acr:pwd', userinfo_claims: null, refreshable: true },
+      oauth: { client_id: web.application.client_id, scope: 'openid profile email', issuer, parent_id: browser._id, auth_time: browser.created_at, acr: 'urn:scaikey:acr:pwd', userinfo_claims: null },
     });
     const tenantId = tenant._id.toHexString();
     const { token } = await services.accessTokens.issueOAuth({

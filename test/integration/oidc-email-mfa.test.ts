@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { createTenant, createUser } from '../support/fixtures.ts';
+import { hidden, postForm as post } from '../support/oidc-pages.ts';
 
 /** The OpenID provider's second-factor page with an emailed code, delivered by real SMTP. */
 let server: TestServer;
@@ -17,15 +18,6 @@ afterAll(async () => {
   await server?.stop();
   await smtp?.close();
 });
-
-function hidden(page: string, name: string): string {
-  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
-  if (!match) throw new Error(`no ${name} in ${page.slice(0, 400)}`);
-  return match[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
-}
-
-const post = (url: string, form: Record<string, string>) =>
-  fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
 
 describe('email code on the sign-in pages', () => {
   it('sends the code on request, refuses a wrong one, signs in with the right one', async () => {

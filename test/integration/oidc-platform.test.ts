@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser } from '../support/fixtures.ts';
+import { hidden, postForm as post } from '../support/oidc-pages.ts';
 
 /**
  * The platform issuer (GLOBAL apps): the identify-first sign-in (email, then the tenant when the
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-function hidden(page: string, name: string): string {
-  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
-  if (!match) throw new Error(`no ${name} in ${page.slice(0, 400)}`);
-  return match[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
-}
-
-async function post(url: string, form: Record<string, string>, cookie?: string): Promise<Response> {
-  return fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body: new URLSearchParams(form).toString() });
-}
 
 /** The identify-first pages by form post again (a new browser): the redirect back and the session cookie. */
 async function signInAgain(params: Record<string, string>, email: string, tenant: string, password: string): Promise<{ location: URL; cookie: string }> {

@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generate } from 'otplib';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly } from '../support/fixtures.ts';
+import { hidden } from '../support/oidc-pages.ts';
 
 /**
  * The tenant issuer driven by openid-client (panva's certified relying-party library) as the
@@ -58,12 +59,6 @@ class Browser {
     const set = response.headers.getSetCookie().find((c) => c.startsWith('scaikey_session='));
     if (set) this.cookie = set.split(';')[0];
   }
-}
-
-function hidden(page: string, name: string): string {
-  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
-  if (!match) throw new Error(`no ${name} field in page: ${page.slice(0, 300)}`);
-  return match[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
 
 function actionOf(page: string): string {

@@ -1,3 +1,4 @@
+import { endpointsOf, platformIssuerUrl, tenantIssuerUrl } from '../../core/oauth-paths.ts';
 import { ObjectId } from 'mongodb';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { ClientInfo } from '../../core/request-context.ts';
@@ -158,28 +159,23 @@ export class ApplicationAdmin {
   async endpoints(actor: AdminActor, id: string) {
     const app = await this.visible(actor, id);
     const base = this.settings.publicBaseUrl.replace(/\/+$/, '');
-    let issuer: string;
-    let jwks: string;
-    if (app.scope === 'GLOBAL') {
-      issuer = `${base}/api/v1/platform/oauth`;
-      jwks = `${base}/api/v1/platform/.well-known/jwks.json`;
-    } else {
+    let issuer: Parameters<typeof endpointsOf>[0];
+    if (app.scope === 'GLOBAL') issuer = { kind: 'platform', url: platformIssuerUrl(base) };
+    else {
       // PARTNER apps use the tenant-scoped endpoints with the tenant in the URL (docs §3).
       const tenant = app.tenant_id ? await this.deps.tenants.findActiveById(app.tenant_id) : null;
-      const slug = tenant?.slug ?? '{tenant_slug}';
-      issuer = `${base}/api/v1/auth/tenants/${slug}`;
-      jwks = `${issuer}/.well-known/jwks.json`;
+      issuer = { kind: 'tenant', url: tenantIssuerUrl(base, tenant?.slug ?? '{tenant_slug}') };
     }
-    const oauth = app.scope === 'GLOBAL' ? issuer : `${issuer}/oauth`;
+    const endpoints = endpointsOf(issuer, base);
     return {
       application_id: app._id,
       client_id: app.client_id,
       scope: app.scope,
-      issuer,
-      discovery_url: `${issuer}/.well-known/openid-configuration`,
-      authorization_endpoint: `${oauth}/authorize`,
-      token_endpoint: `${oauth}/token`,
-      jwks_uri: jwks,
+      issuer: issuer.url,
+      discovery_url: endpoints.discovery,
+      authorization_endpoint: endpoints.authorization,
+      token_endpoint: endpoints.token,
+      jwks_uri: endpoints.jwks,
     };
   }
 

@@ -1,5 +1,6 @@
 import type { ObjectId } from 'mongodb';
 import type { FlowDoc } from '../../store/flows.ts';
+import type { SessionDoc } from '../../store/sessions.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { UserDoc } from '../../store/users.ts';
 import { ApiError } from '../../core/errors.ts';
@@ -14,6 +15,8 @@ import type { ClientInfo } from '../../core/request-context.ts';
 
 export interface SessionOutcome {
   status: 'success';
+  /** The session just started (the OpenID provider continues the authorization with it). */
+  session: SessionDoc;
   userId: string;
   sessionId: string;
   /** The session's own secret (not a refresh token), only ever sent as the hosted pages' HttpOnly cookie. */
@@ -114,6 +117,7 @@ export class TenantAuth {
     const { session, browserSecret } = await this.deps.signIn.startBrowserSession(user, tenant, { rememberMe, amr }, client);
     return {
       status: 'success',
+      session,
       userId: user._id.toHexString(),
       sessionId: session._id.toHexString(),
       sessionSecret: browserSecret,

@@ -43,26 +43,26 @@ export class OAuthClients {
 
   constructor(private readonly applications: Applications) {}
 
-  async find(issuer: Issuer, clientId: string | undefined): Promise<ApplicationDoc | null> {
-    if (!clientId || clientId.length > 200) return null;
+  /** The live app of this client_id (cached, unknown ones too), active or not. */
+  private async lookup(clientId: string): Promise<ApplicationDoc | null> {
     let entry = this.cache.get(clientId);
     if (!entry) {
       entry = { app: await this.applications.byClientId(clientId) };
       this.cache.set(clientId, entry);
     }
-    const app = entry.app;
+    return entry.app;
+  }
+
+  async find(issuer: Issuer, clientId: string | undefined): Promise<ApplicationDoc | null> {
+    if (!clientId || clientId.length > 200) return null;
+    const app = await this.lookup(clientId);
     if (!app || app.status !== 'active') return null;
     return servesApp(issuer, app) ? app : null;
   }
 
-  /** Whether the app behind this client_id is live and active (cached like find). */
+  /** Whether the app behind this client_id is live and active. */
   async isActive(clientId: string): Promise<boolean> {
-    let entry = this.cache.get(clientId);
-    if (!entry) {
-      entry = { app: await this.applications.byClientId(clientId) };
-      this.cache.set(clientId, entry);
-    }
-    return entry.app?.status === 'active';
+    return (await this.lookup(clientId))?.status === 'active';
   }
 
   /** Forget a client at once (its settings or secret changed in this process). */

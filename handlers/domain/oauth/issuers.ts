@@ -8,42 +8,8 @@ export type Issuer =
   | { kind: 'tenant'; url: string; tenant: TenantDoc }
   | { kind: 'platform'; url: string };
 
-export interface IssuerEndpoints {
-  authorization: string;
-  token: string;
-  userinfo: string;
-  revocation: string;
-  introspection: string;
-  endSession: string;
-  jwks: string;
-  discovery: string;
-}
-
-export const TENANT_PREFIX = '/api/v1/auth/tenants/';
-export const PLATFORM_PATH = '/api/v1/platform/oauth';
-
-export function tenantIssuerUrl(base: string, slug: string): string {
-  return `${base}${TENANT_PREFIX}${slug}`;
-}
-
-export function platformIssuerUrl(base: string): string {
-  return `${base}${PLATFORM_PATH}`;
-}
-
-export function endpointsOf(issuer: Issuer, base: string): IssuerEndpoints {
-  const oauth = issuer.kind === 'tenant' ? `${issuer.url}/oauth` : issuer.url;
-  return {
-    authorization: `${oauth}/authorize`,
-    token: `${oauth}/token`,
-    userinfo: `${oauth}/userinfo`,
-    revocation: `${oauth}/revoke`,
-    introspection: `${oauth}/introspect`,
-    endSession: `${oauth}/logout`,
-    // As documented: the platform's JWKS is not under /oauth/.
-    jwks: issuer.kind === 'tenant' ? `${issuer.url}/.well-known/jwks.json` : `${base}/api/v1/platform/.well-known/jwks.json`,
-    discovery: `${issuer.url}/.well-known/openid-configuration`,
-  };
-}
+export { TENANT_PREFIX, PLATFORM_PATH, tenantIssuerUrl, platformIssuerUrl, endpointsOf, type IssuerEndpoints } from '../../core/oauth-paths.ts';
+import { endpointsOf } from '../../core/oauth-paths.ts';
 
 /** Claims released per scope (OpenID Connect Core §5.4). */
 export const scopeClaims: Record<string, readonly string[]> = {

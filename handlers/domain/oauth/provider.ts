@@ -41,10 +41,11 @@ interface Deps {
  * sign-in pipeline and sessions (see the note in README: why not oidc-provider).
  */
 export class OpenIdProvider {
+  /** `publicBaseUrl`: PUBLIC_BASE_URL without a trailing slash. */
   constructor(private readonly deps: Deps, private readonly settings: { publicBaseUrl: string }) {}
 
   get base(): string {
-    return this.settings.publicBaseUrl.replace(/\/+$/, '');
+    return this.settings.publicBaseUrl;
   }
 
   /** The tenant's issuer; an unknown or disabled tenant has none. */
@@ -119,7 +120,7 @@ export class OpenIdProvider {
       if (outcome.status === 'mfa_required') {
         return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: outcome.mfaToken, userId: outcome.userId, methods: outcome.availableMethods, error: null, ...(slug ? { tenant: slug } : {}) };
       }
-      return this.finish(resolved.app, resolved.request, outcome.sessionId, outcome.sessionSecret, outcome.maxAgeSeconds);
+      return this.finish(resolved.app, resolved.request, outcome.session, outcome.sessionSecret, outcome.maxAgeSeconds);
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) return { kind: 'password', sealed: sealed!, ...resolved, email: form.email, error: error.detail, ...(tenants ? { tenants } : {}) };
       throw error;
@@ -140,7 +141,7 @@ export class OpenIdProvider {
         mfaToken: form.mfaToken, userId: form.userId, method: form.method, code: form.code || null, trustDevice: false, deviceFingerprint: null,
         ...(form.method === 'webauthn' ? { credential: form.credential, challengeId: form.challengeId ?? null } : {}),
       }, client);
-      return this.finish(resolved.app, resolved.request, outcome.sessionId, outcome.sessionSecret, outcome.maxAgeSeconds);
+      return this.finish(resolved.app, resolved.request, outcome.session, outcome.sessionSecret, outcome.maxAgeSeconds);
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
         return { kind: 'mfa', sealed: sealed!, ...resolved, mfaToken: form.mfaToken, userId: form.userId, methods: form.methods, error: error.detail, ...(form.tenant ? { tenant: form.tenant } : {}) };
@@ -202,9 +203,7 @@ export class OpenIdProvider {
     return Boolean(app?.allowed_origins.includes(origin));
   }
 
-  private async finish(app: ApplicationDoc, request: AuthorizationRequest, sessionId: string, sessionSecret: string, maxAge: number): Promise<SignInStep> {
-    const session = (await this.deps.sessions.findActive(sessionId)) as SessionDoc | null;
-    if (!session) throw new ApiError('internal', { internal: 'session just created is not live' });
+  private async finish(app: ApplicationDoc, request: AuthorizationRequest, session: SessionDoc, sessionSecret: string, maxAge: number): Promise<SignInStep> {
     try {
       const outcome = await this.deps.authorization.afterLogin(app, request, session);
       return { kind: 'done', outcome, sessionSecret, sessionMaxAge: maxAge };

@@ -125,7 +125,6 @@ export class TokenEndpoint {
         auth_time: grant.auth_time,
         acr: grant.acr,
         userinfo_claims: grant.claims,
-        refreshable,
       },
     };
     let session: SessionDoc;

@@ -626,8 +626,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "profile",
               "summary": "A verified user without MFA",
               "value": {
-                "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
-                "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
+                "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                 "tenant_slug": "acme",
                 "email": "ada@example.com",
                 "email_verified": true,
@@ -648,8 +648,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "mfa",
               "summary": "A user with TOTP enrolled",
               "value": {
-                "id": "6f1c2b9e4a7d4e0f9b3c2a1e",
-                "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1e",
+                "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                 "tenant_slug": "acme",
                 "email": "grace@example.com",
                 "email_verified": true,
@@ -817,8 +817,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "updated",
               "summary": "The profile after the update",
               "value": {
-                "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
-                "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
+                "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                 "tenant_slug": "acme",
                 "email": "ada@example.com",
                 "email_verified": true,
@@ -5420,7 +5420,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "value": {
                 "data": {
                   "status": "success",
-                  "user_id": "6f1c2b9e4a7d4e0f9b3c2a1d",
+                  "user_id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
                   "mfa_required": false,
                   "mfa_token": null,
                   "available_methods": null,
@@ -5440,7 +5440,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "value": {
                 "data": {
                   "status": "mfa_required",
-                  "user_id": "6f1c2b9e4a7d4e0f9b3c2a1e",
+                  "user_id": "usr_6f1c2b9e4a7d4e0f9b3c2a1e",
                   "mfa_required": true,
                   "mfa_token": "mfa_Jx3q0Yb6o3Xh7tPz1sW2kQ9vR4nL8mC5dE0fG7hI2jK",
                   "available_methods": [
@@ -6823,7 +6823,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "summary": "Account created; the email address must be verified",
               "value": {
                 "data": {
-                  "user_id": "6f1c2b9e4a7d4e0f9b3c2a1f",
+                  "user_id": "usr_6f1c2b9e4a7d4e0f9b3c2a1f",
                   "status": "pending_verification",
                   "message": "Check your email to verify your address and finish signing up."
                 },
@@ -7240,8 +7240,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQifQ.c2lnbmF0dXJl",
                 "refresh_token": "rt_Hq4x9Kd2mZ7pL0sV3bN8wT5yR1cF6gJ2hU9eA4oI7kM",
                 "user": {
-                  "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
-                  "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                  "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
+                  "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                   "tenant_slug": "acme",
                   "email": "ada@example.com",
                   "email_verified": true,
@@ -7263,7 +7263,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "refresh_token": null,
                 "user": null,
                 "mfa_token": "mfa_Jx3q0Yb6o3Xh7tPz1sW2kQ9vR4nL8mC5dE0fG7hI2jK",
-                "user_id": "6f1c2b9e4a7d4e0f9b3c2a1e",
+                "user_id": "usr_6f1c2b9e4a7d4e0f9b3c2a1e",
                 "available_methods": [
                   "totp",
                   "backup_code"
@@ -7503,7 +7503,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "flow_token": "ft_N2b8Qw4eR6tY1uI3oP5aS7dF9gH0jK2lZ4xC6vB8nM1",
                 "tenants": [
                   {
-                    "id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                    "id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                     "slug": "acme",
                     "name": "Acme Corporation"
                   }
@@ -7517,12 +7517,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "flow_token": "ft_M3n5B7v9C1x2Z4l6K8j0H2g4F6d8S0a1P3o5I7u9Y2t",
                 "tenants": [
                   {
-                    "id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                    "id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                     "slug": "acme",
                     "name": "Acme Corporation"
                   },
                   {
-                    "id": "6f1c2b9e4a7d4e0f9b3c2a11",
+                    "id": "tnt_6f1c2b9e4a7d4e0f9b3c2a11",
                     "slug": "globex",
                     "name": "Globex"
                   }
@@ -7703,8 +7703,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQifQ.c2lnbmF0dXJl",
                 "refresh_token": "rt_Hq4x9Kd2mZ7pL0sV3bN8wT5yR1cF6gJ2hU9eA4oI7kM",
                 "user": {
-                  "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
-                  "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                  "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
+                  "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                   "tenant_slug": "acme",
                   "email": "ada@example.com",
                   "email_verified": true,
@@ -8089,8 +8089,8 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWUifQ.c2lnbmF0dXJl",
                 "refresh_token": "rt_P0o9I8u7Y6t5R4e3W2q1A2s3D4f5G6h7J8k9L0zXcV",
                 "user": {
-                  "id": "6f1c2b9e4a7d4e0f9b3c2a1e",
-                  "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                  "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1e",
+                  "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                   "tenant_slug": "acme",
                   "email": "grace@example.com",
                   "email_verified": true,
@@ -8468,14 +8468,14 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "token_type": "bearer",
                 "expires_in": 900,
                 "user": {
-                  "id": "6f1c2b9e4a7d4e0f9b3c2a1d",
+                  "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
                   "email": "admin@example.com",
                   "first_name": null,
                   "last_name": null,
                   "display_name": null,
                   "email_verified": true,
                   "role": "super_admin",
-                  "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a10",
+                  "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a10",
                   "tenant_slug": "platform",
                   "partner_id": null
                 },
@@ -8494,7 +8494,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "expires_in": null,
                 "user": null,
                 "mfa_token": "mfa_Zq8v3Lw0Ks5Tb7Yn2Xc4Rd6Fe9Gh1Jm3Pa5Sd7Uf9W",
-                "user_id": "6f1c2b9e4a7d4e0f9b3c2a1d",
+                "user_id": "usr_6f1c2b9e4a7d4e0f9b3c2a1d",
                 "available_methods": [
                   "totp",
                   "backup_code"
@@ -8835,14 +8835,14 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
             {
               "name": "tenantAdmin",
               "value": {
-                "id": "6f1c2b9e4a7d4e0f9b3c2a1e",
+                "id": "usr_6f1c2b9e4a7d4e0f9b3c2a1e",
                 "email": "grace@acme.example",
                 "first_name": "Grace",
                 "last_name": "Hopper",
                 "display_name": null,
                 "email_verified": true,
                 "role": "tenant_admin",
-                "tenant_id": "6f1c2b9e4a7d4e0f9b3c2a11",
+                "tenant_id": "tnt_6f1c2b9e4a7d4e0f9b3c2a11",
                 "tenant_slug": "acme",
                 "partner_id": null
               }

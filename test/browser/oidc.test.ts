@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly } from '../support/fixtures.ts';
 import { hasChromium, launchBrowser, newPage, screenshot, totpAt, unlabelledControls } from './support.ts';
+import { userPublicId } from '../../handlers/core/public-ids.ts';
 
 /**
  * "Log in with ScaiKey" in real Chromium: openid-client is the app, a loopback HTTP server its
@@ -68,8 +69,8 @@ describe.skipIf(!hasChromium)('OpenID Connect in Chromium', () => {
     await page.click('button[value=allow]');
     await page.waitForURL(`${redirectUri}?**`);
     const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: true });
-    expect(tokens.claims()).toMatchObject({ sub: user._id.toHexString(), amr: ['pwd', 'otp'] });
-    expect(await oidc.fetchUserInfo(config, tokens.access_token, user._id.toHexString())).toMatchObject({ email });
+    expect(tokens.claims()).toMatchObject({ sub: userPublicId(user._id), amr: ['pwd', 'otp'] });
+    expect(await oidc.fetchUserInfo(config, tokens.access_token, userPublicId(user._id))).toMatchObject({ email });
 
     // The consent is listed on the account's authorized apps; the same browser signs in again silently.
     const listed = await server.call('GET', '/api/v1/me/authorized-apps', { token: tokens.access_token });
@@ -91,7 +92,7 @@ describe.skipIf(!hasChromium)('OpenID Connect in Chromium', () => {
     // Revoking the authorization ends that app's tokens, not the other app's.
     expect((await server.call('DELETE', `/api/v1/me/authorized-apps/${third.application.client_id}`, { token: spaTokens.access_token })).status).toBe(200);
     await expect(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
-    await expect(oidc.fetchUserInfo(spa, spaTokens.access_token, oidc.skipSubjectCheck)).resolves.toMatchObject({ sub: user._id.toHexString() });
+    await expect(oidc.fetchUserInfo(spa, spaTokens.access_token, oidc.skipSubjectCheck)).resolves.toMatchObject({ sub: userPublicId(user._id) });
     expect((await server.call('DELETE', `/api/v1/me/authorized-apps/${third.application.client_id}`, { token: spaTokens.access_token })).status).toBe(404);
 
     expect(problems).toEqual([]);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { Applications } from '../../handlers/domain/applications/applications.ts';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 const BOOTSTRAP = { email: 'root@platform.test', password: 'bootstrap passphrase long enough' };
 let server: TestServer;
@@ -94,7 +95,7 @@ describe('admin sign-in', () => {
 
     const admin = await tenantAdmin(tenant);
     const claims = decodeJwt(admin.token);
-    expect(claims).toMatchObject({ role: 'tenant_admin', tenant_id: tenant._id.toHexString() });
+    expect(claims).toMatchObject({ role: 'tenant_admin', tenant_id: tenantPublicId(tenant._id) });
     const me = await server.call('GET', '/api/v1/admin/auth/me', { token: admin.token });
     expect(me.body).toMatchObject({ email: admin.email, role: 'tenant_admin', tenant_slug: tenant.slug });
 
@@ -139,7 +140,7 @@ describe('admin sign-in', () => {
     await server.domain.users.grantAdminRole(user._id, 'partner_admin', 'prt_mfa');
     const secret = await enrolTotpDirectly(server, user._id);
     const challenge = await adminLogin(email, strongPassword);
-    expect(challenge.body).toMatchObject({ status: 'MFA_REQUIRED', access_token: null, user_id: user._id.toHexString(), available_methods: ['totp'] });
+    expect(challenge.body).toMatchObject({ status: 'MFA_REQUIRED', access_token: null, user_id: userPublicId(user._id), available_methods: ['totp'] });
     const wrong = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: challenge.body.mfa_token, user_id: challenge.body.user_id, method: 'totp', code: '000000' } });
     expect(wrong.status).toBe(401);
     const verified = await server.call('POST', '/api/v1/auth/mfa/verify', {
@@ -227,12 +228,12 @@ describe('applications', () => {
     const admin = await tenantAdmin(mine);
     const own = await create(admin.token, { name: 'Own SPA', application_type: 'SPA', scope: 'TENANT', redirect_uris: ['https://own.example.com/cb'] });
     expect(own.status).toBe(201);
-    expect(own.body.tenant_id).toBe(mine._id.toHexString());
+    expect(own.body.tenant_id).toBe(tenantPublicId(mine._id));
     const global = await create(root, { name: 'Global one', application_type: 'SERVICE', scope: 'GLOBAL' });
     const foreign = await create(root, { name: 'Foreign', application_type: 'SERVICE', scope: 'TENANT', tenant_id: other._id.toHexString() });
 
     expect((await create(admin.token, { name: 'G', application_type: 'SERVICE', scope: 'GLOBAL' })).status).toBe(403);
-    expect((await create(admin.token, { name: 'X', application_type: 'SERVICE', scope: 'TENANT', tenant_id: other._id.toHexString() })).status).toBe(403);
+    expect((await create(admin.token, { name: 'X', application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenantPublicId(other._id) })).status).toBe(403);
 
     const list = await server.call('GET', '/api/v1/admin/applications/?per_page=100', { token: admin.token });
     const ids = list.body.items.map((a: { id: string }) => a.id);

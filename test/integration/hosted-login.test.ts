@@ -4,6 +4,7 @@ import { useServerWithMail } from '../support/suite.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import type { UserDoc } from '../../handlers/store/users.ts';
+import { parsePublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 const suite = useServerWithMail({ LOCKOUT_THRESHOLD: '5' });
 
@@ -23,7 +24,7 @@ describe('register and verify email', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.data).toMatchObject({ status: 'pending_verification' });
     expect(reply.body.meta.request_id).toBe(reply.headers.get('x-request-id'));
-    const stored = await suite.server.database.users.findById(new (await import('mongodb')).ObjectId(reply.body.data.user_id));
+    const stored = await suite.server.database.users.findById(parsePublicId('user', reply.body.data.user_id)!);
     expect(stored?.custom_data).toEqual({ plan: 'pro' });
     expect(stored?.password_hash).toMatch(/^\$argon2id\$v=19\$/); // hashed (Argon2id by default), never stored plain
 
@@ -145,7 +146,7 @@ describe('hosted login and MFA', () => {
     const { email, user } = await createUser(suite.server, tenant);
     const reply = await suite.server.call('POST', `${base(tenant.slug)}/login`, { body: { email, password: strongPassword, remember_me: true } });
     expect(reply.status).toBe(200);
-    expect(reply.body.data).toMatchObject({ status: 'success', user_id: user._id.toHexString(), redirect_uri: 'https://app.example.com/cb' });
+    expect(reply.body.data).toMatchObject({ status: 'success', user_id: userPublicId(user._id), redirect_uri: 'https://app.example.com/cb' });
     const cookie = reply.headers.get('set-cookie')!;
     // Plain http (the test server): the unprefixed name; the value is the session's own secret, not a refresh token.
     expect(cookie).toMatch(/^scaikey_session=bs_[0-9a-f]{24}\.[A-Za-z0-9_-]{43};/);
@@ -236,7 +237,7 @@ describe('profile', () => {
     const s = await signedIn();
     const me = await suite.server.call('GET', '/api/v1/me', { token: s.access });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ id: s.user._id.toHexString(), email: s.email, tenant_slug: s.tenant.slug, mfa_enabled: false, mfa_methods: [] });
+    expect(me.body).toMatchObject({ id: userPublicId(s.user._id), email: s.email, tenant_slug: s.tenant.slug, mfa_enabled: false, mfa_methods: [] });
     expect((await suite.server.call('GET', '/api/v1/me')).status).toBe(401);
     expect((await suite.server.call('GET', '/api/v1/me', { token: 'abc.def.ghi' })).status).toBe(401);
   });

@@ -4,6 +4,7 @@ import { useServerWithMail } from '../support/suite.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import type { TenantSettings } from '../../handlers/store/tenants.ts';
+import { userPublicId } from '../../handlers/core/public-ids.ts';
 
 const suite = useServerWithMail({ LOCKOUT_THRESHOLD: '5' });
 
@@ -19,7 +20,7 @@ async function signedIn(settings: Partial<TenantSettings> = {}, user: { emailVer
   const created = await createUser(suite.server, tenant, user);
   const login = await suite.server.call('POST', '/api/v1/auth/login', { body: { email: created.email, password: strongPassword } });
   expect(login.status).toBe(200);
-  return { tenant, email: created.email, user: created.user, userId: created.user._id.toHexString(), access: login.body.access_token as string };
+  return { tenant, email: created.email, user: created.user, userId: userPublicId(created.user._id), access: login.body.access_token as string };
 }
 type Account = Awaited<ReturnType<typeof signedIn>>;
 

@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser } from '../support/fixtures.ts';
 import { hidden, postForm as post } from '../support/oidc-pages.ts';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 /**
  * The platform issuer (GLOBAL apps): the identify-first sign-in (email, then the tenant when the
@@ -67,12 +68,12 @@ describe('platform issuer', () => {
     const cookie = done.headers.getSetCookie()[0]!.split(';')[0]!;
     const tokens = await oidc.authorizationCodeGrant(config, new URL(done.headers.get('location')!), { pkceCodeVerifier: verifier, expectedState: 'st', idTokenExpected: true });
     expect(tokens.claims()!.iss).toBe(issuer);
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: issuer, sub: user._id.toHexString(), tenant_id: second._id.toHexString() });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: issuer, sub: userPublicId(user._id), tenant_id: tenantPublicId(second._id) });
 
     // The GET variants, introspection and revocation of the platform issuer.
     const getPage = await fetch(oidc.buildAuthorizationUrl(config, { ...params }).toString(), { redirect: 'manual' });
     expect([getPage.status, (await getPage.text()).includes('name="step" value="identify"')]).toEqual([200, true]);
-    expect(await oidc.fetchUserInfo(config, tokens.access_token, user._id.toHexString())).toMatchObject({ email });
+    expect(await oidc.fetchUserInfo(config, tokens.access_token, userPublicId(user._id))).toMatchObject({ email });
     expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, iss: issuer });
     const refreshable = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     await oidc.tokenRevocation(config, refreshable.refresh_token!);
@@ -82,7 +83,7 @@ describe('platform issuer', () => {
 
     const byPost = await post(`${issuer}/userinfo`, { access_token: hinted.access_token });
     expect(byPost.status).toBe(200);
-    expect(await byPost.json()).toMatchObject({ sub: user._id.toHexString(), email });
+    expect(await byPost.json()).toMatchObject({ sub: userPublicId(user._id), email });
     const both = await fetch(`${issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${hinted.access_token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${hinted.access_token}` });
     expect(both.status).toBe(400);
     const endByGet = await fetch(oidc.buildEndSessionUrl(config, { id_token_hint: hinted.id_token!, post_logout_redirect_uri: 'https://console.example.com/bye' }).toString(), { redirect: 'manual', headers: { cookie: again.cookie } });

@@ -5,6 +5,7 @@ import { generate } from 'otplib';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly } from '../support/fixtures.ts';
 import { hidden } from '../support/oidc-pages.ts';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 /**
  * The tenant issuer driven by openid-client (panva's certified relying-party library) as the
@@ -123,17 +124,17 @@ describe('tenant issuer with openid-client', () => {
     const callback = await signIn(browser, url, { email, password, totpSecret });
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     const idClaims = tokens.claims()!;
-    expect(idClaims.sub).toBe(user._id.toHexString());
+    expect(idClaims.sub).toBe(userPublicId(user._id));
     expect(idClaims.amr).toEqual(['pwd', 'otp']);
     expect(idClaims.acr).toBe('urn:scaikey:acr:mfa');
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('RS256');
     expect(decodeProtectedHeader(tokens.access_token).typ).toBe('at+jwt');
     const at = decodeJwt(tokens.access_token);
-    expect(at).toMatchObject({ iss: issuerUrl, aud: first.application.client_id, client_id: first.application.client_id, tenant_id: tenant._id.toHexString(), scope: 'openid profile email offline_access' });
+    expect(at).toMatchObject({ iss: issuerUrl, aud: first.application.client_id, client_id: first.application.client_id, tenant_id: tenantPublicId(tenant._id), scope: 'openid profile email offline_access' });
     expect(tokens.refresh_token).toMatch(/^rt_/);
 
-    const info = await oidc.fetchUserInfo(config, tokens.access_token, user._id.toHexString());
-    expect(info).toMatchObject({ sub: user._id.toHexString(), email, email_verified: true, given_name: 'Test' });
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, userPublicId(user._id));
+    expect(info).toMatchObject({ sub: userPublicId(user._id), email, email_verified: true, given_name: 'Test' });
     // The same token works on the ScaiKey API: one verification path, one session model.
     expect((await server.call('GET', '/api/v1/me', { token: tokens.access_token })).status).toBe(200);
 
@@ -145,7 +146,7 @@ describe('tenant issuer with openid-client', () => {
       redirect_uri: redirectUri, scope: 'openid', prompt: 'none', code_challenge: await oidc.calculatePKCECodeChallenge(verifier2), code_challenge_method: 'S256',
     }));
     const tokens2 = await oidc.authorizationCodeGrant(config2, sso, { pkceCodeVerifier: verifier2, idTokenExpected: true });
-    expect(tokens2.claims()!.sub).toBe(user._id.toHexString());
+    expect(tokens2.claims()!.sub).toBe(userPublicId(user._id));
     expect(tokens2.claims()!.sid).toBe(idClaims.sid);
 
     // Refresh rotation; the other app cannot use this app's refresh token.
@@ -153,13 +154,13 @@ describe('tenant issuer with openid-client', () => {
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     await expect(oidc.refreshTokenGrant(config2, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     const active = await oidc.tokenIntrospection(config, refreshed.access_token);
-    expect(active).toMatchObject({ active: true, client_id: first.application.client_id, sub: user._id.toHexString() });
+    expect(active).toMatchObject({ active: true, client_id: first.application.client_id, sub: userPublicId(user._id) });
 
     // Revoking the refresh token ends this app's grant (its access tokens too), not the other app's.
     await oidc.tokenRevocation(config, refreshed.refresh_token!);
     await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect(await oidc.tokenIntrospection(config, refreshed.access_token)).toEqual({ active: false });
-    await expect(oidc.fetchUserInfo(config2, tokens2.access_token, oidc.skipSubjectCheck)).resolves.toMatchObject({ sub: user._id.toHexString() });
+    await expect(oidc.fetchUserInfo(config2, tokens2.access_token, oidc.skipSubjectCheck)).resolves.toMatchObject({ sub: userPublicId(user._id) });
 
     // Logout with the id_token_hint ends the browser session and every app session it signed in.
     const logout = oidc.buildEndSessionUrl(config2, { id_token_hint: tokens2.id_token!, post_logout_redirect_uri: 'https://app.example.com/bye', state: 'bye' });
@@ -329,7 +330,7 @@ describe('tenant issuer with openid-client', () => {
     const verifier = oidc.randomPKCECodeVerifier();
     const callback = await signIn(new Browser(), oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }), { email, password });
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true });
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ role: 'partner_admin', partner_id: 'prt_acme', tenant_id: tenant._id.toHexString() });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ role: 'partner_admin', partner_id: 'prt_acme', tenant_id: tenantPublicId(tenant._id) });
     const other = await createTenant(server);
     const elsewhere = await fetch(`${server.url}/api/v1/auth/tenants/${other.slug}/oauth/authorize?client_id=${partnerApp.application.client_id}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&scope=openid`, { redirect: 'manual' });
     expect(elsewhere.status).toBe(400);

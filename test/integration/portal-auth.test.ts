@@ -7,6 +7,7 @@ import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../
 import { hashToken } from '../../handlers/domain/crypto/secrets.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import { AccessTokens } from '../../handlers/domain/tokens/access-tokens.ts';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -84,7 +85,7 @@ describe('authenticate', () => {
     expect(ok.body.status).toBe('SUCCESS');
     // rt_<session id>.<generation>.<r|n>.<256 random bits, base64url>
     expect(ok.body.refresh_token).toMatch(/^rt_[0-9a-f]{24}\.0\.n\.[A-Za-z0-9_-]{43}$/);
-    expect(ok.body.user).toMatchObject({ id: user._id.toHexString(), tenant_id: tenant._id.toHexString(), tenant_slug: tenant.slug, email });
+    expect(ok.body.user).toMatchObject({ id: userPublicId(user._id), tenant_id: tenantPublicId(tenant._id), tenant_slug: tenant.slug, email });
     const header = decodeProtectedHeader(ok.body.access_token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     expect(header.kid).toBeTruthy();
@@ -135,7 +136,7 @@ describe('authenticate', () => {
     expect(ask.body.detail).toBe(errorCatalogue.tenantSelectionRequired.detail);
     const chosen = await signIn(email, strongPassword, b._id.toHexString());
     expect(chosen.status).toBe(200);
-    expect(chosen.body.user.tenant_id).toBe(b._id.toHexString());
+    expect(chosen.body.user.tenant_id).toBe(tenantPublicId(b._id));
   });
 
   test('an unverified user of a tenant that requires verification is told so only with the right password', async () => {
@@ -153,7 +154,7 @@ describe('authenticate', () => {
     await enrolTotp(user._id);
     const reply = await signIn(email, strongPassword);
     expect(reply.status).toBe(200);
-    expect(reply.body).toMatchObject({ status: 'MFA_REQUIRED', access_token: null, refresh_token: null, user: null, user_id: user._id.toHexString(), available_methods: ['totp'] });
+    expect(reply.body).toMatchObject({ status: 'MFA_REQUIRED', access_token: null, refresh_token: null, user: null, user_id: userPublicId(user._id), available_methods: ['totp'] });
     expect(reply.body.mfa_token).toMatch(/^mfa_/);
   });
 });
@@ -208,7 +209,7 @@ describe('portal MFA verify', () => {
     expect(wrong.body.detail).toBe(errorCatalogue.invalidCode.detail);
     const ok = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: first.body.mfa_token, user_id: user._id.toHexString(), method: 'totp', code } });
     expect(ok.status).toBe(200);
-    expect(ok.body.user.id).toBe(user._id.toHexString());
+    expect(ok.body.user.id).toBe(userPublicId(user._id));
     expect(ok.body.access_token).toBeTruthy();
     // The MFA token is single-use, and the same code cannot be replayed in a new flow.
     const reuse = await server.call('POST', '/api/v1/auth/mfa/verify', { body: { mfa_token: first.body.mfa_token, user_id: user._id.toHexString(), method: 'totp', code } });

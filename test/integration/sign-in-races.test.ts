@@ -8,6 +8,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import type { CounterDoc } from '../../handlers/store/counters.ts';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 
 let server: TestServer;
 /** The same server code behind a proxy it trusts (X-Forwarded-Proto decides the scheme). */
@@ -116,10 +117,10 @@ describe('item 7: tenant-less sign-in is deterministic', () => {
     const { email, user } = await createUser(server, mine);
     await createUser(server, open, { email, password: 'the squatter picked this one', status: 'pending', emailVerified: false });
     const identified = await server.call('POST', '/api/v1/auth/identify', { body: { email } });
-    expect(identified.body).toMatchObject({ tenants: [{ id: mine._id.toHexString() }], requires_tenant_selection: false });
+    expect(identified.body).toMatchObject({ tenants: [{ id: tenantPublicId(mine._id) }], requires_tenant_selection: false });
     const ok = await login(email, strongPassword);
     expect(ok.status).toBe(200);
-    expect(ok.body.user.id).toBe(user._id.toHexString());
+    expect(ok.body.user.id).toBe(userPublicId(user._id));
   });
 
   test('several live accounts: a password right for any of them asks for the tenant, every time; a wrong one counts on each account', async () => {
@@ -140,7 +141,7 @@ describe('item 7: tenant-less sign-in is deterministic', () => {
     expect(wrong.status).toBe(401);
     expect((await counter(accountKey(a._id, email)))?.count).toBe(1);
     expect((await counter(accountKey(b._id, email)))?.count).toBe(1);
-    expect((await login(email, 'the password of account b', b._id.toHexString())).status).toBe(200);
+    expect((await login(email, 'the password of account b', tenantPublicId(b._id))).status).toBe(200);
   });
 });
 

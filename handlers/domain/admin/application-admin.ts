@@ -8,6 +8,7 @@ import { applicationScopes, applicationTypes, grantTypesFor, isPublicClient, typ
 import type { AuditLog } from '../audit/audit-log.ts';
 import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
+import { internalHex, noSuchId, parsePublicId, tenantPublicId } from '../../core/public-ids.ts';
 
 /** The request facts an admin write is audited with. */
 export interface AdminRequest extends ClientInfo {
@@ -23,7 +24,7 @@ export function applicationView(app: ApplicationDoc) {
     description: app.description,
     application_type: app.application_type,
     scope: app.scope,
-    tenant_id: app.tenant_id ? app.tenant_id.toHexString() : null,
+    tenant_id: app.tenant_id ? tenantPublicId(app.tenant_id) : null,
     partner_id: app.partner_id,
     is_confidential: !isPublicClient(app.application_type),
     grant_types: grantTypesFor(app.application_type),
@@ -91,7 +92,7 @@ export class ApplicationAdmin {
     if (visible) query.visibleTo = visible;
     if (filters.tenantId !== undefined) {
       // An id that cannot exist matches nothing (the same as an unknown one).
-      query.tenantId = ObjectId.isValid(filters.tenantId) && filters.tenantId.length === 24 ? new ObjectId(filters.tenantId) : new ObjectId('000000000000000000000000');
+      query.tenantId = parsePublicId('tenant', filters.tenantId) ?? noSuchId;
     }
     if (filters.partnerId !== undefined) query.partner = { partnerId: filters.partnerId, tenantIds: await this.deps.tenants.idsOfPartner(filters.partnerId) };
     if (filters.scope !== undefined) query.scope = oneOf('scope', filters.scope, applicationScopes);
@@ -129,7 +130,8 @@ export class ApplicationAdmin {
         const given = patch[field];
         if (given === undefined) continue;
         const current = field === 'tenant_id' ? (app.tenant_id?.toHexString() ?? null) : app[field];
-        if (given !== current) throw new InvalidInput({ field, reason: `${field} is fixed at registration and cannot be changed` });
+        const compared = field === 'tenant_id' && typeof given === 'string' ? internalHex('tenant', given) : given;
+        if (compared !== current) throw new InvalidInput({ field, reason: `${field} is fixed at registration and cannot be changed` });
       }
       const changes: ApplicationChanges = this.settable(patch);
       if (patch.name !== undefined) changes.name = patch.name;
@@ -258,7 +260,8 @@ export class ApplicationAdmin {
     // TENANT
     const wanted = tenantId ?? (reach.kind === 'tenant' ? reach.tenantId.toHexString() : null);
     if (!wanted) throw new InvalidInput({ field: 'tenant_id', reason: 'a TENANT application needs its tenant' });
-    const tenant = ObjectId.isValid(wanted) && wanted.length === 24 ? await this.deps.tenants.findActiveById(wanted) : null;
+    const wantedId = parsePublicId('tenant', wanted);
+    const tenant = wantedId ? await this.deps.tenants.findActiveById(wantedId) : null;
     const inReach = tenant !== null && !isPlatformTenant(tenant) && (
       reach.kind === 'platform' || (reach.kind === 'partner' ? tenant.partner_id === reach.partnerId : tenant._id.equals(reach.tenantId)));
     if (!inReach) {

@@ -10,6 +10,7 @@ import { normaliseEmail } from '../users/users.ts';
 import { adminClaims, adminUserView, type AdminUserView } from '../admin/admin-roles.ts';
 import type { AdminAccess } from '../admin/admin-access.ts';
 import type { PortalAuth } from './portal-auth.ts';
+import { userPublicId } from '../../core/public-ids.ts';
 
 export type AdminLoginOutcome =
   | { status: 'SUCCESS'; access_token: string; refresh_token: string; expires_in: number; user: AdminUserView }
@@ -42,7 +43,7 @@ export class AdminAuth {
     );
     // Codes only (the verify request carries a code, not a WebAuthn assertion), as in the portal.
     const second = await this.deps.signIn.secondFactor(user, tenant, { channel: 'admin', rememberMe: false, redirectUri: null, usable: (m) => m !== 'webauthn' });
-    if (second.required) return { status: 'MFA_REQUIRED', mfa_token: second.mfaToken, user_id: user._id.toHexString(), available_methods: second.methods };
+    if (second.required) return { status: 'MFA_REQUIRED', mfa_token: second.mfaToken, user_id: userPublicId(user._id), available_methods: second.methods };
     const { session, refreshToken } = await this.deps.signIn.startSession(user, tenant, { rememberMe: false, amr: second.amr, channel: 'admin' }, client);
     const access = await this.deps.accessTokens.issue(
       { userId: user._id.toHexString(), tenantId: tenant._id.toHexString(), sessionId: session._id.toHexString() },

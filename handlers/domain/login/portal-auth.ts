@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Flows } from '../flows/flows.ts';
 import type { SecurityMetrics } from '../../core/metrics.ts';
 import { adminClaims } from '../admin/admin-roles.ts';
+import { internalHex, tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 
 
 export interface PortalAuthSettings {
@@ -67,7 +68,7 @@ export class PortalAuth {
     const { token } = await this.deps.flows.startIdentify(this.settings.flowTtlSeconds, normalised);
     return {
       flow_token: token,
-      tenants: tenants.map((t) => ({ id: t._id.toHexString(), slug: t.slug, name: t.name })),
+      tenants: tenants.map((t) => ({ id: tenantPublicId(t._id), slug: t.slug, name: t.name })),
       requires_tenant_selection: tenants.length > 1,
     };
   }
@@ -90,7 +91,7 @@ export class PortalAuth {
     // Bound to its channel: a hosted page's MFA flow never completes here (the same answer as an
     // unknown token). The admin sign-in's flows (channel 'admin') complete here too: the answer is
     // the same kind of code, and the tokens issued carry the admin claims.
-    if (!flow?.user_id || !flow.tenant_id || (flow.channel !== 'portal' && flow.channel !== 'admin') || flow.user_id.toHexString() !== input.userId) {
+    if (!flow?.user_id || !flow.tenant_id || (flow.channel !== 'portal' && flow.channel !== 'admin') || flow.user_id.toHexString() !== internalHex('user', input.userId)) {
       throw new ApiError('invalidCode', { internal: 'unknown, expired, mismatched or other-channel mfa token' });
     }
     const [user, tenant] = await Promise.all([this.deps.users.findById(flow.user_id), this.deps.tenants.findActiveById(flow.tenant_id)]);
@@ -150,7 +151,7 @@ export class PortalAuth {
     // The portal's verify request carries a code, not a WebAuthn assertion: a WebAuthn-only user
     // must sign in through the hosted page, never skip the second factor here.
     const second = await this.deps.signIn.secondFactor(user, tenant, { channel: 'portal', rememberMe, redirectUri: null, usable: (m) => m !== 'webauthn' });
-    if (second.required) return { status: 'MFA_REQUIRED', mfa_token: second.mfaToken, user_id: user._id.toHexString(), available_methods: second.methods };
+    if (second.required) return { status: 'MFA_REQUIRED', mfa_token: second.mfaToken, user_id: userPublicId(user._id), available_methods: second.methods };
     return { status: 'SUCCESS', ...(await this.issue(user, tenant, second.amr, rememberMe, client)) };
   }
 

@@ -12,6 +12,7 @@ import type { TrustedDevices } from '../mfa/trusted-devices.ts';
 import type { WebAuthn, WebAuthnChallenge } from '../webauthn/webauthn.ts';
 import type { Flows } from '../flows/flows.ts';
 import type { ClientInfo } from '../../core/request-context.ts';
+import { internalHex, userPublicId } from '../../core/public-ids.ts';
 
 export interface SessionOutcome {
   status: 'success';
@@ -57,7 +58,7 @@ export class TenantAuth {
       redirectUri: defaultRedirect(tenant),
       trustedDeviceToken: input.trustedDeviceToken ?? null,
     });
-    if (second.required) return { status: 'mfa_required', userId: user._id.toHexString(), mfaToken: second.mfaToken, availableMethods: second.methods, defaultMethod: second.methods[0]! };
+    if (second.required) return { status: 'mfa_required', userId: userPublicId(user._id), mfaToken: second.mfaToken, availableMethods: second.methods, defaultMethod: second.methods[0]! };
     return this.startSession(user, tenant, input.rememberMe, second.amr, client, null);
   }
 
@@ -106,7 +107,7 @@ export class TenantAuth {
     channels: ReadonlyArray<FlowDoc['channel']> = ['tenant'],
   ): Promise<{ flow: FlowDoc; user: UserDoc }> {
     const flow = await this.deps.flows.findLive('mfa', mfaToken);
-    const matches = flow?.user_id && flow.tenant_id?.equals(tenant._id) && channels.includes(flow.channel) && (!userId || flow.user_id.toHexString() === userId);
+    const matches = flow?.user_id && flow.tenant_id?.equals(tenant._id) && channels.includes(flow.channel) && (!userId || flow.user_id.toHexString() === internalHex('user', userId));
     if (!flow || !matches) throw new ApiError('invalidCode', { internal: 'unknown, expired or mismatched mfa token' });
     const user = await this.deps.users.findById(flow.user_id as ObjectId);
     if (!user || user.status !== 'active') throw new ApiError('invalidCode', { internal: 'user not active' });
@@ -118,7 +119,7 @@ export class TenantAuth {
     return {
       status: 'success',
       session,
-      userId: user._id.toHexString(),
+      userId: userPublicId(user._id),
       sessionId: session._id.toHexString(),
       sessionSecret: browserSecret,
       maxAgeSeconds: Math.floor((session.absolute_expires_at.getTime() - session.created_at.getTime()) / 1000),

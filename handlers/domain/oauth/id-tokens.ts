@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Clock } from '../../core/clock.ts';
 import type { SigningAlg, SigningKeys } from '../tokens/signing-keys.ts';
+import { internalHex } from '../../core/public-ids.ts';
 
 export interface IdTokenInput {
   issuer: string;
@@ -67,7 +68,8 @@ export class IdTokens {
       const claims = decodeJwt(token);
       const aud = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
       if (claims.iss !== issuer || typeof claims.sub !== 'string' || typeof aud !== 'string') return undefined;
-      return { sub: claims.sub, aud, sid: typeof claims['sid'] === 'string' ? claims['sid'] : undefined };
+      // The hint's subject as the internal hex the sessions carry (public usr_… or a legacy bare hex).
+      return { sub: internalHex('user', claims.sub) ?? claims.sub, aud, sid: typeof claims['sid'] === 'string' ? claims['sid'] : undefined };
     } catch {
       return undefined;
     }

@@ -16,6 +16,7 @@ import { releasedClaims, requestedClaimNames } from './claims.ts';
 import { allowsGrant, type ClientCredentials, type OAuthClients } from './clients.ts';
 import type { IdTokens } from './id-tokens.ts';
 import type { Issuer } from './issuers.ts';
+import { tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -161,7 +162,7 @@ export class TokenEndpoint {
     if (scope.some((s) => !app.allowed_scopes.includes(s))) throw new OAuthError('invalid_scope', 'The requested scope is not allowed for this client');
     const extra: Record<string, unknown> = { token_type: 'client_credentials', app_scope: app.scope };
     if (app.scope === 'GLOBAL') extra['platform_token'] = true;
-    if (app.tenant_id) extra['tenant_id'] = app.tenant_id.toHexString();
+    if (app.tenant_id) extra['tenant_id'] = tenantPublicId(app.tenant_id);
     if (app.partner_id) extra['partner_id'] = app.partner_id;
     const { token } = await this.deps.accessTokens.issueOAuth({ issuer: issuer.url, clientId: app.client_id, subject: app.client_id, scope: scope.join(' '), ttlSeconds: app.token_lifetime, extra });
     return { access_token: token, token_type: 'Bearer', expires_in: app.token_lifetime, scope: scope.join(' ') };
@@ -220,11 +221,12 @@ export class TokenEndpoint {
     options: { nonce: string | null; refreshToken: string | undefined; idTokenClaims: string[] },
   ): Promise<TokenResponse> {
     const grant = session.oauth!;
-    const tenantId = session.tenant_id.toHexString();
+    const tenantId = tenantPublicId(session.tenant_id);
+    const subject = userPublicId(user._id);
     const { token } = await this.deps.accessTokens.issueOAuth({
       issuer: issuer.url,
       clientId: app.client_id,
-      subject: user._id.toHexString(),
+      subject,
       scope: scope.join(' '),
       ttlSeconds: app.token_lifetime,
       extra: {
@@ -238,7 +240,7 @@ export class TokenEndpoint {
       response.id_token = await this.deps.idTokens.issue({
         issuer: issuer.url,
         clientId: app.client_id,
-        subject: user._id.toHexString(),
+        subject,
         alg: app.id_token_signed_response_alg,
         authTime: grant.auth_time,
         nonce: options.nonce,

@@ -9,6 +9,7 @@ import { releasedClaims, requestedClaimNames } from './claims.ts';
 import type { ClientCredentials, OAuthClients } from './clients.ts';
 import type { IdTokens } from './id-tokens.ts';
 import type { Issuer } from './issuers.ts';
+import { internalHex, tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 
 const REFRESH = /^rt_([0-9a-f]{24})\./;
 
@@ -41,7 +42,7 @@ export class TokenServices {
     if (typeof claims['sid'] !== 'string') return { claims, session: null };
     // The bearer check's cached reads (writes through ScaiKey evict them; see AUTH_CACHE_TTL_MS).
     const session = await this.deps.sessions.findActiveRecent(claims['sid']);
-    if (!session || session.user_id.toHexString() !== claims['sub']) return null;
+    if (!session || session.user_id.toHexString() !== internalHex('user', claims['sub'] as string)) return null;
     return { claims, session };
   }
 
@@ -55,7 +56,7 @@ export class TokenServices {
     if (!user || user.status !== 'active') throw new OAuthError('invalid_token', 'The user account is not active');
     const requested = requestedClaimNames(live.session.oauth?.userinfo_claims ?? null, 'userinfo');
     const clientId = typeof live.claims['client_id'] === 'string' ? live.claims['client_id'] : undefined;
-    return { claims: { sub: user._id.toHexString(), ...releasedClaims(user, scope, requested) }, clientId };
+    return { claims: { sub: userPublicId(user._id), ...releasedClaims(user, scope, requested) }, clientId };
   }
 
   /** RFC 7009: always 200 for the client's own tokens or unknown ones; another client's are left alone. */
@@ -81,9 +82,9 @@ export class TokenServices {
         token_type: 'refresh_token',
         client_id: session.oauth.client_id,
         scope: session.oauth.scope,
-        sub: session.user_id.toHexString(),
+        sub: userPublicId(session.user_id),
         iss: issuer.url,
-        tenant_id: session.tenant_id.toHexString(),
+        tenant_id: tenantPublicId(session.tenant_id),
         exp: Math.floor(Math.min(session.idle_expires_at.getTime(), session.absolute_expires_at.getTime()) / 1000),
       };
     }

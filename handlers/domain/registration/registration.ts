@@ -13,6 +13,7 @@ import type { AttemptCounter } from '../rate-limit/attempt-counter.ts';
 import type { ClientInfo } from '../../core/request-context.ts';
 import type { CaptchaVerifier } from './captcha.ts';
 import { linkWithToken, requireAllowedRedirect } from './redirects.ts';
+import { userPublicId } from '../../core/public-ids.ts';
 
 export const verificationTtlSeconds = 24 * 3600;
 
@@ -86,11 +87,11 @@ export class Registration {
       if (!(error instanceof DuplicateEmailError)) throw error;
       await this.notifyExistingOwner(tenant, input.email, redirectUri);
       // Indistinguishable from a new account: a fresh id that will never resolve.
-      return answer(new ObjectId().toHexString());
+      return answer(userPublicId(new ObjectId()));
     }
     await this.sendVerification(tenant, user, redirectUri);
     await this.deps.audit.record({ type: 'register', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
-    return answer(user._id.toHexString());
+    return answer(userPublicId(user._id));
   }
 
   async verifyEmail(slug: string, token: string): Promise<{ message: string; email_verified: boolean }> {

@@ -6,6 +6,7 @@ import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Users } from '../users/users.ts';
 import { rememberAuthenticatedUser } from '../users/authenticated-user.ts';
 import type { Sessions } from './sessions.ts';
+import { internalHex } from '../../core/public-ids.ts';
 
 /** Bearer authentication: a valid signature is not enough; the session and the user must be live. */
 export class BearerAuthentication {
@@ -44,7 +45,7 @@ export class BearerAuthentication {
       scopes: typeof claims['scope'] === 'string' ? claims['scope'].split(' ').filter(Boolean) : [],
       platformToken: claims['platform_token'] === true,
       appScope,
-      tenantId: typeof claims['tenant_id'] === 'string' ? claims['tenant_id'] : null,
+      tenantId: typeof claims['tenant_id'] === 'string' ? internalHex('tenant', claims['tenant_id']) : null,
       partnerId: typeof claims['partner_id'] === 'string' ? claims['partner_id'] : null,
       tokenId: String(claims['jti']),
       expiresAt: Number(claims['exp']),

@@ -7,6 +7,7 @@ import type { PasswordHasher } from '../passwords/hasher.ts';
 import type { AttemptTicket, LoginThrottle } from '../rate-limit/login-throttle.ts';
 import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import type { Users } from '../users/users.ts';
+import { internalHex } from '../../core/public-ids.ts';
 
 /**
  * Where to look for the account: one tenant (hosted page), every tenant of the address (portal),
@@ -131,7 +132,7 @@ export class PasswordStep {
     // Admin sign-in: only accounts holding an admin role, so anyone else is an unknown account
     // (the same dummy hash and the same 401 as a wrong password: no oracle of who is an admin).
     const accounts = scope.adminsOnly ? await this.deps.users.findLiveAdminsByEmail(email) : await this.deps.users.findLiveByEmail(email);
-    const candidates = scope.tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === scope.tenantId) : accounts;
+    const candidates = scope.tenantId ? accounts.filter((a) => a.tenant_id.toHexString() === internalHex('tenant', scope.tenantId)) : accounts;
     const tenants = await this.deps.tenants.findActiveByIds(candidates.map((c) => c.tenant_id));
     return candidates.flatMap((user) => {
       const tenant = tenants.find((t) => t._id.equals(user.tenant_id));

@@ -1,3 +1,4 @@
+import { internalHex, tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -80,11 +81,12 @@ export class AccessTokens {
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const exp = iat + ttlSeconds;
     const extra = admin ? { role: admin.role, ...(admin.tenant_id ? { tenant_id: admin.tenant_id } : {}), ...(admin.partner_id ? { partner_id: admin.partner_id } : {}) } : {};
-    const token = await new SignJWT({ tid: subject.tenantId, sid: subject.sessionId, ...extra })
+    // On the wire the ids are public (usr_…, tnt_…); verify() hands the internal hex back.
+    const token = await new SignJWT({ tid: tenantPublicId(subject.tenantId), sid: subject.sessionId, ...extra })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
-      .setSubject(subject.userId)
+      .setSubject(userPublicId(subject.userId))
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .setJti(randomUUID())
@@ -136,9 +138,13 @@ export class AccessTokens {
     if ((role !== undefined && !adminRoles.has(role)) || (tenant_id !== undefined && typeof tenant_id !== 'string') || (partner_id !== undefined && typeof partner_id !== 'string')) {
       throw invalid('malformed admin claims');
     }
+    // Public ids (and the bare hex of tokens minted before them) become the internal hex here, once.
+    const userHex = internalHex('user', sub);
+    const tenantHex = internalHex('tenant', tid);
+    if (!userHex || !tenantHex) throw invalid('malformed subject');
     return {
-      sub, tid, sid, jti, iat, exp,
-      ...(role ? { role } : {}), ...(tenant_id ? { tenant_id } : {}), ...(partner_id ? { partner_id } : {}),
+      sub: userHex, tid: tenantHex, sid, jti, iat, exp,
+      ...(role ? { role } : {}), ...(tenant_id ? { tenant_id: internalHex('tenant', tenant_id) ?? tenant_id } : {}), ...(partner_id ? { partner_id } : {}),
       ...(typeof iss === 'string' ? { iss } : {}),
       ...(typeof client_id === 'string' ? { client_id } : {}),
       ...(typeof scope === 'string' ? { scope } : {}),

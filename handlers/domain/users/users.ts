@@ -5,6 +5,7 @@ import type { AdminRole, AdminRoleName, UserDoc, UserProfileChanges, UserStatus,
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
+import { tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 
 /** Emails compare case-insensitively after Unicode normalisation; the address as typed is kept for display. */
 export function normaliseEmail(email: string): string {
@@ -167,8 +168,8 @@ export function availableMfaMethods(user: UserDoc, tenant: TenantDoc): string[] 
 
 export function portalUser(user: UserDoc, tenant: TenantDoc) {
   return {
-    id: user._id.toHexString(),
-    tenant_id: tenant._id.toHexString(),
+    id: userPublicId(user._id),
+    tenant_id: tenantPublicId(tenant._id),
     tenant_slug: tenant.slug,
     email: user.email,
     email_verified: user.email_verified,

@@ -8,7 +8,9 @@
  * 3. seeds tenants and users through the domain services and signs in through the API;
  * 4. runs `schemathesis run` with every check and every phase, a fixed seed and ≥100 examples per
  *    operation, writing a JUnit report to reports/contract/ (kept by CI as an artifact);
- * 5. stops the server and the database whatever happened, and exits with Schemathesis's status.
+ * 5. runs the object-level-authorization pass (scripts/contract/object-authorization.ts): two tenant
+ *    admins aimed at each other's objects through every admin operation;
+ * 6. stops the server and the database whatever happened, and exits with Schemathesis's status.
  *
  * Environment (all optional):
  *   CONTRACT_SEED          Hypothesis seed (default 20260517, fixed so CI runs are reproducible)
@@ -34,13 +36,15 @@ import { createLogger } from '../handlers/core/logger.ts';
 import { startServer, type RunningServer } from '../handlers/compose.ts';
 import { startLocalMongo, type LocalMongo } from './local-mongo.ts';
 import { ensureSchemathesis, VENV_DIR } from './contract/schemathesis.ts';
-import { seed } from './contract/seed.ts';
+import { seed, type SeedData } from './contract/seed.ts';
+import { runObjectAuthorization } from './contract/object-authorization.ts';
 import { buildSchemathesisConfig } from './contract/config.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const REPORT_DIR = join(ROOT, 'reports', 'contract');
 
 const DEFAULT_SEED = 20260517;
+const CONTRACT_ADMIN = { email: 'root@platform.example', password: 'contract super admin passphrase' };
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -58,6 +62,16 @@ function intFromEnv(name: string, fallback: number, min = 1): number {
 async function protocolOperations(specPath: string): Promise<string[]> {
   const spec = parseYaml(await readFile(specPath, 'utf8')) as { paths?: Record<string, Record<string, { operationId?: string; 'x-scaikey-protocol'?: boolean }>> };
   return Object.values(spec.paths ?? {}).flatMap((item) => Object.values(item)).filter((op) => op && typeof op === 'object' && op['x-scaikey-protocol'] === true && op.operationId).map((op) => op.operationId!);
+}
+
+/** operationIds of the administration API (its sign-in aside). */
+async function adminOperations(specPath: string): Promise<string[]> {
+  const spec = parseYaml(await readFile(specPath, 'utf8')) as { paths?: Record<string, Record<string, { operationId?: string }>> };
+  return Object.entries(spec.paths ?? {})
+    .filter(([path]) => path.startsWith('/api/v1/admin/') && !path.startsWith('/api/v1/admin/auth/'))
+    .flatMap(([, item]) => Object.values(item))
+    .filter((op) => op && typeof op === 'object' && op.operationId)
+    .map((op) => op.operationId!);
 }
 
 /** operationIds whose documented responses include 400. */
@@ -120,6 +134,9 @@ async function main(passThrough: string[]): Promise<number> {
       IP_RATE_LIMIT: '1000000',
       LOCKOUT_THRESHOLD: '1000000',
       ACCESS_TOKEN_TTL: '3600',
+      // The administration API is fuzzed as this super admin (scripts/contract/hooks.py).
+      SCAIKEY_BOOTSTRAP_ADMIN_EMAIL: CONTRACT_ADMIN.email,
+      SCAIKEY_BOOTSTRAP_ADMIN_PASSWORD: CONTRACT_ADMIN.password,
       // Schemathesis judges the responses. The in-server response validator (on by default under
       // NODE_ENV=test) would turn every contract violation into a 500 and hide what was sent.
       VALIDATE_RESPONSES: 'false',
@@ -132,7 +149,7 @@ async function main(passThrough: string[]): Promise<number> {
     log(`contract: seeded tenants ${data.tenantSlugs.join(', ')}; users ${data.plainUser.email} (no MFA), ${data.mfaUser.email} (TOTP + backup codes), ${data.multiTenantEmail} (two tenants)`);
 
     const configPath = join(REPORT_DIR, 'schemathesis.toml');
-    await writeFile(configPath, buildSchemathesisConfig({ seed: data, maxExamples, operationsDocumenting400: await operationsDocumenting400(specPath), protocolOperations: await protocolOperations(specPath), hooksPath: join(ROOT, 'scripts', 'contract', 'hooks.py') }));
+    await writeFile(configPath, buildSchemathesisConfig({ seed: data, maxExamples, operationsDocumenting400: await operationsDocumenting400(specPath), protocolOperations: await protocolOperations(specPath), adminOperations: await adminOperations(specPath), hooksPath: join(ROOT, 'scripts', 'contract', 'hooks.py') }));
 
     const args = [
       '--config-file', configPath,
@@ -165,6 +182,8 @@ async function main(passThrough: string[]): Promise<number> {
           // Read by scripts/contract/hooks.py, which signs in as this user (one session per operation).
           CONTRACT_AUTH_EMAIL: data.plainUser.email,
           CONTRACT_AUTH_PASSWORD: data.plainUser.password,
+          CONTRACT_ADMIN_EMAIL: CONTRACT_ADMIN.email,
+          CONTRACT_ADMIN_PASSWORD: CONTRACT_ADMIN.password,
           // Hypothesis keeps a unicode/constants cache; keep it beside the venv, not in the work tree.
           HYPOTHESIS_STORAGE_DIRECTORY: process.env.HYPOTHESIS_STORAGE_DIRECTORY || join(ROOT, VENV_DIR, 'hypothesis'),
         } });
@@ -200,6 +219,16 @@ async function main(passThrough: string[]): Promise<number> {
     // Schemathesis closes with a pytest-style banner ("== 3 warnings in 83s =="); CI reads the last
     // closing line, so end on a plain count of the JUnit report's test cases (one per operation).
     const summary = await junitSummary(join(REPORT_DIR, 'junit.xml'));
+    if (!interrupted && server && data.tenantAdmins.length === 2) {
+      const [first, second] = data.tenantAdmins as [SeedData['tenantAdmins'][number], SeedData['tenantAdmins'][number]];
+      const ola = await runObjectAuthorization({ url: server.url, specPath, db: server.database.db, sides: [first, second], log });
+      await writeFile(join(REPORT_DIR, 'object-authorization.json'), `${JSON.stringify(ola, null, 2)}\n`);
+      if (summary) {
+        summary.passed += ola.passed;
+        summary.failed += ola.failed;
+      }
+      if (ola.failed > 0 && code === 0) code = 1;
+    }
     if (summary) {
       log(`contract: ${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`);
       await writeFile(join(REPORT_DIR, 'summary.json'), `${JSON.stringify(summary)}\n`); // read by .ci/summary.mjs

@@ -3,7 +3,7 @@ import type { OpenAPIBackend, Request as OasRequest } from 'openapi-backend';
 /**
  * pydantic v2's lax mode, which FastAPI validates requests in, applied before ajv sees a request:
  *
- * - booleans (body fields and parameters) from "true"/"false", "yes"/"no", "on"/"off", "t"/"f",
+ * - booleans (body fields, except on operations marked `x-scaikey-strict-input`, and parameters) from "true"/"false", "yes"/"no", "on"/"off", "t"/"f",
  *   "y"/"n" (any case), "1"/"0", and the numbers 1 and 0; anything else stays as sent, so ajv
  *   refuses it and validation-errors.ts names it bool_parsing (strings, integers) or bool_type;
  * - (query parameters: see laxQueryValue, applied by body.ts's declaredQuery before routing);
@@ -118,7 +118,9 @@ export function installLaxInput(api: OpenAPIBackend): void {
       // body.ts has checked the media type; validate the JSON body whatever +json type it came as.
       lax.headers = { ...req.headers, 'content-type': 'application/json' };
       if (typeof req.body === 'string') lax.body = NOT_AN_OBJECT;
-      else coerceLaxBooleans(req.body, bodySchema);
+      // Operations marked x-scaikey-strict-input (the administration API, which no FastAPI client
+      // depends on) take JSON booleans only: `0` for `skip_consent` is a 422, not a quiet false.
+      else if ((operation as { 'x-scaikey-strict-input'?: boolean })['x-scaikey-strict-input'] !== true) coerceLaxBooleans(req.body, bodySchema);
     }
     return validateRequest(lax, operation);
   }) as typeof validator.validateRequest;

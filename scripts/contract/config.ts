@@ -11,6 +11,8 @@ export interface ContractConfigInput {
   operationsDocumenting400: string[];
   /** scripts/contract/hooks.py: the bearer-auth provider. */
   hooksPath: string;
+  /** operationIds of the administration API (/api/v1/admin/…, its sign-in aside). */
+  adminOperations?: string[];
   /** operationIds marked x-scaikey-protocol (the OpenID provider's endpoints). */
   protocolOperations?: string[];
 }
@@ -138,7 +140,20 @@ export function buildSchemathesisConfig(input: ContractConfigInput): string {
     );
   }
 
-  const only400 = input.operationsDocumenting400.filter((id) => !passwordPolicyOperations.includes(id) && !protocol.includes(id));
+  const admin = input.adminOperations ?? [];
+  if (admin.length > 0) {
+    lines.push(
+      '# The administration API\'s writes have rules across fields and over stored state that JSON Schema',
+      '# cannot say (a GLOBAL app has no tenant; an owner is fixed at registration; a tenant\'s password',
+      '# policy; a role a caller may not grant): schema-valid input may get the documented 422 there.',
+      '[[operations]]',
+      `include-operation-id = ${list(admin)}`,
+      `checks.positive_data_acceptance.expected-statuses = ${list([...POSITIVE_DEFAULT, '400', '422'])}`,
+      '',
+    );
+  }
+
+  const only400 = input.operationsDocumenting400.filter((id) => !passwordPolicyOperations.includes(id) && !protocol.includes(id) && !admin.includes(id));
   if (only400.length > 0) {
     lines.push(
       '# These operations document 400 for schema-valid input the domain refuses (an unknown or',

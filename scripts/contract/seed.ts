@@ -1,6 +1,8 @@
 // Seed data for the contract run: created through the same domain services the admin CLI uses,
 // then signed in through the real API so the tokens are the ones clients get.
 import type { ObjectId } from 'mongodb';
+import { decodeJwt } from 'jose';
+import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
 import { generate } from 'otplib';
 import type { RunningServer } from '../../handlers/compose.ts';
 import type { UserDoc } from '../../handlers/store/users.ts';
@@ -22,6 +24,8 @@ export interface SeedData {
   flowTokens: string[];
   mfaTokens: string[];
   totpCode: string;
+  /** One tenant admin per seeded tenant, with objects of that tenant, for the object-level-authorization pass. */
+  tenantAdmins: Array<{ name: string; email: string; password: string; tenantId: string; tenantOid: ObjectId; token: string; ids: Record<string, string> }>;
 }
 
 interface Counts {
@@ -77,7 +81,27 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
     mfaTokens.push(challenge.mfa_token);
   }
 
+  const tenantAdmins = [];
+  for (const tenant of [acme, globex]) {
+    const admin = await newUser(tenant, `admin@${tenant.slug}.example`, 'Tenant', 'Admin');
+    await services.users.grantAdminRole(admin._id, 'tenant_admin');
+    const member = await newUser(tenant, `member@${tenant.slug}.example`, 'Member', tenant.name);
+    const memberLogin = await post(url, '/api/v1/auth/login', { email: member.email, password: SEED_PASSWORD, tenant_id: tenantPublicId(tenant._id) });
+    const app = await services.applications.create({ name: `${tenant.name} service`, application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, partner_id: null });
+    const signedIn = await post(url, '/api/v1/admin/auth/login', { email: admin.email, password: SEED_PASSWORD });
+    tenantAdmins.push({
+      name: `${tenant.slug} tenant admin`,
+      email: admin.email,
+      password: SEED_PASSWORD,
+      tenantId: tenantPublicId(tenant._id),
+      tenantOid: tenant._id,
+      token: signedIn.access_token as string,
+      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id },
+    });
+  }
+
   return {
+    tenantAdmins,
     tenantSlugs: [acme.slug, globex.slug],
     tenantIds: [acme._id.toHexString(), globex._id.toHexString()],
     plainUser: { id: ada._id.toHexString(), email: ada.email, password: SEED_PASSWORD },

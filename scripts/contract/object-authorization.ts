@@ -10,14 +10,17 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { Db } from 'mongodb';
+import type { ObjectId } from 'mongodb';
+import type { RunningServer } from '../../handlers/compose.ts';
+
+type Db = RunningServer['database']['db'];
 
 /** One tenant admin and the ids of objects in its tenant. */
 export interface TenantSide {
   name: string;
   token: string;
   tenantId: string; // tnt_…
-  tenantOid: import('mongodb').ObjectId;
+  tenantOid: ObjectId;
   ids: Record<string, string>; // path-parameter name → id in this tenant
 }
 

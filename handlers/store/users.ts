@@ -310,24 +310,23 @@ export class UserStore {
   }
 
   /**
-   * Soft delete: disabled, `deleted_at` set, and the unique key renamed so the address can be
-   * registered again; the typed address stays in `email`. Null when it was deleted already.
+   * Soft delete: disabled, `deleted_at` set, admin role gone, and the unique key renamed so the
+   * address can be registered again (the typed address stays in `email`). One update, guarded on
+   * the key it renames; null when it was deleted (or changed) meanwhile.
    */
-  softDelete(userId: ObjectId, now: Date): Promise<UserDoc | null> {
+  softDelete(userId: ObjectId, emailNormalized: string, now: Date): Promise<UserDoc | null> {
     return this.users.findOneAndUpdate(
-      { _id: userId, deleted_at: null },
-      [{ $set: { status: 'disabled', deleted_at: now, updated_at: now, admin: null, email_normalized: { $concat: ['deleted:', { $toString: '$_id' }, ':', '$email_normalized'] } } }],
+      { _id: userId, deleted_at: null, email_normalized: emailNormalized },
+      { $set: { status: 'disabled', deleted_at: now, updated_at: now, admin: null, email_normalized: `deleted:${userId.toHexString()}:${emailNormalized}` } },
       { returnDocument: 'after' },
     );
   }
 
   /** Clears the lockout state kept on the user (counters, lock time, a `locked` status); null when deleted. */
-  unlock(userId: ObjectId, now: Date): Promise<UserDoc | null> {
-    return this.users.findOneAndUpdate(
-      { _id: userId, deleted_at: null },
-      [{ $set: { failed_logins: 0, locked_until: null, updated_at: now, status: { $cond: [{ $eq: ['$status', 'locked'] }, 'active', '$status'] } } }],
-      { returnDocument: 'after' },
-    );
+  async unlock(userId: ObjectId, now: Date): Promise<UserDoc | null> {
+    const cleared = await this.users.findOneAndUpdate({ _id: userId, deleted_at: null }, { $set: { failed_logins: 0, locked_until: null, updated_at: now } }, { returnDocument: 'after' });
+    if (!cleared || cleared.status !== 'locked') return cleared;
+    return (await this.users.findOneAndUpdate({ _id: userId, status: 'locked' }, { $set: { status: 'active', updated_at: now } }, { returnDocument: 'after' })) ?? this.users.findOne({ _id: userId });
   }
 
   /** Removes every second factor kept on the user in one update; the document as it was before (null: deleted or gone). */

@@ -213,7 +213,7 @@ export class UserAdmin {
   async remove(actor: AdminActor, id: string, request: AdminRequest): Promise<void> {
     await this.audited(actor, request, 'admin.user.delete', id, async () => {
       const { user } = await this.manageable(actor, id, { notSelf: true });
-      const deleted = await this.deps.userStore.softDelete(user._id, this.deps.clock.now());
+      const deleted = await this.deps.userStore.softDelete(user._id, user.email_normalized, this.deps.clock.now());
       if (!deleted) throw new ApiError('notFound');
       const sessions = await this.deps.sessions.revokeAllForUser(user._id, 'user deleted');
       await this.deps.trustedDevices.revokeAll(user._id);

@@ -255,6 +255,14 @@ describe('super admin', () => {
     expect((await server.call('DELETE', userPath(rootId), { token: root })).status).toBe(409);
   });
 
+  test('parallel deletes of one user: exactly one 204, the rest 404; one audit success', async () => {
+    const tenant = await createTenant(server);
+    const { user } = await createUser(server, tenant);
+    const replies = await Promise.all(Array.from({ length: 5 }, () => server.call('DELETE', userPath(uid(user)), { token: root })));
+    expect(replies.map((r) => r.status).sort()).toEqual([204, 404, 404, 404, 404]);
+    expect(await server.database.db.collection('audit_events').countDocuments({ type: 'admin.user.delete', outcome: 'success', 'details.target.id': uid(user) })).toBe(1);
+  });
+
   test('admin roles: assign and remove; partner_admin needs its partner; removing one that is not there is 404', async () => {
     const tenant = await createTenant(server);
     const { user, email } = await createUser(server, tenant);

@@ -29,9 +29,14 @@ import type {
   HTTPValidationError,
   IdentifyRequest,
   IdentifyResponse,
+  IdentitySourceMismatches,
   IntrospectionResponse,
   JsonWebKeySet,
   MFAChallengeRequest,
+  ManagedUser,
+  ManagedUserCreate,
+  ManagedUserPage,
+  ManagedUserUpdate,
   MessageBody,
   MfaStatus,
   OAuthError,
@@ -54,8 +59,15 @@ import type {
   TrustedDeviceList,
   TrustedDevicesRevoked,
   UpdateProfileRequest,
+  UserAdminRoleAssign,
   UserInfo,
+  UserMfaStatus,
+  UserPasswordReset,
+  UserPasswordResetResult,
   UserProfile,
+  UserSecurityEventPage,
+  UserSessionPage,
+  UserSessionsRevoked,
   WebAuthnCredential,
   WebAuthnCredentialList,
   WebAuthnCredentialUpdate,
@@ -115,6 +127,23 @@ export type OperationId =
   | 'regenerateApplicationSecret'
   | 'getApplicationEndpoints'
   | 'getJwks'
+  | 'listUsers'
+  | 'createUser'
+  | 'getIdentitySourceMismatches'
+  | 'getUser'
+  | 'deleteUser'
+  | 'updateUser'
+  | 'suspendUser'
+  | 'activateUser'
+  | 'resetUserPassword'
+  | 'unlockUser'
+  | 'resetUserMfa'
+  | 'listUserSessions'
+  | 'revokeUserSessions'
+  | 'listUserSecurityEvents'
+  | 'assignUserAdminRole'
+  | 'removeUserAdminRole'
+  | 'getUserMfa'
   | 'getTenantOpenIdConfiguration'
   | 'getTenantJwks'
   | 'tenantAuthorize'
@@ -190,6 +219,23 @@ export const operationIds = [
   'regenerateApplicationSecret',
   'getApplicationEndpoints',
   'getJwks',
+  'listUsers',
+  'createUser',
+  'getIdentitySourceMismatches',
+  'getUser',
+  'deleteUser',
+  'updateUser',
+  'suspendUser',
+  'activateUser',
+  'resetUserPassword',
+  'unlockUser',
+  'resetUserMfa',
+  'listUserSessions',
+  'revokeUserSessions',
+  'listUserSecurityEvents',
+  'assignUserAdminRole',
+  'removeUserAdminRole',
+  'getUserMfa',
   'getTenantOpenIdConfiguration',
   'getTenantJwks',
   'tenantAuthorize',
@@ -246,9 +292,9 @@ export const protocolOperationIds = [
 ] as const satisfies readonly OperationId[];
 export type ProtocolOperationId = (typeof protocolOperationIds)[number];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications';
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications' | 'Users';
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications'] as const satisfies readonly Tag[];
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications', 'Users'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -300,6 +346,23 @@ export const operationTags = {
   regenerateApplicationSecret: 'Applications',
   getApplicationEndpoints: 'Applications',
   getJwks: 'Discovery',
+  listUsers: 'Users',
+  createUser: 'Users',
+  getIdentitySourceMismatches: 'Users',
+  getUser: 'Users',
+  deleteUser: 'Users',
+  updateUser: 'Users',
+  suspendUser: 'Users',
+  activateUser: 'Users',
+  resetUserPassword: 'Users',
+  unlockUser: 'Users',
+  resetUserMfa: 'Users',
+  listUserSessions: 'Users',
+  revokeUserSessions: 'Users',
+  listUserSecurityEvents: 'Users',
+  assignUserAdminRole: 'Users',
+  removeUserAdminRole: 'Users',
+  getUserMfa: 'Users',
   getTenantOpenIdConfiguration: 'OIDC',
   getTenantJwks: 'OIDC',
   tenantAuthorize: 'OIDC',
@@ -376,6 +439,23 @@ export const operationRoutes = {
   regenerateApplicationSecret: { method: 'post', path: '/api/v1/admin/applications/{application_id}/regenerate-secret' },
   getApplicationEndpoints: { method: 'get', path: '/api/v1/admin/applications/{application_id}/endpoints' },
   getJwks: { method: 'get', path: '/.well-known/jwks.json' },
+  listUsers: { method: 'get', path: '/api/v1/admin/users/' },
+  createUser: { method: 'post', path: '/api/v1/admin/users/' },
+  getIdentitySourceMismatches: { method: 'get', path: '/api/v1/admin/users/identity-source/mismatches' },
+  getUser: { method: 'get', path: '/api/v1/admin/users/{user_id}' },
+  deleteUser: { method: 'delete', path: '/api/v1/admin/users/{user_id}' },
+  updateUser: { method: 'patch', path: '/api/v1/admin/users/{user_id}' },
+  suspendUser: { method: 'post', path: '/api/v1/admin/users/{user_id}/suspend' },
+  activateUser: { method: 'post', path: '/api/v1/admin/users/{user_id}/activate' },
+  resetUserPassword: { method: 'post', path: '/api/v1/admin/users/{user_id}/reset-password' },
+  unlockUser: { method: 'post', path: '/api/v1/admin/users/{user_id}/unlock' },
+  resetUserMfa: { method: 'post', path: '/api/v1/admin/users/{user_id}/reset-mfa' },
+  listUserSessions: { method: 'get', path: '/api/v1/admin/users/{user_id}/sessions' },
+  revokeUserSessions: { method: 'delete', path: '/api/v1/admin/users/{user_id}/sessions' },
+  listUserSecurityEvents: { method: 'get', path: '/api/v1/admin/users/{user_id}/security-events' },
+  assignUserAdminRole: { method: 'put', path: '/api/v1/admin/users/{user_id}/admin-role' },
+  removeUserAdminRole: { method: 'delete', path: '/api/v1/admin/users/{user_id}/admin-role' },
+  getUserMfa: { method: 'get', path: '/api/v1/admin/users/{user_id}/mfa' },
   getTenantOpenIdConfiguration: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration' },
   getTenantJwks: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json' },
   tenantAuthorize: { method: 'get', path: '/api/v1/auth/tenants/{tenant_slug}/oauth/authorize' },
@@ -1739,6 +1819,538 @@ export interface Operations {
     responses: {
       /** Successful Response */
       200: JsonWebKeySet;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/: List Users */
+  listUsers: {
+    method: 'get';
+    path: '/api/v1/admin/users/';
+    tag: 'Users';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Part of the email, first, last or display name (case-insensitive) */
+      search?: string | null;
+      /** Filter by status: pending, active, locked, suspended, deleted */
+      status?: 'pending' | 'active' | 'locked' | 'suspended' | 'deleted' | null;
+      /** Filter by tenant (`tnt_…`) */
+      tenant_id?: string | null;
+      /** Filter by partner (all tenants in partner) */
+      partner_id?: string | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUserPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/: Create User */
+  createUser: {
+    method: 'post';
+    path: '/api/v1/admin/users/';
+    tag: 'Users';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: ManagedUserCreate;
+    responses: {
+      /** Successful Response */
+      201: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/identity-source/mismatches: Get Identity Source Mismatches */
+  getIdentitySourceMismatches: {
+    method: 'get';
+    path: '/api/v1/admin/users/identity-source/mismatches';
+    tag: 'Users';
+    pathParams: Record<string, never>;
+    query: {
+      /** Only this tenant (`tnt_…`) */
+      tenant_id?: string | null;
+      /** If true, automatically fix the mismatches */
+      fix?: boolean;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: IdentitySourceMismatches;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/{user_id}: Get User */
+  getUser: {
+    method: 'get';
+    path: '/api/v1/admin/users/{user_id}';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/users/{user_id}: Delete User */
+  deleteUser: {
+    method: 'delete';
+    path: '/api/v1/admin/users/{user_id}';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/admin/users/{user_id}: Update User */
+  updateUser: {
+    method: 'patch';
+    path: '/api/v1/admin/users/{user_id}';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: ManagedUserUpdate;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/{user_id}/suspend: Suspend User */
+  suspendUser: {
+    method: 'post';
+    path: '/api/v1/admin/users/{user_id}/suspend';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/{user_id}/activate: Activate User */
+  activateUser: {
+    method: 'post';
+    path: '/api/v1/admin/users/{user_id}/activate';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/{user_id}/reset-password: Reset User Password */
+  resetUserPassword: {
+    method: 'post';
+    path: '/api/v1/admin/users/{user_id}/reset-password';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: UserPasswordReset;
+    responses: {
+      /** Successful Response */
+      200: UserPasswordResetResult;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/{user_id}/unlock: Unlock User */
+  unlockUser: {
+    method: 'post';
+    path: '/api/v1/admin/users/{user_id}/unlock';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/users/{user_id}/reset-mfa: Reset User MFA */
+  resetUserMfa: {
+    method: 'post';
+    path: '/api/v1/admin/users/{user_id}/reset-mfa';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/{user_id}/sessions: List User Sessions */
+  listUserSessions: {
+    method: 'get';
+    path: '/api/v1/admin/users/{user_id}/sessions';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: {
+      page?: number;
+      per_page?: number;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: UserSessionPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/users/{user_id}/sessions: Revoke User Sessions */
+  revokeUserSessions: {
+    method: 'delete';
+    path: '/api/v1/admin/users/{user_id}/sessions';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: UserSessionsRevoked;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/{user_id}/security-events: List User Security Events */
+  listUserSecurityEvents: {
+    method: 'get';
+    path: '/api/v1/admin/users/{user_id}/security-events';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: {
+      page?: number;
+      per_page?: number;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: UserSecurityEventPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PUT /api/v1/admin/users/{user_id}/admin-role: Assign Admin Role */
+  assignUserAdminRole: {
+    method: 'put';
+    path: '/api/v1/admin/users/{user_id}/admin-role';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: UserAdminRoleAssign;
+    responses: {
+      /** Successful Response */
+      200: ManagedUser;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/users/{user_id}/admin-role: Remove Admin Role */
+  removeUserAdminRole: {
+    method: 'delete';
+    path: '/api/v1/admin/users/{user_id}/admin-role';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      409: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/users/{user_id}/mfa: Get User MFA */
+  getUserMfa: {
+    method: 'get';
+    path: '/api/v1/admin/users/{user_id}/mfa';
+    tag: 'Users';
+    pathParams: {
+      /** The user (`usr_…`; the bare 24-hex form also works). */
+      user_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: UserMfaStatus;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such user, or one outside the caller's reach. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
       503: ErrorResponse;
     };

@@ -56,6 +56,7 @@ import { isOAuthProtocolPath } from './core/oauth-paths.ts';
 import { mountOpenIdProvider } from './oauth-routes.ts';
 import { AdminAccess } from './domain/admin/admin-access.ts';
 import { ApplicationAdmin } from './domain/admin/application-admin.ts';
+import { UserAdmin } from './domain/admin/user-admin.ts';
 import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
 import { AdminAuth } from './domain/login/admin-auth.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
@@ -235,6 +236,10 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const authorizedApps = new AuthorizedApps({ consents: database.consents, applications, sessions, audit });
   const adminAccess = new AdminAccess({ users, tenants });
   const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  const userAdmin = new UserAdmin({
+    users, userStore: database.users, tenants, tenantStore: database.tenants, sessions, sessionStore: database.sessions,
+    webauthnCredentials: database.webauthnCredentials, trustedDevices, throttle, passwordReset, auditEvents: database.auditEvents, audit, clock,
+  });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
   const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });
 
@@ -242,6 +247,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
     portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, authorizedApps, adminAccess, applicationAdmin, adminAuth,
+    userAdmin,
   };
 }
 

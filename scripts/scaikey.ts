@@ -9,10 +9,8 @@ import { createLogger } from '../handlers/core/logger.ts';
 import { Database } from '../handlers/store/database.ts';
 import { migrate } from '../handlers/store/migrations.ts';
 import { composeDomain, type Domain } from '../handlers/compose.ts';
-import { checkPassword } from '../handlers/domain/passwords/password-policy.ts';
 import { InvalidInput } from '../handlers/core/errors.ts';
 import type { TenantSettings } from '../handlers/store/tenants.ts';
-import type { UserStatus } from '../handlers/store/users.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
 import { startLocalMongo } from './local-mongo.ts';
 import { randomUUID } from 'node:crypto';
@@ -108,6 +106,16 @@ tenantSettingOptions(tenant.command('update').argument('<slug>').option('--name 
 
 const user = program.command('user').description('create, list and update users');
 
+// Users: create, set-password, disable (suspend), enable (activate) and unlock go through the
+// admin API's UserAdmin service as a super admin (cliActor below), so the CLI has the same rules,
+// the same conditional writes and the same audit entries; no second implementation.
+async function userIdOf(s: Domain, slug: string, email: string): Promise<string> {
+  const t = await s.tenants.requireActiveBySlug(slug, { includePlatform: true });
+  const u = await s.users.findInTenant(t._id, email);
+  if (!u || u.deleted_at) throw new Error(`No user ${email} in ${slug}`);
+  return u._id.toHexString();
+}
+
 user
   .command('create')
   .requiredOption('--tenant <slug>')
@@ -118,11 +126,12 @@ user
   .option('--verified', 'mark the email as verified', false)
   .action(async (opts) => {
     await withServices(async (s) => {
-      const t = await s.tenants.requireActiveBySlug(opts.tenant);
+      const t = await s.tenants.requireActiveBySlug(opts.tenant, { includePlatform: true });
       const password = opts.password ?? process.env.SCAIKEY_NEW_PASSWORD ?? null;
-      if (password) checkPassword(password, t.settings.password_policy, 'password', { email: opts.email });
-      const created = await s.users.create({ tenant: t, email: opts.email, password, firstName: opts.firstName, lastName: opts.lastName, emailVerified: opts.verified });
-      print({ id: created._id.toHexString(), tenant: t.slug, email: created.email, status: created.status, email_verified: created.email_verified });
+      const created = await s.userAdmin.create(cliActor, {
+        tenant_id: t._id.toHexString(), email: opts.email, password, first_name: opts.firstName ?? null, last_name: opts.lastName ?? null, email_verified: opts.verified,
+      }, cliRequest());
+      print({ id: created.id, tenant: t.slug, email: created.email, status: created.status, email_verified: created.email_verified });
     });
   });
 
@@ -143,32 +152,25 @@ user
   .option('--password <password>', 'new password (or SCAIKEY_NEW_PASSWORD)')
   .action(async (opts) => {
     await withServices(async (s) => {
-      const t = await s.tenants.requireActiveBySlug(opts.tenant);
-      const u = await s.users.findInTenant(t._id, opts.email);
-      if (!u) throw new Error(`No user ${opts.email} in ${opts.tenant}`);
+      const id = await userIdOf(s, opts.tenant, opts.email);
       const password = opts.password ?? process.env.SCAIKEY_NEW_PASSWORD;
       if (!password) throw new Error('Give --password or SCAIKEY_NEW_PASSWORD');
-      checkPassword(password, t.settings.password_policy, 'password', { email: u.email });
-      await s.users.setPassword(u._id, password);
-      const ended = await s.sessions.revokeAllForUser(u._id, 'password set by admin');
-      await s.trustedDevices.revokeAll(u._id);
-      print({ id: u._id.toHexString(), password: 'updated', sessions_revoked: ended });
+      const result = await s.userAdmin.resetPassword(cliActor, id, { password }, cliRequest());
+      print({ id, password: 'updated', sessions_revoked: result.sessions_revoked });
     });
   });
 
-for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as Array<[string, UserStatus]>) {
+for (const [name, action] of [['disable', 'suspend'], ['enable', 'activate'], ['unlock', 'unlock']] as const) {
   user
     .command(name)
+    .description(name === 'disable' ? 'suspend the user (ends its sessions)' : name === 'enable' ? 'activate the user' : 'clear the lockout')
     .requiredOption('--tenant <slug>')
     .requiredOption('--email <email>')
     .action(async (opts) => {
       await withServices(async (s) => {
-        const t = await s.tenants.requireActiveBySlug(opts.tenant);
-        const u = await s.users.findInTenant(t._id, opts.email);
-        if (!u) throw new Error(`No user ${opts.email} in ${opts.tenant}`);
-        await s.users.setStatus(u._id, status);
-        const ended = status === 'disabled' ? await s.sessions.revokeAllForUser(u._id, 'disabled by admin') : 0;
-        print({ id: u._id.toHexString(), status, sessions_revoked: ended });
+        const id = await userIdOf(s, opts.tenant, opts.email);
+        const updated = await s.userAdmin[action](cliActor, id, cliRequest());
+        print({ id: updated.id, status: updated.status, locked_until: updated.locked_until });
       });
     });
 }

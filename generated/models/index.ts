@@ -1185,6 +1185,31 @@ export interface IdentifyResponse {
     requires_tenant_selection: boolean;
 }
 /**
+ * 
+ * @export
+ * @interface IdentitySourceMismatches
+ */
+export interface IdentitySourceMismatches {
+    /**
+     * 
+     * @type {Array<{ [key: string]: any; }>}
+     * @memberof IdentitySourceMismatches
+     */
+    items: Array<{ [key: string]: any; }>;
+    /**
+     * 
+     * @type {number}
+     * @memberof IdentitySourceMismatches
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof IdentitySourceMismatches
+     */
+    fixed: number;
+}
+/**
  * An introspection response (RFC 7662 §2.2).
  * @export
  * @interface IntrospectionResponse
@@ -1400,6 +1425,350 @@ export interface MFAChallengeResponse {
      * @memberof MFAChallengeResponse
      */
     error?: string | null;
+}
+/**
+ * A user as the admin API shows it: never a password hash nor an MFA secret.
+ * @export
+ * @interface ManagedUser
+ */
+export interface ManagedUser {
+    /**
+     * `usr_…`
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    id: string;
+    /**
+     * `tnt_…`
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    tenant_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    email: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ManagedUser
+     */
+    email_verified: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    status: ManagedUserStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    first_name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    last_name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    display_name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    phone: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    locale: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    timezone: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    title: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    department: string | null;
+    /**
+     * 
+     * @type {{ [key: string]: any; }}
+     * @memberof ManagedUser
+     */
+    custom_attributes: { [key: string]: any; };
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ManagedUser
+     */
+    has_password: boolean;
+    /**
+     * 
+     * @type {UserMfaSummary}
+     * @memberof ManagedUser
+     */
+    mfa: UserMfaSummary;
+    /**
+     * 
+     * @type {UserAdminRole}
+     * @memberof ManagedUser
+     */
+    admin_role: UserAdminRole | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    locked_until: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    password_changed_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    deleted_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUser
+     */
+    updated_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const ManagedUserStatusEnum = {
+    Pending: 'pending',
+    Active: 'active',
+    Locked: 'locked',
+    Suspended: 'suspended',
+    Deleted: 'deleted'
+} as const;
+export type ManagedUserStatusEnum = typeof ManagedUserStatusEnum[keyof typeof ManagedUserStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface ManagedUserCreate
+ */
+export interface ManagedUserCreate {
+    [key: string]: any | any;
+    /**
+     * The user's tenant (`tnt_…`); a tenant admin's own by default.
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    tenant_id?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    email: string;
+    /**
+     * Checked against the tenant's password policy; omit it to invite.
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    password?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    first_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    last_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    display_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    phone?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    locale?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    timezone?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    title?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserCreate
+     */
+    department?: string | null;
+    /**
+     * 
+     * @type {{ [key: string]: any; }}
+     * @memberof ManagedUserCreate
+     */
+    custom_attributes?: { [key: string]: any; } | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ManagedUserCreate
+     */
+    email_verified?: boolean;
+    /**
+     * Without a password: email the user a link to set one.
+     * @type {boolean}
+     * @memberof ManagedUserCreate
+     */
+    send_invitation?: boolean;
+}
+/**
+ * 
+ * @export
+ * @interface ManagedUserPage
+ */
+export interface ManagedUserPage {
+    /**
+     * 
+     * @type {Array<ManagedUser>}
+     * @memberof ManagedUserPage
+     */
+    items: Array<ManagedUser>;
+    /**
+     * 
+     * @type {number}
+     * @memberof ManagedUserPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ManagedUserPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ManagedUserPage
+     */
+    per_page: number;
+}
+/**
+ * Profile fields only: never the password, email or status.
+ * @export
+ * @interface ManagedUserUpdate
+ */
+export interface ManagedUserUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    first_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    last_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    display_name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    phone?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    locale?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    timezone?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    title?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof ManagedUserUpdate
+     */
+    department?: string | null;
+    /**
+     * 
+     * @type {{ [key: string]: any; }}
+     * @memberof ManagedUserUpdate
+     */
+    custom_attributes?: { [key: string]: any; } | null;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof ManagedUserUpdate
+     */
+    email_verified?: boolean;
 }
 /**
  * 
@@ -2862,6 +3231,75 @@ export const UpdateProfileRequestTimezoneEnum = {
 export type UpdateProfileRequestTimezoneEnum = typeof UpdateProfileRequestTimezoneEnum[keyof typeof UpdateProfileRequestTimezoneEnum];
 
 /**
+ * 
+ * @export
+ * @interface UserAdminRole
+ */
+export interface UserAdminRole {
+    /**
+     * 
+     * @type {string}
+     * @memberof UserAdminRole
+     */
+    role: UserAdminRoleRoleEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserAdminRole
+     */
+    partner_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserAdminRole
+     */
+    granted_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const UserAdminRoleRoleEnum = {
+    SuperAdmin: 'super_admin',
+    PartnerAdmin: 'partner_admin',
+    TenantAdmin: 'tenant_admin'
+} as const;
+export type UserAdminRoleRoleEnum = typeof UserAdminRoleRoleEnum[keyof typeof UserAdminRoleRoleEnum];
+
+/**
+ * 
+ * @export
+ * @interface UserAdminRoleAssign
+ */
+export interface UserAdminRoleAssign {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserAdminRoleAssign
+     */
+    role: UserAdminRoleAssignRoleEnum;
+    /**
+     * The partner (`prt_…`) of a partner_admin.
+     * @type {string}
+     * @memberof UserAdminRoleAssign
+     */
+    partner_id?: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const UserAdminRoleAssignRoleEnum = {
+    SuperAdmin: 'super_admin',
+    PartnerAdmin: 'partner_admin',
+    TenantAdmin: 'tenant_admin'
+} as const;
+export type UserAdminRoleAssignRoleEnum = typeof UserAdminRoleAssignRoleEnum[keyof typeof UserAdminRoleAssignRoleEnum];
+
+/**
  * Claims about the user (OpenID Connect Core §5.1); only the released ones are present.
  * @export
  * @interface UserInfo
@@ -2940,6 +3378,173 @@ export interface UserInfo {
      * @memberof UserInfo
      */
     phone_number_verified?: boolean;
+}
+/**
+ * 
+ * @export
+ * @interface UserMfaStatus
+ */
+export interface UserMfaStatus {
+    /**
+     * 
+     * @type {string}
+     * @memberof UserMfaStatus
+     */
+    user_id: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaStatus
+     */
+    enabled: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof UserMfaStatus
+     */
+    methods: Array<UserMfaStatusMethodsEnum>;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaStatus
+     */
+    totp: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserMfaStatus
+     */
+    webauthn_credentials: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaStatus
+     */
+    email: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserMfaStatus
+     */
+    backup_codes_remaining: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserMfaStatus
+     */
+    backup_codes_created_at: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const UserMfaStatusMethodsEnum = {
+    Totp: 'totp',
+    Webauthn: 'webauthn',
+    Email: 'email'
+} as const;
+export type UserMfaStatusMethodsEnum = typeof UserMfaStatusMethodsEnum[keyof typeof UserMfaStatusMethodsEnum];
+
+/**
+ * The second factors a user has (no secrets).
+ * @export
+ * @interface UserMfaSummary
+ */
+export interface UserMfaSummary {
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaSummary
+     */
+    enabled: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof UserMfaSummary
+     */
+    methods: Array<UserMfaSummaryMethodsEnum>;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaSummary
+     */
+    totp: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserMfaSummary
+     */
+    webauthn_credentials: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserMfaSummary
+     */
+    email: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserMfaSummary
+     */
+    backup_codes_remaining: number;
+}
+
+
+/**
+ * @export
+ */
+export const UserMfaSummaryMethodsEnum = {
+    Totp: 'totp',
+    Webauthn: 'webauthn',
+    Email: 'email'
+} as const;
+export type UserMfaSummaryMethodsEnum = typeof UserMfaSummaryMethodsEnum[keyof typeof UserMfaSummaryMethodsEnum];
+
+/**
+ * Exactly one of `password` or `send_email: true`.
+ * @export
+ * @interface UserPasswordReset
+ */
+export interface UserPasswordReset {
+    [key: string]: any | any;
+    /**
+     * The new password, set by the admin.
+     * @type {string}
+     * @memberof UserPasswordReset
+     */
+    password?: string | null;
+    /**
+     * Email the user a password-reset link instead.
+     * @type {boolean}
+     * @memberof UserPasswordReset
+     */
+    send_email?: boolean;
+}
+/**
+ * 
+ * @export
+ * @interface UserPasswordResetResult
+ */
+export interface UserPasswordResetResult {
+    /**
+     * 
+     * @type {string}
+     * @memberof UserPasswordResetResult
+     */
+    message: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserPasswordResetResult
+     */
+    email_sent: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserPasswordResetResult
+     */
+    sessions_revoked: number;
 }
 /**
  * The signed-in user's profile (published upstream as a plain object).
@@ -3057,6 +3662,154 @@ export const UserProfileStatusEnum = {
 } as const;
 export type UserProfileStatusEnum = typeof UserProfileStatusEnum[keyof typeof UserProfileStatusEnum];
 
+/**
+ * 
+ * @export
+ * @interface UserSecurityEventPage
+ */
+export interface UserSecurityEventPage {
+    /**
+     * 
+     * @type {Array<SecurityEvent>}
+     * @memberof UserSecurityEventPage
+     */
+    items: Array<SecurityEvent>;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSecurityEventPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSecurityEventPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSecurityEventPage
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface UserSession
+ */
+export interface UserSession {
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    user_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    tenant_id: string;
+    /**
+     * The OAuth app of an app session; null for portal and hosted sessions.
+     * @type {string}
+     * @memberof UserSession
+     */
+    client_id: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof UserSession
+     */
+    amr: Array<string>;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof UserSession
+     */
+    remember_me: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    client_ip: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    last_seen_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof UserSession
+     */
+    expires_at: string;
+}
+/**
+ * 
+ * @export
+ * @interface UserSessionPage
+ */
+export interface UserSessionPage {
+    /**
+     * 
+     * @type {Array<UserSession>}
+     * @memberof UserSessionPage
+     */
+    items: Array<UserSession>;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSessionPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSessionPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSessionPage
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface UserSessionsRevoked
+ */
+export interface UserSessionsRevoked {
+    /**
+     * 
+     * @type {number}
+     * @memberof UserSessionsRevoked
+     */
+    revoked: number;
+}
 /**
  * 
  * @export

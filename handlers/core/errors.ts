@@ -29,6 +29,10 @@ export const errorCatalogue = {
   adminRequired: { status: 403, detail: 'Admin privileges required' },
   platformScopeRequired: { status: 403, detail: 'Platform token requires admin:read or admin:write scope' },
   adminOutOfReach: { status: 403, detail: 'Insufficient admin privileges for this resource' },
+  // Users admin API (issue 17)
+  userEmailTaken: { status: 409, detail: 'A user with this email already exists in this tenant' },
+  adminSelfAction: { status: 409, detail: 'Administrators cannot suspend, delete or change the admin role of their own account' },
+  userSuspended: { status: 409, detail: 'The user is suspended; activate the account first' },
   tenantNotFound: { status: 404, detail: 'Tenant not found' },
   notFound: { status: 404, detail: 'Not Found' },
   badRequest: { status: 400, detail: 'Bad request' },

@@ -43,4 +43,14 @@ export class AuditEventStore {
       : own;
     return this.events.find(filter).sort({ created_at: -1, _id: -1 }).limit(limit).toArray();
   }
+
+  /** A page of the user's events, newest first, with the total (the admin API's offset pages). */
+  async pageForUser(tenantId: ObjectId, userId: ObjectId, skip: number, limit: number): Promise<{ items: AuditEventDoc[]; total: number }> {
+    const filter: Filter<AuditEventDoc> = { tenant_id: tenantId, user_id: userId };
+    const [items, total] = await Promise.all([
+      this.events.find(filter).sort({ created_at: -1, _id: -1 }).skip(skip).limit(limit).toArray(),
+      this.events.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
 }

@@ -174,4 +174,14 @@ export class SessionStore {
     const result = await this.collection.updateMany({ _id: { $in: ids }, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
     return result.modifiedCount;
   }
+
+  /** A page of the user's live sessions (not revoked, not expired), newest first, with the total. */
+  async pageLiveForUser(userId: ObjectId, now: Date, skip: number, limit: number): Promise<{ items: SessionDoc[]; total: number }> {
+    const filter = { user_id: userId, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } };
+    const [items, total] = await Promise.all([
+      this.collection.find(filter).sort({ created_at: -1, _id: -1 }).skip(skip).limit(limit).toArray(),
+      this.collection.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
 }

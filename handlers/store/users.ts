@@ -1,4 +1,4 @@
-import type { Collection, ObjectId } from 'mongodb';
+import type { Collection, Filter, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
 
@@ -66,6 +66,11 @@ export interface UserDoc {
   password_changed_at: Date | null;
   /** The admin role the user holds, if any (absent on accounts created before admin roles). */
   admin?: AdminRole | null;
+  /** Job title and department (admin API profile fields; absent on older accounts). */
+  title?: string | null;
+  department?: string | null;
+  /** Set when an admin deleted the account (soft delete): it never signs in again and its email is freed. */
+  deleted_at?: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -82,6 +87,16 @@ export const usersCollection = defineCollection<UserDoc>({
 
 /** The profile fields an account holder or operator may change in one update. */
 export type UserProfileChanges = Partial<Pick<UserDoc, 'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone' | 'email_verified'>>;
+
+/** The fields the admin API's PATCH may set on a user (never the password, status or email). */
+export type UserAdminChanges = Partial<Pick<UserDoc, 'first_name' | 'last_name' | 'display_name' | 'phone' | 'locale' | 'timezone' | 'email_verified' | 'custom_data' | 'title' | 'department'>>;
+
+/** What the admin list filters on: tenants (null: all), a status (`deleted` for soft-deleted ones), a substring. */
+export interface UserAdminQuery {
+  tenantIds: ObjectId[] | null;
+  status?: UserStatus | 'deleted';
+  search?: string;
+}
 
 /** No confirmed TOTP factor yet (none at all, or one that was never confirmed). */
 const totpUnconfirmed = { $or: [{ 'mfa.totp': null }, { 'mfa.totp.confirmed_at': null }] };
@@ -256,6 +271,71 @@ export class UserStore {
   /** Keeps `mfa.webauthn_count` in step with the user's documents in `webauthn_credentials`. */
   async adjustWebauthnCount(userId: ObjectId, delta: 1 | -1, now: Date): Promise<void> {
     await this.users.updateOne({ _id: userId }, { $inc: { 'mfa.webauthn_count': delta }, $set: { updated_at: now } });
+  }
+
+  // --- Admin API (user-admin) -----------------------------------------------------------------
+
+  /** A page of users for the admin list, by email then id, with the total matching. */
+  async adminList(query: UserAdminQuery, skip: number, limit: number): Promise<{ items: UserDoc[]; total: number }> {
+    const filter: Filter<UserDoc> = {};
+    if (query.tenantIds) filter.tenant_id = { $in: query.tenantIds };
+    if (query.status === 'deleted') filter.deleted_at = { $ne: null, $exists: true };
+    else {
+      filter.deleted_at = null;
+      if (query.status) filter.status = query.status;
+    }
+    if (query.search) {
+      const pattern = new RegExp(query.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+      filter.$or = [{ email: pattern }, { first_name: pattern }, { last_name: pattern }, { display_name: pattern }];
+    }
+    const [items, total] = await Promise.all([
+      this.users.find(filter).sort({ email_normalized: 1, _id: 1 }).skip(skip).limit(limit).toArray(),
+      this.users.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
+
+  /** Moves a live (not deleted) user from one of `from` to `to`; null when it was in none of them. */
+  transitionStatus(userId: ObjectId, from: UserStatus[], to: UserStatus, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate(
+      { _id: userId, deleted_at: null, status: { $in: from } },
+      { $set: { status: to, updated_at: now } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Profile fields of a live user; null when it is gone or deleted. */
+  adminUpdate(userId: ObjectId, changes: UserAdminChanges, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate({ _id: userId, deleted_at: null }, { $set: { ...changes, updated_at: now } }, { returnDocument: 'after' });
+  }
+
+  /**
+   * Soft delete: disabled, `deleted_at` set, admin role gone, and the unique key renamed so the
+   * address can be registered again (the typed address stays in `email`). One update, guarded on
+   * the key it renames; null when it was deleted (or changed) meanwhile.
+   */
+  softDelete(userId: ObjectId, emailNormalized: string, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate(
+      { _id: userId, deleted_at: null, email_normalized: emailNormalized },
+      { $set: { status: 'disabled', deleted_at: now, updated_at: now, admin: null, email_normalized: `deleted:${userId.toHexString()}:${emailNormalized}` } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Clears the lockout state kept on the user (counters, lock time, a `locked` status); null when deleted. */
+  async unlock(userId: ObjectId, now: Date): Promise<UserDoc | null> {
+    const cleared = await this.users.findOneAndUpdate({ _id: userId, deleted_at: null }, { $set: { failed_logins: 0, locked_until: null, updated_at: now } }, { returnDocument: 'after' });
+    if (!cleared || cleared.status !== 'locked') return cleared;
+    return (await this.users.findOneAndUpdate({ _id: userId, status: 'locked' }, { $set: { status: 'active', updated_at: now } }, { returnDocument: 'after' })) ?? this.users.findOne({ _id: userId });
+  }
+
+  /** Removes every second factor kept on the user in one update; the document as it was before (null: deleted or gone). */
+  resetMfa(userId: ObjectId, now: Date): Promise<UserDoc | null> {
+    return this.users.findOneAndUpdate(
+      { _id: userId, deleted_at: null },
+      { $set: { 'mfa.totp': null, 'mfa.totp_pending': null, 'mfa.email_enabled': false, 'mfa.backup_codes': [], 'mfa.backup_codes_created_at': null, 'mfa.webauthn_count': 0, updated_at: now } },
+      { returnDocument: 'before' },
+    );
   }
 }
 

@@ -65,6 +65,12 @@ export class WebAuthnCredentialStore {
     return this.credentials.findOneAndUpdate({ _id: id, user_id: userId }, { $set: { name } }, { returnDocument: 'after' });
   }
 
+  /** Deletes every credential of the user (an admin's MFA reset); how many there were. */
+  async deleteAllForUser(userId: ObjectId): Promise<number> {
+    const result = await this.credentials.deleteMany({ user_id: userId });
+    return result.deletedCount;
+  }
+
   /** True when this call deleted it: of racing removals exactly one wins. */
   async delete(id: ObjectId, userId: ObjectId): Promise<boolean> {
     const result = await this.credentials.deleteOne({ _id: id, user_id: userId });

@@ -424,6 +424,155 @@ export interface MockExampleNames {
     200: 'keys';
     503: 'serviceUnavailable';
   };
+  listUsers: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  createUser: {
+    201: 'created';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getIdentitySourceMismatches: {
+    200: 'none';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getUser: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  deleteUser: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  updateUser: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  suspendUser: {
+    200: 'suspended';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  activateUser: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  resetUserPassword: {
+    200: 'sent';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  unlockUser: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  resetUserMfa: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listUserSessions: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  revokeUserSessions: {
+    200: 'revoked';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listUserSecurityEvents: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  assignUserAdminRole: {
+    200: 'user';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  removeUserAdminRole: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'emailTaken' | 'self' | 'suspended';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getUserMfa: {
+    200: 'mfa';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
   getTenantOpenIdConfiguration: {
     200: 'tenant';
     404: 'tenantNotFound';
@@ -10875,6 +11024,4236 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         }
       ]
     },
+    "listUsers": {
+      "operationId": "listUsers",
+      "method": "get",
+      "path": "/api/v1/admin/users/",
+      "mswPath": "/api/v1/admin/users/",
+      "tag": "Users",
+      "summary": "List Users",
+      "description": "Users within the caller's reach, ordered by email. Soft-deleted users are hidden unless `status=deleted`. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "search",
+          "in": "query",
+          "required": false,
+          "description": "Part of the email, first, last or display name (case-insensitive)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 200
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Search"
+          }
+        },
+        {
+          "name": "status",
+          "in": "query",
+          "required": false,
+          "description": "Filter by status: pending, active, locked, suspended, deleted",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "pending",
+                  "active",
+                  "locked",
+                  "suspended",
+                  "deleted"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Status"
+          }
+        },
+        {
+          "name": "tenant_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by tenant (`tnt_…`)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "partner_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by partner (all tenants in partner)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 72
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUserPage"
+          },
+          "schemaName": "ManagedUserPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                    "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                    "email": "ada@example.com",
+                    "email_verified": true,
+                    "status": "active",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "display_name": "Ada L.",
+                    "phone": null,
+                    "locale": "en",
+                    "timezone": null,
+                    "title": "Engineer",
+                    "department": "R&D",
+                    "custom_attributes": {
+                      "cost_center": "42"
+                    },
+                    "has_password": true,
+                    "mfa": {
+                      "enabled": true,
+                      "methods": [
+                        "totp"
+                      ],
+                      "totp": true,
+                      "webauthn_credentials": 0,
+                      "email": false,
+                      "backup_codes_remaining": 10
+                    },
+                    "admin_role": null,
+                    "locked_until": null,
+                    "password_changed_at": "2026-05-17T12:00:00Z",
+                    "deleted_at": null,
+                    "created_at": "2026-05-17T12:00:00Z",
+                    "updated_at": "2026-05-17T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "createUser": {
+      "operationId": "createUser",
+      "method": "post",
+      "path": "/api/v1/admin/users/",
+      "mswPath": "/api/v1/admin/users/",
+      "tag": "Users",
+      "summary": "Create User",
+      "description": "Create a user in a tenant (`tenant_id`; a tenant admin's own by default). With `password`, it is checked against the tenant's password policy. Without one, `send_invitation: true` emails a set-password link (the password-reset link, valid for an hour). An email already registered in the tenant answers 409 and nothing is written (parallel creates of one address: exactly one 201). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/ManagedUserCreate"
+        },
+        "schemaName": "ManagedUserCreate"
+      },
+      "defaultStatus": 201,
+      "responses": [
+        {
+          "status": 201,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "created",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": false,
+                  "methods": [],
+                  "totp": false,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 0
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getIdentitySourceMismatches": {
+      "operationId": "getIdentitySourceMismatches",
+      "method": "get",
+      "path": "/api/v1/admin/users/identity-source/mismatches",
+      "mswPath": "/api/v1/admin/users/identity-source/mismatches",
+      "tag": "Users",
+      "summary": "Get Identity Source Mismatches",
+      "description": "Users whose `identity_source` disagrees with their federated identity links; `fix=true` repairs them. This server has no federation yet, so no user has a federated link and the answer is always an empty list with `fixed: 0`. A `tenant_id` outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "tenant_id",
+          "in": "query",
+          "required": false,
+          "description": "Only this tenant (`tnt_…`)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "fix",
+          "in": "query",
+          "required": false,
+          "description": "If true, automatically fix the mismatches",
+          "schema": {
+            "type": "boolean",
+            "default": false,
+            "title": "Fix"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/IdentitySourceMismatches"
+          },
+          "schemaName": "IdentitySourceMismatches",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "none",
+              "value": {
+                "items": [],
+                "total": 0,
+                "fixed": 0
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getUser": {
+      "operationId": "getUser",
+      "method": "get",
+      "path": "/api/v1/admin/users/{user_id}",
+      "mswPath": "/api/v1/admin/users/:user_id",
+      "tag": "Users",
+      "summary": "Get User",
+      "description": "One user (a soft-deleted one too, with `status: deleted`). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "deleteUser": {
+      "operationId": "deleteUser",
+      "method": "delete",
+      "path": "/api/v1/admin/users/{user_id}",
+      "mswPath": "/api/v1/admin/users/:user_id",
+      "tag": "Users",
+      "summary": "Delete User",
+      "description": "Soft delete: the user is disabled with `deleted_at` set, its sessions, refresh tokens, trusted devices and admin role end, it never signs in again and is hidden from lists unless `status=deleted`. Its email is freed: the address can be registered again in the tenant (a new user). Deleting yourself answers 409. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "updateUser": {
+      "operationId": "updateUser",
+      "method": "patch",
+      "path": "/api/v1/admin/users/{user_id}",
+      "mswPath": "/api/v1/admin/users/:user_id",
+      "tag": "Users",
+      "summary": "Update User",
+      "description": "Partial update of profile fields: names, display name, phone, locale, timezone, title, department, `custom_attributes` (replaced, not merged) and `email_verified`. Never the password (use reset-password), the email or the status (suspend/activate/delete); unknown fields answer 422. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/ManagedUserUpdate"
+        },
+        "schemaName": "ManagedUserUpdate"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "suspendUser": {
+      "operationId": "suspendUser",
+      "method": "post",
+      "path": "/api/v1/admin/users/{user_id}/suspend",
+      "mswPath": "/api/v1/admin/users/:user_id/suspend",
+      "tag": "Users",
+      "summary": "Suspend User",
+      "description": "Suspends the user (`status: suspended`): every session and refresh token ends at once, and access tokens already issued stop working on every replica within AUTH_CACHE_POLL_MS (bearer authentication checks the user's status through the announced user cache). Suspending yourself answers 409. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "suspended",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "suspended",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "activateUser": {
+      "operationId": "activateUser",
+      "method": "post",
+      "path": "/api/v1/admin/users/{user_id}/activate",
+      "mswPath": "/api/v1/admin/users/:user_id/activate",
+      "tag": "Users",
+      "summary": "Activate User",
+      "description": "Makes a suspended, locked or pending user active again (an active one stays active). A deleted user answers 404. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "resetUserPassword": {
+      "operationId": "resetUserPassword",
+      "method": "post",
+      "path": "/api/v1/admin/users/{user_id}/reset-password",
+      "mswPath": "/api/v1/admin/users/:user_id/reset-password",
+      "tag": "Users",
+      "summary": "Reset User Password",
+      "description": "Either sets `password` (checked against the tenant's password policy; every session of the user ends) or, with `send_email: true`, emails the user the password-reset link of the forgot-password flow. Exactly one of the two; a suspended user gets no email (409). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/UserPasswordReset"
+        },
+        "schemaName": "UserPasswordReset"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserPasswordResetResult"
+          },
+          "schemaName": "UserPasswordResetResult",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "sent",
+              "value": {
+                "message": "A password reset link was sent to the user.",
+                "email_sent": true,
+                "sessions_revoked": 0
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "unlockUser": {
+      "operationId": "unlockUser",
+      "method": "post",
+      "path": "/api/v1/admin/users/{user_id}/unlock",
+      "mswPath": "/api/v1/admin/users/:user_id/unlock",
+      "tag": "Users",
+      "summary": "Unlock User",
+      "description": "Clears the lockout: the sign-in throttle's failed-attempt counter for the account, `locked_until`, and a `locked` status (back to active). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "resetUserMfa": {
+      "operationId": "resetUserMfa",
+      "method": "post",
+      "path": "/api/v1/admin/users/{user_id}/reset-mfa",
+      "mswPath": "/api/v1/admin/users/:user_id/reset-mfa",
+      "tag": "Users",
+      "summary": "Reset User MFA",
+      "description": "Removes every second factor: the authenticator app (and a pending enrolment), security keys and passkeys, email codes, backup codes and trusted devices; every session ends. Audited as `user.mfa_reset` with the removed methods. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": null,
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listUserSessions": {
+      "operationId": "listUserSessions",
+      "method": "get",
+      "path": "/api/v1/admin/users/{user_id}/sessions",
+      "mswPath": "/api/v1/admin/users/:user_id/sessions",
+      "tag": "Users",
+      "summary": "List User Sessions",
+      "description": "The user's live sessions (not revoked, not expired), newest first. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserSessionPage"
+          },
+          "schemaName": "UserSessionPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "665f1c2e3f4a5b6c7d8e9f09",
+                    "user_id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                    "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                    "client_id": null,
+                    "amr": [
+                      "pwd"
+                    ],
+                    "remember_me": false,
+                    "client_ip": "203.0.113.7",
+                    "user_agent": "Mozilla/5.0",
+                    "created_at": "2026-05-17T12:00:00Z",
+                    "last_seen_at": "2026-05-17T12:00:00Z",
+                    "expires_at": "2026-05-18T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "revokeUserSessions": {
+      "operationId": "revokeUserSessions",
+      "method": "delete",
+      "path": "/api/v1/admin/users/{user_id}/sessions",
+      "mswPath": "/api/v1/admin/users/:user_id/sessions",
+      "tag": "Users",
+      "summary": "Revoke User Sessions",
+      "description": "Ends every session of the user with its refresh tokens; answers how many this call ended. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserSessionsRevoked"
+          },
+          "schemaName": "UserSessionsRevoked",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "revoked",
+              "value": {
+                "revoked": 2
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listUserSecurityEvents": {
+      "operationId": "listUserSecurityEvents",
+      "method": "get",
+      "path": "/api/v1/admin/users/{user_id}/security-events",
+      "mswPath": "/api/v1/admin/users/:user_id/security-events",
+      "tag": "Users",
+      "summary": "List User Security Events",
+      "description": "The user's audit events (sign-ins, factor changes, admin actions on the user), newest first. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserSecurityEventPage"
+          },
+          "schemaName": "UserSecurityEventPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "665f1c2e3f4a5b6c7d8e9f0a",
+                    "type": "login.success",
+                    "outcome": "success",
+                    "client_ip": "203.0.113.7",
+                    "user_agent": "Mozilla/5.0",
+                    "details": {},
+                    "created_at": "2026-05-17T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "assignUserAdminRole": {
+      "operationId": "assignUserAdminRole",
+      "method": "put",
+      "path": "/api/v1/admin/users/{user_id}/admin-role",
+      "mswPath": "/api/v1/admin/users/:user_id/admin-role",
+      "tag": "Users",
+      "summary": "Assign Admin Role",
+      "description": "Gives the user one admin role, replacing any other. `tenant_admin` (of the user's own tenant): any admin within reach. `partner_admin` (with `partner_id`): super admins and GLOBAL platform tokens. `super_admin` (platform tenant users only): signed-in super admins only. A role the caller may not grant answers 403; changing your own role answers 409. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/UserAdminRoleAssign"
+        },
+        "schemaName": "UserAdminRoleAssign"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "schemaName": "ManagedUser",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "user",
+              "value": {
+                "id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "tenant_id": "tnt_665f1c2e3f4a5b6c7d8e9f00",
+                "email": "ada@example.com",
+                "email_verified": true,
+                "status": "active",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "display_name": "Ada L.",
+                "phone": null,
+                "locale": "en",
+                "timezone": null,
+                "title": "Engineer",
+                "department": "R&D",
+                "custom_attributes": {
+                  "cost_center": "42"
+                },
+                "has_password": true,
+                "mfa": {
+                  "enabled": true,
+                  "methods": [
+                    "totp"
+                  ],
+                  "totp": true,
+                  "webauthn_credentials": 0,
+                  "email": false,
+                  "backup_codes_remaining": 10
+                },
+                "admin_role": {
+                  "role": "tenant_admin",
+                  "partner_id": null,
+                  "granted_at": "2026-05-17T12:00:00Z"
+                },
+                "locked_until": null,
+                "password_changed_at": "2026-05-17T12:00:00Z",
+                "deleted_at": null,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "removeUserAdminRole": {
+      "operationId": "removeUserAdminRole",
+      "method": "delete",
+      "path": "/api/v1/admin/users/{user_id}/admin-role",
+      "mswPath": "/api/v1/admin/users/:user_id/admin-role",
+      "tag": "Users",
+      "summary": "Remove Admin Role",
+      "description": "Takes the user's admin role away (its admin tokens stop working at once). A user without one answers 404; your own answers 409. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getUserMfa": {
+      "operationId": "getUserMfa",
+      "method": "get",
+      "path": "/api/v1/admin/users/{user_id}/mfa",
+      "mswPath": "/api/v1/admin/users/:user_id/mfa",
+      "tag": "Users",
+      "summary": "Get User MFA",
+      "description": "The user's second factors: which methods are on, how many security keys, how many unused backup codes. Never a secret. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "user_id",
+          "in": "path",
+          "required": true,
+          "description": "The user (`usr_…`; the bare 24-hex form also works).",
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/UserMfaStatus"
+          },
+          "schemaName": "UserMfaStatus",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "mfa",
+              "value": {
+                "user_id": "usr_665f1c2e3f4a5b6c7d8e9f01",
+                "enabled": true,
+                "methods": [
+                  "totp"
+                ],
+                "totp": true,
+                "webauthn_credentials": 0,
+                "email": false,
+                "backup_codes_remaining": 10,
+                "backup_codes_created_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such user, or one outside the caller's reach.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
     "getTenantOpenIdConfiguration": {
       "operationId": "getTenantOpenIdConfiguration",
       "method": "get",
@@ -17525,6 +21904,944 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         "credential"
       ],
       "title": "WebAuthnRegistrationRequest"
+    },
+    "ManagedUser": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "description": "`usr_…`",
+          "title": "Id"
+        },
+        "tenant_id": {
+          "type": "string",
+          "description": "`tnt_…`",
+          "title": "Tenant Id"
+        },
+        "email": {
+          "type": "string",
+          "title": "Email"
+        },
+        "email_verified": {
+          "type": "boolean",
+          "title": "Email Verified"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "pending",
+            "active",
+            "locked",
+            "suspended",
+            "deleted"
+          ],
+          "title": "Status"
+        },
+        "first_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "First Name"
+        },
+        "last_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Last Name"
+        },
+        "display_name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Display Name"
+        },
+        "phone": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Phone"
+        },
+        "locale": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Locale"
+        },
+        "timezone": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Timezone"
+        },
+        "title": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Title"
+        },
+        "department": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Department"
+        },
+        "custom_attributes": {
+          "type": "object",
+          "additionalProperties": true,
+          "title": "Custom Attributes"
+        },
+        "has_password": {
+          "type": "boolean",
+          "title": "Has Password"
+        },
+        "mfa": {
+          "$ref": "#/$defs/UserMfaSummary"
+        },
+        "admin_role": {
+          "anyOf": [
+            {
+              "$ref": "#/$defs/UserAdminRole"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "locked_until": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Locked Until"
+        },
+        "password_changed_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Password Changed At"
+        },
+        "deleted_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Deleted At"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "updated_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Updated At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "tenant_id",
+        "email",
+        "email_verified",
+        "status",
+        "first_name",
+        "last_name",
+        "display_name",
+        "phone",
+        "locale",
+        "timezone",
+        "title",
+        "department",
+        "custom_attributes",
+        "has_password",
+        "mfa",
+        "admin_role",
+        "locked_until",
+        "password_changed_at",
+        "deleted_at",
+        "created_at",
+        "updated_at"
+      ],
+      "title": "ManagedUser",
+      "description": "A user as the admin API shows it: never a password hash nor an MFA secret."
+    },
+    "ManagedUserPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/ManagedUser"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "ManagedUserPage"
+    },
+    "UserMfaSummary": {
+      "properties": {
+        "enabled": {
+          "type": "boolean",
+          "title": "Enabled"
+        },
+        "methods": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "webauthn",
+              "email"
+            ]
+          },
+          "title": "Methods"
+        },
+        "totp": {
+          "type": "boolean",
+          "title": "Totp"
+        },
+        "webauthn_credentials": {
+          "type": "integer",
+          "title": "Webauthn Credentials"
+        },
+        "email": {
+          "type": "boolean",
+          "title": "Email"
+        },
+        "backup_codes_remaining": {
+          "type": "integer",
+          "title": "Backup Codes Remaining"
+        }
+      },
+      "type": "object",
+      "required": [
+        "enabled",
+        "methods",
+        "totp",
+        "webauthn_credentials",
+        "email",
+        "backup_codes_remaining"
+      ],
+      "title": "UserMfaSummary",
+      "description": "The second factors a user has (no secrets)."
+    },
+    "UserMfaStatus": {
+      "properties": {
+        "user_id": {
+          "type": "string",
+          "title": "User Id"
+        },
+        "enabled": {
+          "type": "boolean",
+          "title": "Enabled"
+        },
+        "methods": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "webauthn",
+              "email"
+            ]
+          },
+          "title": "Methods"
+        },
+        "totp": {
+          "type": "boolean",
+          "title": "Totp"
+        },
+        "webauthn_credentials": {
+          "type": "integer",
+          "title": "Webauthn Credentials"
+        },
+        "email": {
+          "type": "boolean",
+          "title": "Email"
+        },
+        "backup_codes_remaining": {
+          "type": "integer",
+          "title": "Backup Codes Remaining"
+        },
+        "backup_codes_created_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Backup Codes Created At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "user_id",
+        "enabled",
+        "methods",
+        "totp",
+        "webauthn_credentials",
+        "email",
+        "backup_codes_remaining",
+        "backup_codes_created_at"
+      ],
+      "title": "UserMfaStatus"
+    },
+    "UserAdminRole": {
+      "properties": {
+        "role": {
+          "type": "string",
+          "enum": [
+            "super_admin",
+            "partner_admin",
+            "tenant_admin"
+          ],
+          "title": "Role"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "granted_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Granted At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "role",
+        "partner_id",
+        "granted_at"
+      ],
+      "title": "UserAdminRole"
+    },
+    "ManagedUserCreate": {
+      "properties": {
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64,
+              "description": "The user's tenant (`tnt_…`); a tenant admin's own by default."
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id"
+        },
+        "email": {
+          "type": "string",
+          "format": "email",
+          "maxLength": 320,
+          "title": "Email"
+        },
+        "password": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 1024,
+              "description": "Checked against the tenant's password policy; omit it to invite."
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Password"
+        },
+        "first_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 100
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "First Name"
+        },
+        "last_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 100
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Last Name"
+        },
+        "display_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Display Name"
+        },
+        "phone": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 32
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Phone"
+        },
+        "locale": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 35
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Locale"
+        },
+        "timezone": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Timezone"
+        },
+        "title": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Title"
+        },
+        "department": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Department"
+        },
+        "custom_attributes": {
+          "anyOf": [
+            {
+              "type": "object",
+              "additionalProperties": true,
+              "maxProperties": 50
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Custom Attributes"
+        },
+        "email_verified": {
+          "type": "boolean",
+          "title": "Email Verified"
+        },
+        "send_invitation": {
+          "type": "boolean",
+          "default": false,
+          "title": "Send Invitation",
+          "description": "Without a password: email the user a link to set one."
+        }
+      },
+      "type": "object",
+      "required": [
+        "email"
+      ],
+      "title": "ManagedUserCreate",
+      "additionalProperties": false
+    },
+    "ManagedUserUpdate": {
+      "properties": {
+        "first_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 100
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "First Name"
+        },
+        "last_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 100
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Last Name"
+        },
+        "display_name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Display Name"
+        },
+        "phone": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 32
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Phone"
+        },
+        "locale": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 35
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Locale"
+        },
+        "timezone": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 64
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Timezone"
+        },
+        "title": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Title"
+        },
+        "department": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 200
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Department"
+        },
+        "custom_attributes": {
+          "anyOf": [
+            {
+              "type": "object",
+              "additionalProperties": true,
+              "maxProperties": 50
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Custom Attributes"
+        },
+        "email_verified": {
+          "type": "boolean",
+          "title": "Email Verified"
+        }
+      },
+      "type": "object",
+      "required": [],
+      "title": "ManagedUserUpdate",
+      "additionalProperties": false,
+      "description": "Profile fields only: never the password, email or status."
+    },
+    "UserPasswordReset": {
+      "properties": {
+        "password": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 1024,
+              "description": "The new password, set by the admin."
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Password"
+        },
+        "send_email": {
+          "type": "boolean",
+          "title": "Send Email",
+          "description": "Email the user a password-reset link instead."
+        }
+      },
+      "type": "object",
+      "required": [],
+      "title": "UserPasswordReset",
+      "additionalProperties": false,
+      "description": "Exactly one of `password` or `send_email: true`."
+    },
+    "UserPasswordResetResult": {
+      "properties": {
+        "message": {
+          "type": "string",
+          "title": "Message"
+        },
+        "email_sent": {
+          "type": "boolean",
+          "title": "Email Sent"
+        },
+        "sessions_revoked": {
+          "type": "integer",
+          "title": "Sessions Revoked"
+        }
+      },
+      "type": "object",
+      "required": [
+        "message",
+        "email_sent",
+        "sessions_revoked"
+      ],
+      "title": "UserPasswordResetResult"
+    },
+    "UserAdminRoleAssign": {
+      "properties": {
+        "role": {
+          "type": "string",
+          "enum": [
+            "super_admin",
+            "partner_admin",
+            "tenant_admin"
+          ],
+          "title": "Role"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 72,
+              "description": "The partner (`prt_…`) of a partner_admin."
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        }
+      },
+      "type": "object",
+      "required": [
+        "role"
+      ],
+      "title": "UserAdminRoleAssign",
+      "additionalProperties": false
+    },
+    "UserSession": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id"
+        },
+        "user_id": {
+          "type": "string",
+          "title": "User Id"
+        },
+        "tenant_id": {
+          "type": "string",
+          "title": "Tenant Id"
+        },
+        "client_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "description": "The OAuth app of an app session; null for portal and hosted sessions."
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Id"
+        },
+        "amr": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Amr"
+        },
+        "remember_me": {
+          "type": "boolean",
+          "title": "Remember Me"
+        },
+        "client_ip": {
+          "type": "string",
+          "title": "Client Ip"
+        },
+        "user_agent": {
+          "type": "string",
+          "title": "User Agent"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "last_seen_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Last Seen At"
+        },
+        "expires_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Expires At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "user_id",
+        "tenant_id",
+        "client_id",
+        "amr",
+        "remember_me",
+        "client_ip",
+        "user_agent",
+        "created_at",
+        "last_seen_at",
+        "expires_at"
+      ],
+      "title": "UserSession"
+    },
+    "UserSessionPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/UserSession"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "UserSessionPage"
+    },
+    "UserSessionsRevoked": {
+      "properties": {
+        "revoked": {
+          "type": "integer",
+          "title": "Revoked"
+        }
+      },
+      "type": "object",
+      "required": [
+        "revoked"
+      ],
+      "title": "UserSessionsRevoked"
+    },
+    "UserSecurityEventPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/SecurityEvent"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "UserSecurityEventPage"
+    },
+    "IdentitySourceMismatches": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "additionalProperties": true
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "fixed": {
+          "type": "integer",
+          "title": "Fixed"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "fixed"
+      ],
+      "title": "IdentitySourceMismatches"
     },
     "ValidationError": {
       "properties": {

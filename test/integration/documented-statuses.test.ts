@@ -74,6 +74,24 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   getApplicationEndpoints: ['adminRequired', 'platformScopeRequired', 'notFound'],
   listAuthorizedApps: [],
   revokeAuthorizedApp: ['notFound', 'validation'],
+  // Users admin API
+  listUsers: ['adminRequired', 'platformScopeRequired', 'validation'],
+  createUser: ['adminRequired', 'platformScopeRequired', 'notFound', 'userEmailTaken', 'validation'],
+  getIdentitySourceMismatches: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  getUser: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  updateUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
+  deleteUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
+  suspendUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
+  activateUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  resetUserPassword: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'userSuspended', 'validation'],
+  unlockUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  resetUserMfa: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  listUserSessions: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  revokeUserSessions: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  listUserSecurityEvents: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  assignUserAdminRole: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction', 'validation'],
+  removeUserAdminRole: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
+  getUserMfa: ['adminRequired', 'platformScopeRequired', 'notFound'],
 };
 
 /** The OpenID provider's endpoints answer OAuth errors and pages, held to the spec by their own tests. */

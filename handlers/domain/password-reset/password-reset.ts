@@ -89,6 +89,15 @@ export class PasswordReset {
     return { message: 'Your password has been reset. Please sign in with your new password.' };
   }
 
+  /**
+   * An administrator's request (admin API reset-password with send_email, and invitations): the
+   * same link and mail as forgot-password, sent before this returns and without its rate limits
+   * (the admin API is authenticated and audits every call). Disabled accounts get nothing.
+   */
+  async sendLinkFor(tenantId: string, email: string, client: ClientInfo): Promise<void> {
+    await this.sendResetLink(tenantId, normaliseEmail(email), null, client);
+  }
+
   /** Waits for background work (tests and graceful shutdown). */
   async settle(): Promise<void> {
     await Promise.all([...this.background]);

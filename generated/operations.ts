@@ -1280,6 +1280,8 @@ export interface Operations {
       403: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
+      /** The owning partner's limit for this tenant (users or applications) is reached; nothing was written. */
+      409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
       /** The request body is not `application/json`. */
@@ -1631,6 +1633,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
       403: ErrorResponse;
+      /** The owning partner's limit for this tenant (users or applications) is reached; nothing was written. */
+      409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
       /** The request body is not `application/json`. */

@@ -2044,10 +2044,10 @@ export interface PlatformSettingsUpdate {
     mfa_required?: boolean;
     /**
      * 
-     * @type {Set<string>}
+     * @type {Array<string>}
      * @memberof PlatformSettingsUpdate
      */
-    mfa_methods?: Set<PlatformSettingsUpdateMfaMethodsEnum>;
+    mfa_methods?: Array<PlatformSettingsUpdateMfaMethodsEnum>;
     /**
      * 
      * @type {PasswordPolicyUpdate}
@@ -2971,10 +2971,10 @@ export interface TenantSettingsUpdate {
     mfa_required?: boolean;
     /**
      * 
-     * @type {Set<string>}
+     * @type {Array<string>}
      * @memberof TenantSettingsUpdate
      */
-    mfa_methods?: Set<TenantSettingsUpdateMfaMethodsEnum>;
+    mfa_methods?: Array<TenantSettingsUpdateMfaMethodsEnum>;
     /**
      * 
      * @type {PasswordPolicyUpdate}

@@ -257,6 +257,11 @@ export class UserStore {
   async adjustWebauthnCount(userId: ObjectId, delta: 1 | -1, now: Date): Promise<void> {
     await this.users.updateOne({ _id: userId }, { $inc: { 'mfa.webauthn_count': delta }, $set: { updated_at: now } });
   }
+
+  /** Users of a tenant that are not deleted (a partner's per-tenant limit counts them). */
+  countInTenant(tenantId: ObjectId): Promise<number> {
+    return this.users.countDocuments({ tenant_id: tenantId, deleted_at: null });
+  }
 }
 
 /** The pending enrolment sealed as `secretEnc`, still live at `now`. */

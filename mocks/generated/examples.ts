@@ -262,6 +262,7 @@ export interface MockExampleNames {
     400: 'redirectNotAllowed' | 'captchaFailed';
     403: 'registrationDisabled';
     404: 'tenantNotFound';
+    409: 'users' | 'applications';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -373,6 +374,7 @@ export interface MockExampleNames {
     201: 'created';
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    409: 'users' | 'applications';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -7004,6 +7006,31 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         },
         {
+          "status": 409,
+          "description": "The owning partner's limit for this tenant (users or applications) is reached; nothing was written.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "users",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
+            {
+              "name": "applications",
+              "value": {
+                "detail": "The partner's application limit for this tenant has been reached"
+              }
+            }
+          ]
+        },
+        {
           "status": 413,
           "description": "The request body is larger than the server accepts.",
           "contentType": "application/json",
@@ -9690,6 +9717,31 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "outOfReach",
               "value": {
                 "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The owning partner's limit for this tenant (users or applications) is reached; nothing was written.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "users",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
+            {
+              "name": "applications",
+              "value": {
+                "detail": "The partner's application limit for this tenant has been reached"
               }
             }
           ]
@@ -18995,7 +19047,6 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "type": "array",
           "minItems": 1,
           "maxItems": 4,
-          "uniqueItems": true,
           "items": {
             "type": "string",
             "enum": [
@@ -19523,7 +19574,6 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "type": "array",
           "minItems": 1,
           "maxItems": 4,
-          "uniqueItems": true,
           "items": {
             "type": "string",
             "enum": [

@@ -3,7 +3,9 @@ import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import { partnerIdPattern } from '../../core/public-ids.ts';
 import type { PartnerChanges, PartnerDoc, PartnerQuery, PartnerStatus, PartnerStore } from '../../store/partners.ts';
-import { slugPattern } from '../tenants/tenants.ts';
+
+/** The same rule as tenant slugs (lower-case letters, digits, inner dashes). */
+const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const base62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -46,7 +46,8 @@ describe('super admin', () => {
     expect((await server.call('GET', `${P}?search=${s}`, { token: root })).body.total).toBe(0);
     // Audited, with actor and request id.
     const events = await server.database.db.collection('audit_events').find({ type: { $in: ['admin.partner.create', 'admin.partner.delete'] }, 'details.target.id': id }).toArray();
-    expect(events.map((e) => e.outcome)).toEqual(['success', 'success']);
+    // The second delete (404) is audited as a refusal.
+    expect(events.map((e) => [e.type, e.outcome, e.details.reason])).toEqual([['admin.partner.create', 'success', undefined], ['admin.partner.delete', 'success', undefined], ['admin.partner.delete', 'failure', 'notFound']]);
     expect(events[0]!.details).toMatchObject({ actor: { kind: 'user', role: 'super_admin' }, request_id: expect.any(String) });
   });
 

@@ -62,6 +62,7 @@ describe('super admin', () => {
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { name: 'x' } })).status).toBe(404);
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { bogus: true } })).status).toBe(422);
     expect((await server.call('DELETE', `${P}${'x'.repeat(80)}`, { token: root })).status).toBe(422);
+    expect((await server.call('GET', `${P}${'x'.repeat(80)}`, { token: root })).status).toBe(422);
   });
 
   test('slugs are unique: parallel creates with one slug give one 201 and 409s, and a rename onto a taken slug is 409', async () => {

@@ -274,3 +274,25 @@ describe('branding on the hosted pages', () => {
     expect((await fetch(`${server.url}/t/no-such-tenant-x/branding.css`)).status).toBe(404);
   });
 });
+
+describe('the CLI goes through the same TenantAdmin', () => {
+  test('tenant create into a partner, update (suspend, settings), delete: same rules, same audit', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const run = promisify(execFile);
+    const scaikey = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/scaikey.ts', ...args], {
+      env: { ...process.env, MONGODB_URI: server.testDb.uri, MONGODB_DB: server.testDb.dbName, BCRYPT_COST: '4', LOG_LEVEL: 'silent' }, timeout: 90_000,
+    });
+    const partner = await newPartner({ max_tenants: 1 });
+    const s = slug('cli');
+    const created = JSON.parse((await scaikey('tenant', 'create', s, '--name', 'CLI', '--partner', partner.id, '--min-password-length', '20')).stdout);
+    expect(created).toMatchObject({ id: expect.stringMatching(/^tnt_/), slug: s, partner_id: partner.id, settings: { password_policy: { min_length: 20, max_length: 128 } } });
+    await expect(scaikey('tenant', 'create', slug('cli2'), '--name', 'Over', '--partner', partner.id)).rejects.toMatchObject({ stderr: expect.stringContaining("tenant limit") });
+    const suspended = JSON.parse((await scaikey('tenant', 'update', s, '--status', 'suspended', '--mfa-required', 'true')).stdout);
+    expect(suspended).toMatchObject({ status: 'suspended', settings: { mfa_required: true } });
+    await scaikey('tenant', 'delete', s);
+    expect((await server.call('GET', `${T}${created.id}`, { token: root })).status).toBe(404);
+    const audit = await server.database.db.collection('audit_events').find({ 'details.target.id': created.id, outcome: 'success' }).toArray();
+    expect(audit.map((e) => [e.type, e.details.actor.id])).toEqual([['admin.tenant.create', 'scaikey-cli'], ['admin.tenant.update', 'scaikey-cli'], ['admin.tenant.delete', 'scaikey-cli']]);
+  }, 400_000);
+});

@@ -41,6 +41,12 @@ import type {
   MfaStatus,
   OAuthError,
   OpenIDConfiguration,
+  Partner,
+  PartnerCreate,
+  PartnerList,
+  PartnerUpdate,
+  PlatformSettings,
+  PlatformSettingsUpdate,
   PortalMFAVerifyRequest,
   PortalMFAVerifyResponse,
   RegisterRequest,
@@ -53,6 +59,10 @@ import type {
   ScaikeyApiV1MeAuthRefreshResponse,
   ScaikeySchemasAuthLoginRequest,
   SecurityEventPage,
+  Tenant,
+  TenantCreate,
+  TenantList,
+  TenantUpdate,
   TokenResponse,
   TotpConfirmRequest,
   TotpEnrolment,
@@ -126,6 +136,18 @@ export type OperationId =
   | 'updateApplication'
   | 'regenerateApplicationSecret'
   | 'getApplicationEndpoints'
+  | 'listPartners'
+  | 'createPartner'
+  | 'getPartner'
+  | 'deletePartner'
+  | 'updatePartner'
+  | 'listTenants'
+  | 'createTenant'
+  | 'getTenant'
+  | 'deleteTenant'
+  | 'updateTenant'
+  | 'getPlatformSettings'
+  | 'updatePlatformSettings'
   | 'getJwks'
   | 'listUsers'
   | 'createUser'
@@ -218,6 +240,18 @@ export const operationIds = [
   'updateApplication',
   'regenerateApplicationSecret',
   'getApplicationEndpoints',
+  'listPartners',
+  'createPartner',
+  'getPartner',
+  'deletePartner',
+  'updatePartner',
+  'listTenants',
+  'createTenant',
+  'getTenant',
+  'deleteTenant',
+  'updateTenant',
+  'getPlatformSettings',
+  'updatePlatformSettings',
   'getJwks',
   'listUsers',
   'createUser',
@@ -292,9 +326,9 @@ export const protocolOperationIds = [
 ] as const satisfies readonly OperationId[];
 export type ProtocolOperationId = (typeof protocolOperationIds)[number];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications' | 'Users';
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications' | 'Partners' | 'Tenants' | 'Users' | 'Platform Settings';
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications', 'Users'] as const satisfies readonly Tag[];
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications', 'Partners', 'Tenants', 'Users', 'Platform Settings'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -345,6 +379,18 @@ export const operationTags = {
   updateApplication: 'Applications',
   regenerateApplicationSecret: 'Applications',
   getApplicationEndpoints: 'Applications',
+  listPartners: 'Partners',
+  createPartner: 'Partners',
+  getPartner: 'Partners',
+  deletePartner: 'Partners',
+  updatePartner: 'Partners',
+  listTenants: 'Tenants',
+  createTenant: 'Tenants',
+  getTenant: 'Tenants',
+  deleteTenant: 'Tenants',
+  updateTenant: 'Tenants',
+  getPlatformSettings: 'Platform Settings',
+  updatePlatformSettings: 'Platform Settings',
   getJwks: 'Discovery',
   listUsers: 'Users',
   createUser: 'Users',
@@ -438,6 +484,18 @@ export const operationRoutes = {
   updateApplication: { method: 'patch', path: '/api/v1/admin/applications/{application_id}' },
   regenerateApplicationSecret: { method: 'post', path: '/api/v1/admin/applications/{application_id}/regenerate-secret' },
   getApplicationEndpoints: { method: 'get', path: '/api/v1/admin/applications/{application_id}/endpoints' },
+  listPartners: { method: 'get', path: '/api/v1/admin/partners/' },
+  createPartner: { method: 'post', path: '/api/v1/admin/partners/' },
+  getPartner: { method: 'get', path: '/api/v1/admin/partners/{partner_id}' },
+  deletePartner: { method: 'delete', path: '/api/v1/admin/partners/{partner_id}' },
+  updatePartner: { method: 'patch', path: '/api/v1/admin/partners/{partner_id}' },
+  listTenants: { method: 'get', path: '/api/v1/admin/tenants/' },
+  createTenant: { method: 'post', path: '/api/v1/admin/tenants/' },
+  getTenant: { method: 'get', path: '/api/v1/admin/tenants/{tenant_id}' },
+  deleteTenant: { method: 'delete', path: '/api/v1/admin/tenants/{tenant_id}' },
+  updateTenant: { method: 'patch', path: '/api/v1/admin/tenants/{tenant_id}' },
+  getPlatformSettings: { method: 'get', path: '/api/v1/admin/platform-settings' },
+  updatePlatformSettings: { method: 'patch', path: '/api/v1/admin/platform-settings' },
   getJwks: { method: 'get', path: '/.well-known/jwks.json' },
   listUsers: { method: 'get', path: '/api/v1/admin/users/' },
   createUser: { method: 'post', path: '/api/v1/admin/users/' },
@@ -1302,6 +1360,8 @@ export interface Operations {
       403: ErrorResponse;
       /** No active tenant has this slug. */
       404: ErrorResponse;
+      /** The owning partner's limit for this tenant (users or applications) is reached; nothing was written. */
+      409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
       /** The request body is not `application/json`. */
@@ -1653,6 +1713,8 @@ export interface Operations {
       401: ErrorResponse;
       /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
       403: ErrorResponse;
+      /** The owning partner's limit for this tenant (users or applications) is reached; nothing was written. */
+      409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
       /** The request body is not `application/json`. */
@@ -1807,6 +1869,364 @@ export interface Operations {
       503: ErrorResponse;
     };
   };
+  /** GET /api/v1/admin/partners/: List Partners */
+  listPartners: {
+    method: 'get';
+    path: '/api/v1/admin/partners/';
+    tag: 'Partners';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Part of the name or the slug (case-insensitive) */
+      search?: string | null;
+      /** Filter by status: active, suspended */
+      status?: 'active' | 'suspended' | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: PartnerList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/partners/: Create Partner */
+  createPartner: {
+    method: 'post';
+    path: '/api/v1/admin/partners/';
+    tag: 'Partners';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: PartnerCreate;
+    responses: {
+      /** Successful Response */
+      201: Partner;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** The slug is taken, or the partner still has tenants (delete). */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/partners/{partner_id}: Get Partner */
+  getPartner: {
+    method: 'get';
+    path: '/api/v1/admin/partners/{partner_id}';
+    tag: 'Partners';
+    pathParams: {
+      partner_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: Partner;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/partners/{partner_id}: Delete Partner */
+  deletePartner: {
+    method: 'delete';
+    path: '/api/v1/admin/partners/{partner_id}';
+    tag: 'Partners';
+    pathParams: {
+      partner_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** The slug is taken, or the partner still has tenants (delete). */
+      409: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/admin/partners/{partner_id}: Update Partner */
+  updatePartner: {
+    method: 'patch';
+    path: '/api/v1/admin/partners/{partner_id}';
+    tag: 'Partners';
+    pathParams: {
+      partner_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: PartnerUpdate;
+    responses: {
+      /** Successful Response */
+      200: Partner;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** The slug is taken, or the partner still has tenants (delete). */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/tenants/: List Tenants */
+  listTenants: {
+    method: 'get';
+    path: '/api/v1/admin/tenants/';
+    tag: 'Tenants';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Part of the name or the slug (case-insensitive) */
+      search?: string | null;
+      /** Filter by status: active, suspended */
+      status?: 'active' | 'suspended' | null;
+      /** Filter by partner (all tenants in partner) */
+      partner_id?: string | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: TenantList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/tenants/: Create Tenant */
+  createTenant: {
+    method: 'post';
+    path: '/api/v1/admin/tenants/';
+    tag: 'Tenants';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: TenantCreate;
+    responses: {
+      /** Successful Response */
+      201: Tenant;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** The slug is taken, or the partner's tenant limit is reached. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/tenants/{tenant_id}: Get Tenant */
+  getTenant: {
+    method: 'get';
+    path: '/api/v1/admin/tenants/{tenant_id}';
+    tag: 'Tenants';
+    pathParams: {
+      tenant_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: Tenant;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/tenants/{tenant_id}: Delete Tenant */
+  deleteTenant: {
+    method: 'delete';
+    path: '/api/v1/admin/tenants/{tenant_id}';
+    tag: 'Tenants';
+    pathParams: {
+      tenant_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/admin/tenants/{tenant_id}: Update Tenant */
+  updateTenant: {
+    method: 'patch';
+    path: '/api/v1/admin/tenants/{tenant_id}';
+    tag: 'Tenants';
+    pathParams: {
+      tenant_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: TenantUpdate;
+    responses: {
+      /** Successful Response */
+      200: Tenant;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such resource, or one the caller may not see. */
+      404: ErrorResponse;
+      /** The slug is taken, or the partner's tenant limit is reached. */
+      409: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/platform-settings: Get Platform Settings */
+  getPlatformSettings: {
+    method: 'get';
+    path: '/api/v1/admin/platform-settings';
+    tag: 'Platform Settings';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: PlatformSettings;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** PATCH /api/v1/admin/platform-settings: Update Platform Settings */
+  updatePlatformSettings: {
+    method: 'patch';
+    path: '/api/v1/admin/platform-settings';
+    tag: 'Platform Settings';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: PlatformSettingsUpdate;
+    responses: {
+      /** Successful Response */
+      200: PlatformSettings;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope. */
+      403: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
   /** GET /.well-known/jwks.json: Get Jwks */
   getJwks: {
     method: 'get';
@@ -1878,7 +2298,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -1973,7 +2393,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
@@ -2037,7 +2457,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
@@ -2097,7 +2517,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -2283,7 +2703,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -2318,7 +2738,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the action targets the caller itself, or the user is suspended. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;

@@ -59,6 +59,12 @@ import { ApplicationAdmin } from './domain/admin/application-admin.ts';
 import { UserAdmin } from './domain/admin/user-admin.ts';
 import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
 import { AdminAuth } from './domain/login/admin-auth.ts';
+import { PartnerLimits } from './domain/partners/partner-limits.ts';
+import { Partners } from './domain/partners/partners.ts';
+import { PlatformSettings } from './domain/tenants/platform-settings.ts';
+import { PartnerAdmin } from './domain/admin/partner-admin.ts';
+import { TenantAdmin } from './domain/admin/tenant-admin.ts';
+import { PlatformSettingsAdmin } from './domain/admin/platform-settings-admin.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
 import type { RequestListener } from 'node:http';
@@ -163,8 +169,21 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     ipLimit: config.IP_RATE_LIMIT,
     ipWindowSeconds: config.IP_RATE_WINDOW,
   }, (scope) => metrics.lockout(scope));
-  const tenants = new Tenants(database.tenants, clock, database.recent<TenantDoc>('tenants', cacheOptions));
-  const users = new Users(database.users, clock, hasher, database.recent<UserDoc>('users', cacheOptions));
+  // Partners' limits and the platform's defaults, held where tenants, users and apps are created.
+  const partners = new Partners(database.partners, clock);
+  const partnerLimits = new PartnerLimits({
+    partners: database.partners,
+    tenants: database.tenants,
+    countUsers: (id) => database.users.countInTenant(id),
+    countApplications: (id) => database.applications.countInTenant(id),
+  }, clock);
+  const platformSettings = new PlatformSettings(database.platformSettings, clock);
+  const tenants = new Tenants(database.tenants, clock, database.recent<TenantDoc>('tenants', cacheOptions), {
+    defaults: () => platformSettings.tenantDefaults(),
+    limits: partnerLimits,
+    endSessions: (tenantId, reason) => database.sessions.revokeAllForTenant(tenantId, reason, clock.now()),
+  });
+  const users = new Users(database.users, clock, hasher, database.recent<UserDoc>('users', cacheOptions), partnerLimits);
   const flows = new Flows(database.flows, clock, box);
   const totp = new Totp(database.users, box, clock);
   const backupCodes = new BackupCodes(database.users, clock, pepper);
@@ -217,7 +236,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   });
   const profile = new Profile({ users, tenants, hasher, signIn, sessions, trustedDevices, mailer, audit, clock });
 
-  const applications = new Applications(database.applications, clock);
+  const applications = new Applications(database.applications, clock, partnerLimits, (id) => database.tenants.findById(id));
   const oauthClients = new OAuthClients(applications);
   const bearer = new BearerAuthentication({ accessTokens, sessions, users, clientActive: (clientId) => oauthClients.isActive(clientId) });
   const idTokens = new IdTokens(signingKeys, clock);
@@ -238,9 +257,12 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
   const userAdmin = new UserAdmin({
     users, userStore: database.users, tenants, tenantStore: database.tenants, sessions, sessionStore: database.sessions,
-    webauthnCredentials: database.webauthnCredentials, trustedDevices, throttle, passwordReset, auditEvents: database.auditEvents, audit, clock,
+    webauthnCredentials: database.webauthnCredentials, trustedDevices, throttle, passwordReset, auditEvents: database.auditEvents, audit, clock, limits: partnerLimits,
   });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
+  const partnerAdmin = new PartnerAdmin({ partners, audit });
+  const tenantAdmin = new TenantAdmin({ tenants, audit });
+  const platformSettingsAdmin = new PlatformSettingsAdmin({ platformSettings, audit });
   const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });
 
   return {
@@ -248,6 +270,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
     portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, authorizedApps, adminAccess, applicationAdmin, adminAuth,
     userAdmin,
+    partners, partnerLimits, platformSettings, partnerAdmin, tenantAdmin, platformSettingsAdmin,
   };
 }
 

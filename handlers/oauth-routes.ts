@@ -76,7 +76,7 @@ export function mountOpenIdProvider(app: express.Express, options: Options): voi
       query: sealed ? { request: sealed } : query,
     };
   };
-  const brandOf = (issuer: Issuer | null) => (issuer?.kind === 'tenant' ? issuer.tenant.name : 'ScaiKey');
+  const brandOf = (issuer: Issuer | null) => (issuer?.kind === 'tenant' ? (issuer.tenant.branding?.name ?? issuer.tenant.name) : 'ScaiKey');
 
   function sendPage(res: Response, status: number, body: string): void {
     noStore(res);

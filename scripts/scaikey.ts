@@ -10,7 +10,9 @@ import { Database } from '../handlers/store/database.ts';
 import { migrate } from '../handlers/store/migrations.ts';
 import { composeDomain, type Domain } from '../handlers/compose.ts';
 import { InvalidInput } from '../handlers/core/errors.ts';
-import type { TenantSettings } from '../handlers/store/tenants.ts';
+import type { TenantSettingsInput } from '../handlers/domain/admin/tenant-admin.ts';
+import { partnerIdPattern } from '../handlers/core/public-ids.ts';
+import type { UserStatus } from '../handlers/store/users.ts';
 import type { Mailer } from '../handlers/domain/mail/mailer.ts';
 import { startLocalMongo } from './local-mongo.ts';
 import { randomUUID } from 'node:crypto';
@@ -53,14 +55,14 @@ const positiveInt = (value: string): number => {
 };
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
-function settingsFrom(opts: Record<string, unknown>): Partial<TenantSettings> {
-  const settings: Partial<TenantSettings> = {};
+function settingsFrom(opts: Record<string, unknown>): TenantSettingsInput {
+  const settings: TenantSettingsInput = {};
   if (opts.selfRegistration !== undefined) settings.self_registration = opts.selfRegistration as boolean;
   if (opts.requireVerification !== undefined) settings.require_email_verification = opts.requireVerification as boolean;
   if (opts.mfaRequired !== undefined) settings.mfa_required = opts.mfaRequired as boolean;
-  if (opts.mfaMethods !== undefined) settings.mfa_methods = opts.mfaMethods as TenantSettings['mfa_methods'];
+  if (opts.mfaMethods !== undefined) settings.mfa_methods = opts.mfaMethods as TenantSettingsInput['mfa_methods'];
   if (opts.redirectUris !== undefined) settings.allowed_redirect_uris = opts.redirectUris as string[];
-  if (opts.minPasswordLength !== undefined) settings.password_policy = { min_length: opts.minPasswordLength as number, max_length: 128, block_common: true };
+  if (opts.minPasswordLength !== undefined) settings.password_policy = { min_length: opts.minPasswordLength as number };
   return settings;
 }
 
@@ -81,26 +83,59 @@ const tenantSettingOptions = (cmd: Command) =>
     .option('--redirect-uris <list>', 'allowed redirect URIs, comma-separated', list)
     .option('--min-password-length <n>', 'minimum password length', positiveInt);
 
-tenantSettingOptions(tenant.command('create').argument('<slug>').requiredOption('--name <name>', 'display name')).action(async (slug: string, opts) => {
+// The CLI acts as a super admin (an operator with database access), through the same admin
+// services and rules as the admin API (TenantAdmin, ApplicationAdmin); every write is audited as `cli`.
+const cliActor: AdminActor = {
+  kind: 'client',
+  clientId: 'scaikey-cli',
+  reach: { kind: 'platform' },
+  principal: { kind: 'client', clientId: 'scaikey-cli', scopes: ['admin:read', 'admin:write'], platformToken: true, appScope: 'GLOBAL', tenantId: null, partnerId: null, tokenId: 'cli', expiresAt: 0, token: '' },
+};
+const cliRequest = () => ({ clientIp: 'cli', userAgent: 'scaikey-cli', requestId: `cli-${randomUUID()}` });
+
+tenantSettingOptions(tenant.command('create').argument('<slug>').requiredOption('--name <name>', 'display name').option('--partner <id>', 'the partner (prt_…) the tenant belongs to').option('--contact-email <email>')).action(async (slug: string, opts) => {
   await withServices(async (s) => {
-    const created = await s.tenants.create({ slug, name: opts.name, settings: settingsFrom(opts) });
-    print({ id: created._id.toHexString(), slug: created.slug, name: created.name, settings: created.settings });
+    if (opts.partner && !partnerIdPattern.test(opts.partner)) throw new InvalidArgumentError('partner must be a partner id (prt_…)');
+    const created = await s.tenantAdmin.create(cliActor, { slug, name: opts.name, partner_id: opts.partner ?? null, contact_email: opts.contactEmail ?? null, settings: settingsFrom(opts) }, cliRequest());
+    print(created);
   });
 });
 
 tenant.command('list').action(async () => {
   await withServices(async (s) => {
-    console.table((await s.tenants.list()).map((t) => ({ id: t._id.toHexString(), slug: t.slug, name: t.name, status: t.status })));
+    const rows = [];
+    for (let page = 1; ; page++) {
+      const listed = await s.tenantAdmin.list(cliActor, { page, perPage: 100 });
+      rows.push(...listed.items.map((t) => ({ id: t.id, slug: t.slug, name: t.name, status: t.status, partner_id: t.partner_id })));
+      if (page * 100 >= listed.total) break;
+    }
+    console.table(rows);
   });
 });
 
-tenantSettingOptions(tenant.command('update').argument('<slug>').option('--name <name>').option('--status <status>', 'active or disabled').option('--partner <id>', 'the partner (prt_…) the tenant belongs to; "none" for none')).action(async (slug: string, opts) => {
+tenantSettingOptions(tenant.command('update').argument('<slug>').option('--name <name>').option('--slug <new-slug>', 'rename the slug').option('--status <status>', 'active or suspended').option('--contact-email <email>').option('--partner <id>', 'the partner (prt_…) the tenant belongs to; "none" for none')).action(async (slug: string, opts) => {
   await withServices(async (s) => {
-    if (opts.status && !['active', 'disabled'].includes(opts.status)) throw new InvalidArgumentError('status must be active or disabled');
-    if (opts.partner && opts.partner !== 'none' && !/^prt_[A-Za-z0-9_-]{1,64}$/.test(opts.partner)) throw new InvalidArgumentError('partner must be a partner id (prt_…) or none');
+    const status = opts.status === 'disabled' ? 'suspended' : opts.status;
+    if (status && !['active', 'suspended'].includes(status)) throw new InvalidArgumentError('status must be active or suspended');
+    if (opts.partner && opts.partner !== 'none' && !partnerIdPattern.test(opts.partner)) throw new InvalidArgumentError('partner must be a partner id (prt_…) or none');
     const partnerId = opts.partner === undefined ? undefined : opts.partner === 'none' ? null : opts.partner;
-    const updated = await s.tenants.update(slug, { name: opts.name, status: opts.status, partnerId, settings: settingsFrom(opts) });
-    print({ id: updated._id.toHexString(), slug: updated.slug, name: updated.name, status: updated.status, partner_id: updated.partner_id ?? null, settings: updated.settings });
+    const settings = settingsFrom(opts);
+    const patch = {
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      ...(opts.slug !== undefined ? { slug: opts.slug } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(opts.contactEmail !== undefined ? { contact_email: opts.contactEmail } : {}),
+      ...(partnerId !== undefined ? { partner_id: partnerId } : {}),
+      ...(Object.keys(settings).length > 0 ? { settings } : {}),
+    };
+    print(await s.tenantAdmin.update(cliActor, await s.tenantAdmin.idOfSlug(slug), patch, cliRequest()));
+  });
+});
+
+tenant.command('delete').argument('<slug>').description('soft delete: sessions end, the tenant is gone everywhere').action(async (slug: string) => {
+  await withServices(async (s) => {
+    await s.tenantAdmin.remove(cliActor, await s.tenantAdmin.idOfSlug(slug), cliRequest());
+    print({ deleted: slug });
   });
 });
 
@@ -175,15 +210,6 @@ for (const [name, action] of [['disable', 'suspend'], ['enable', 'activate'], ['
     });
 }
 
-// Applications: the CLI acts as a super admin (an operator with database access), through the
-// same ApplicationAdmin service and rules as the admin API; every write is audited as `cli`.
-const cliActor: AdminActor = {
-  kind: 'client',
-  clientId: 'scaikey-cli',
-  reach: { kind: 'platform' },
-  principal: { kind: 'client', clientId: 'scaikey-cli', scopes: ['admin:read', 'admin:write'], platformToken: true, appScope: 'GLOBAL', tenantId: null, partnerId: null, tokenId: 'cli', expiresAt: 0, token: '' },
-};
-const cliRequest = () => ({ clientIp: 'cli', userAgent: 'scaikey-cli', requestId: `cli-${randomUUID()}` });
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 async function tenantIdOf(s: Domain, slug: string | undefined): Promise<string | undefined> {

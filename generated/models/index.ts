@@ -1329,6 +1329,26 @@ export interface JsonWebKeySetKeysInner {
     alg?: string;
 }
 /**
+ * 
+ * @export
+ * @interface LockoutPolicy
+ */
+export interface LockoutPolicy {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {number}
+     * @memberof LockoutPolicy
+     */
+    threshold: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof LockoutPolicy
+     */
+    duration_seconds: number;
+}
+/**
  * MFA verification request.
  * @export
  * @interface MFAChallengeRequest
@@ -2007,6 +2027,437 @@ export interface OpenIDConfiguration {
 /**
  * 
  * @export
+ * @interface Partner
+ */
+export interface Partner {
+    /**
+     * `prt_` and 16 base62 characters.
+     * @type {string}
+     * @memberof Partner
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    slug: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    status: PartnerStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    contact_email: string | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof Partner
+     */
+    max_tenants: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof Partner
+     */
+    max_users_per_tenant: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof Partner
+     */
+    max_applications_per_tenant: number | null;
+    /**
+     * Tenants the partner has now (what max_tenants is checked against).
+     * @type {number}
+     * @memberof Partner
+     */
+    tenant_count: number;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Partner
+     */
+    updated_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const PartnerStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type PartnerStatusEnum = typeof PartnerStatusEnum[keyof typeof PartnerStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface PartnerCreate
+ */
+export interface PartnerCreate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerCreate
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerCreate
+     */
+    slug: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerCreate
+     */
+    status?: PartnerCreateStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerCreate
+     */
+    contact_email?: string | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerCreate
+     */
+    max_tenants?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerCreate
+     */
+    max_users_per_tenant?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerCreate
+     */
+    max_applications_per_tenant?: number | null;
+}
+
+
+/**
+ * @export
+ */
+export const PartnerCreateStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type PartnerCreateStatusEnum = typeof PartnerCreateStatusEnum[keyof typeof PartnerCreateStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface PartnerList
+ */
+export interface PartnerList {
+    /**
+     * 
+     * @type {Array<Partner>}
+     * @memberof PartnerList
+     */
+    items: Array<Partner>;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerList
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerList
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerList
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface PartnerUpdate
+ */
+export interface PartnerUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerUpdate
+     */
+    name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerUpdate
+     */
+    slug?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerUpdate
+     */
+    status?: PartnerUpdateStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof PartnerUpdate
+     */
+    contact_email?: string | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerUpdate
+     */
+    max_tenants?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerUpdate
+     */
+    max_users_per_tenant?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PartnerUpdate
+     */
+    max_applications_per_tenant?: number | null;
+}
+
+
+/**
+ * @export
+ */
+export const PartnerUpdateStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type PartnerUpdateStatusEnum = typeof PartnerUpdateStatusEnum[keyof typeof PartnerUpdateStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface PasswordPolicy
+ */
+export interface PasswordPolicy {
+    /**
+     * 
+     * @type {number}
+     * @memberof PasswordPolicy
+     */
+    min_length: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof PasswordPolicy
+     */
+    max_length: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PasswordPolicy
+     */
+    block_common: boolean;
+}
+/**
+ * 
+ * @export
+ * @interface PasswordPolicyUpdate
+ */
+export interface PasswordPolicyUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {number}
+     * @memberof PasswordPolicyUpdate
+     */
+    min_length?: number;
+    /**
+     * NIST SP 800-63B asks that at least 64 characters be allowed.
+     * @type {number}
+     * @memberof PasswordPolicyUpdate
+     */
+    max_length?: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PasswordPolicyUpdate
+     */
+    block_common?: boolean;
+}
+/**
+ * 
+ * @export
+ * @interface PlatformSettings
+ */
+export interface PlatformSettings {
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettings
+     */
+    self_registration: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettings
+     */
+    require_email_verification: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettings
+     */
+    mfa_required: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof PlatformSettings
+     */
+    mfa_methods: Array<PlatformSettingsMfaMethodsEnum>;
+    /**
+     * 
+     * @type {PasswordPolicy}
+     * @memberof PlatformSettings
+     */
+    password_policy: PasswordPolicy;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettings
+     */
+    access_token_ttl: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettings
+     */
+    refresh_idle_ttl: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettings
+     */
+    refresh_absolute_ttl: number | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof PlatformSettings
+     */
+    updated_at: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const PlatformSettingsMfaMethodsEnum = {
+    Totp: 'totp',
+    Email: 'email',
+    Webauthn: 'webauthn',
+    BackupCode: 'backup_code'
+} as const;
+export type PlatformSettingsMfaMethodsEnum = typeof PlatformSettingsMfaMethodsEnum[keyof typeof PlatformSettingsMfaMethodsEnum];
+
+/**
+ * 
+ * @export
+ * @interface PlatformSettingsUpdate
+ */
+export interface PlatformSettingsUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettingsUpdate
+     */
+    self_registration?: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettingsUpdate
+     */
+    require_email_verification?: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof PlatformSettingsUpdate
+     */
+    mfa_required?: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof PlatformSettingsUpdate
+     */
+    mfa_methods?: Array<PlatformSettingsUpdateMfaMethodsEnum>;
+    /**
+     * 
+     * @type {PasswordPolicyUpdate}
+     * @memberof PlatformSettingsUpdate
+     */
+    password_policy?: PasswordPolicyUpdate;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettingsUpdate
+     */
+    access_token_ttl?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettingsUpdate
+     */
+    refresh_idle_ttl?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof PlatformSettingsUpdate
+     */
+    refresh_absolute_ttl?: number | null;
+}
+
+
+/**
+ * @export
+ */
+export const PlatformSettingsUpdateMfaMethodsEnum = {
+    Totp: 'totp',
+    Email: 'email',
+    Webauthn: 'webauthn',
+    BackupCode: 'backup_code'
+} as const;
+export type PlatformSettingsUpdateMfaMethodsEnum = typeof PlatformSettingsUpdateMfaMethodsEnum[keyof typeof PlatformSettingsUpdateMfaMethodsEnum];
+
+/**
+ * 
+ * @export
  * @interface PortalMFAVerifyRequest
  */
 export interface PortalMFAVerifyRequest {
@@ -2567,6 +3018,383 @@ export interface SecurityEventPage {
     next_before: string | null;
 }
 /**
+ * 
+ * @export
+ * @interface Tenant
+ */
+export interface Tenant {
+    /**
+     * `tnt_` and 24 hex digits.
+     * @type {string}
+     * @memberof Tenant
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    slug: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    status: TenantStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    partner_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    contact_email: string | null;
+    /**
+     * 
+     * @type {TenantSettings}
+     * @memberof Tenant
+     */
+    settings: TenantSettings;
+    /**
+     * 
+     * @type {TenantBranding}
+     * @memberof Tenant
+     */
+    branding: TenantBranding;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Tenant
+     */
+    updated_at: string;
+}
+
+
+/**
+ * @export
+ */
+export const TenantStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type TenantStatusEnum = typeof TenantStatusEnum[keyof typeof TenantStatusEnum];
+
+/**
+ * 
+ * @export
+ * @interface TenantBranding
+ */
+export interface TenantBranding {
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBranding
+     */
+    name: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBranding
+     */
+    logo_url: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBranding
+     */
+    primary_color: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBranding
+     */
+    background_color: string | null;
+}
+/**
+ * 
+ * @export
+ * @interface TenantBrandingUpdate
+ */
+export interface TenantBrandingUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBrandingUpdate
+     */
+    name?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBrandingUpdate
+     */
+    logo_url?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBrandingUpdate
+     */
+    primary_color?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantBrandingUpdate
+     */
+    background_color?: string | null;
+}
+/**
+ * 
+ * @export
+ * @interface TenantCreate
+ */
+export interface TenantCreate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantCreate
+     */
+    name: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantCreate
+     */
+    slug: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantCreate
+     */
+    partner_id?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantCreate
+     */
+    contact_email?: string | null;
+    /**
+     * 
+     * @type {TenantSettingsUpdate}
+     * @memberof TenantCreate
+     */
+    settings?: TenantSettingsUpdate;
+    /**
+     * 
+     * @type {TenantBrandingUpdate}
+     * @memberof TenantCreate
+     */
+    branding?: TenantBrandingUpdate;
+}
+/**
+ * 
+ * @export
+ * @interface TenantList
+ */
+export interface TenantList {
+    /**
+     * 
+     * @type {Array<Tenant>}
+     * @memberof TenantList
+     */
+    items: Array<Tenant>;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantList
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantList
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantList
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface TenantSettings
+ */
+export interface TenantSettings {
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettings
+     */
+    self_registration: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettings
+     */
+    require_email_verification: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettings
+     */
+    mfa_required: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof TenantSettings
+     */
+    mfa_methods: Array<TenantSettingsMfaMethodsEnum>;
+    /**
+     * 
+     * @type {PasswordPolicy}
+     * @memberof TenantSettings
+     */
+    password_policy: PasswordPolicy;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof TenantSettings
+     */
+    allowed_redirect_uris: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettings
+     */
+    access_token_ttl: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettings
+     */
+    refresh_idle_ttl: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettings
+     */
+    refresh_absolute_ttl: number | null;
+    /**
+     * 
+     * @type {LockoutPolicy}
+     * @memberof TenantSettings
+     */
+    lockout: LockoutPolicy | null;
+}
+
+
+/**
+ * @export
+ */
+export const TenantSettingsMfaMethodsEnum = {
+    Totp: 'totp',
+    Email: 'email',
+    Webauthn: 'webauthn',
+    BackupCode: 'backup_code'
+} as const;
+export type TenantSettingsMfaMethodsEnum = typeof TenantSettingsMfaMethodsEnum[keyof typeof TenantSettingsMfaMethodsEnum];
+
+/**
+ * 
+ * @export
+ * @interface TenantSettingsUpdate
+ */
+export interface TenantSettingsUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettingsUpdate
+     */
+    self_registration?: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettingsUpdate
+     */
+    require_email_verification?: boolean;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof TenantSettingsUpdate
+     */
+    mfa_required?: boolean;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof TenantSettingsUpdate
+     */
+    mfa_methods?: Array<TenantSettingsUpdateMfaMethodsEnum>;
+    /**
+     * 
+     * @type {PasswordPolicyUpdate}
+     * @memberof TenantSettingsUpdate
+     */
+    password_policy?: PasswordPolicyUpdate;
+    /**
+     * Absolute http(s) URLs (http only for loopback hosts).
+     * @type {Array<string>}
+     * @memberof TenantSettingsUpdate
+     */
+    allowed_redirect_uris?: Array<string>;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettingsUpdate
+     */
+    access_token_ttl?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettingsUpdate
+     */
+    refresh_idle_ttl?: number | null;
+    /**
+     * 
+     * @type {number}
+     * @memberof TenantSettingsUpdate
+     */
+    refresh_absolute_ttl?: number | null;
+    /**
+     * 
+     * @type {LockoutPolicy}
+     * @memberof TenantSettingsUpdate
+     */
+    lockout?: LockoutPolicy | null;
+}
+
+
+/**
+ * @export
+ */
+export const TenantSettingsUpdateMfaMethodsEnum = {
+    Totp: 'totp',
+    Email: 'email',
+    Webauthn: 'webauthn',
+    BackupCode: 'backup_code'
+} as const;
+export type TenantSettingsUpdateMfaMethodsEnum = typeof TenantSettingsUpdateMfaMethodsEnum[keyof typeof TenantSettingsUpdateMfaMethodsEnum];
+
+/**
  * A tenant where the identified email has an account.
  * @export
  * @interface TenantSummary
@@ -2591,6 +3419,67 @@ export interface TenantSummary {
      */
     name: string;
 }
+/**
+ * 
+ * @export
+ * @interface TenantUpdate
+ */
+export interface TenantUpdate {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantUpdate
+     */
+    name?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantUpdate
+     */
+    slug?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantUpdate
+     */
+    status?: TenantUpdateStatusEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantUpdate
+     */
+    contact_email?: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof TenantUpdate
+     */
+    partner_id?: string | null;
+    /**
+     * 
+     * @type {TenantSettingsUpdate}
+     * @memberof TenantUpdate
+     */
+    settings?: TenantSettingsUpdate;
+    /**
+     * 
+     * @type {TenantBrandingUpdate}
+     * @memberof TenantUpdate
+     */
+    branding?: TenantBrandingUpdate;
+}
+
+
+/**
+ * @export
+ */
+export const TenantUpdateStatusEnum = {
+    Active: 'active',
+    Suspended: 'suspended'
+} as const;
+export type TenantUpdateStatusEnum = typeof TenantUpdateStatusEnum[keyof typeof TenantUpdateStatusEnum];
+
 /**
  * A successful token response (RFC 6749 §5.1).
  * @export

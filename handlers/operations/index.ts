@@ -8,6 +8,9 @@ import { discoveryHandlers } from './discovery.ts';
 import { portalAuthHandlers } from './portal-auth.ts';
 import { profileHandlers } from './profile.ts';
 import { usersAdminHandlers } from './users-admin.ts';
+import { partnersHandlers } from './partners.ts';
+import { tenantsHandlers } from './tenants.ts';
+import { platformSettingsHandlers } from './platform-settings.ts';
 
 /** What the operations need from the domain: the union of what each tag module declares. */
 export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
@@ -18,7 +21,10 @@ export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
   Parameters<typeof adminAuthHandlers>[0] &
   Parameters<typeof applicationsHandlers>[0] &
   Parameters<typeof authorizedAppsHandlers>[0] &
-  Parameters<typeof usersAdminHandlers>[0];
+  Parameters<typeof usersAdminHandlers>[0] &
+  Parameters<typeof partnersHandlers>[0] &
+  Parameters<typeof tenantsHandlers>[0] &
+  Parameters<typeof platformSettingsHandlers>[0];
 
 /** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
 export function operationHandlers(deps: OperationDependencies): OperationHandlers {
@@ -32,5 +38,8 @@ export function operationHandlers(deps: OperationDependencies): OperationHandler
     ...applicationsHandlers(deps),
     ...authorizedAppsHandlers(deps),
     ...usersAdminHandlers(deps),
+    ...partnersHandlers(deps),
+    ...tenantsHandlers(deps),
+    ...platformSettingsHandlers(deps),
   } satisfies OperationHandlers;
 }

@@ -16,7 +16,7 @@ import type { Request, Response } from 'express';
 import { assetPrefix, loadAssets, sendAsset } from './assets.ts';
 import { negotiateLocale, translator, type PageLocale } from './i18n/index.ts';
 import { shell } from './layout.ts';
-import { forgotBody, loginBody, registerBody, resetBody, signedInBody, tenantNotFoundBody, verifyBody, type TenantView } from './views/tenant.ts';
+import { brandingCss, brandingLogo, forgotBody, loginBody, registerBody, resetBody, signedInBody, tenantNotFoundBody, verifyBody, type PageBranding, type TenantView } from './views/tenant.ts';
 import { portalAccountBody, portalLoginBody } from './views/portal.ts';
 import type { Html } from './html.ts';
 
@@ -26,6 +26,7 @@ export interface TenantDirectory {
     slug: string;
     name: string;
     settings: { self_registration: boolean; password_policy: { min_length: number } };
+    branding?: PageBranding | null;
   }>;
 }
 
@@ -55,9 +56,10 @@ function localeOf(req: Request): PageLocale {
   return negotiateLocale(req.headers['accept-language'], req.query.lang);
 }
 
-function sendPage(res: Response, status: number, locale: PageLocale, page: string): void {
+function sendPage(res: Response, status: number, locale: PageLocale, page: string, imageOrigin?: string): void {
   res.status(status);
-  res.setHeader('Content-Security-Policy', pagesCsp);
+  // A branded tenant's logo comes from its own https origin (validated), allowed for images only.
+  res.setHeader('Content-Security-Policy', imageOrigin ? pagesCsp.replace("img-src 'self' data:", `img-src 'self' data: ${imageOrigin}`) : pagesCsp);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Vary', 'Accept-Language');
   res.setHeader('Content-Language', locale);
@@ -75,7 +77,7 @@ export function mountPages(app: express.Express, options: PagesOptions = {}): vo
     if (!options.tenants) return { slug, name: slug, selfRegistration: null, passwordMinLength: null };
     try {
       const tenant = await options.tenants.requireActiveBySlug(slug);
-      return { slug: tenant.slug, name: tenant.name, selfRegistration: tenant.settings.self_registration, passwordMinLength: tenant.settings.password_policy.min_length };
+      return { slug: tenant.slug, name: tenant.name, selfRegistration: tenant.settings.self_registration, passwordMinLength: tenant.settings.password_policy.min_length, branding: tenant.branding ?? null };
     } catch (error) {
       if ((error as { status?: number }).status === 404) return null;
       throw error;
@@ -111,7 +113,13 @@ export function mountPages(app: express.Express, options: PagesOptions = {}): vo
     const redirectUri = queryString(req.query.redirect_uri);
     const built = build({ t, tenant, redirectUri });
     const data = { tenant: { slug: tenant.slug, name: tenant.name }, redirectUri: redirectUri ?? null };
-    sendPage(res, built.status ?? 200, locale, shell({ ...common, title: built.title, brand: tenant.name, script: built.script, data, body: built.body }));
+    const logo = brandingLogo(tenant.branding);
+    const branded = {
+      brand: tenant.branding?.name ?? tenant.name,
+      ...(logo ? { brandLogo: logo.url } : {}),
+      ...(brandingCss(tenant.branding) ? { stylesheet: `/t/${tenant.slug}/branding.css` } : {}),
+    };
+    sendPage(res, built.status ?? 200, locale, shell({ ...common, title: built.title, script: built.script, data, body: built.body, ...branded }), logo?.origin);
   }
 
   const portalPages: Record<string, { title: (t: Translate) => string; body: (t: Translate) => Html; script: string; wide: boolean }> = {
@@ -130,6 +138,16 @@ export function mountPages(app: express.Express, options: PagesOptions = {}): vo
       const file = assets.get(asset[1]!);
       if (!file) return next();
       sendAsset(req, res, file);
+      return;
+    }
+
+    const brandingSheet = /^\/t\/([a-z0-9-]{1,63})\/branding\.css$/.exec(path);
+    if (brandingSheet) {
+      const tenant = await tenantOf(brandingSheet[1]!);
+      if (!tenant) return next();
+      res.setHeader('Cache-Control', 'public, max-age=60');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.type('text/css; charset=utf-8').send(brandingCss(tenant.branding));
       return;
     }
 

@@ -17,6 +17,10 @@ export interface ShellOptions {
   query: Record<string, unknown>;
   wide?: boolean;
   body: Html;
+  /** A tenant's logo (an https URL, checked by the caller) shown before the brand line. */
+  brandLogo?: string;
+  /** A same-origin stylesheet after app.css (a tenant's colours). */
+  stylesheet?: string;
   /** False for pages that work without JavaScript (default: the notice that a script is needed). */
   noScriptNotice?: boolean;
 }
@@ -45,11 +49,12 @@ export function shell(o: ShellOptions): string {
 <meta name="robots" content="noindex">
 <title>${o.title} · ${o.brand}</title>
 <link rel="stylesheet" href="${assetUrl('app.css')}">
+${o.stylesheet ? html`<link rel="stylesheet" href="${o.stylesheet}">` : ''}
 ${o.script ? html`<script type="module" src="${assetUrl(`${o.script}.js`)}"></script>` : ''}
 </head>
 <body>
 <a class="skip-link" href="#main">${t('common.skip')}</a>
-<header class="brand-bar"><p class="brand">${o.brand}</p></header>
+<header class="brand-bar">${o.brandLogo ? html`<img class="brand-logo" src="${o.brandLogo}" alt="" height="32">` : ''}<p class="brand">${o.brand}</p></header>
 <main id="main" tabindex="-1" class="${o.wide ? 'wide' : 'narrow'}">
 ${o.noScriptNotice === false ? '' : html`<noscript><p class="form-error">${t('common.no_script')}</p></noscript>`}
 ${o.body}

@@ -154,4 +154,9 @@ export class ApplicationStore {
     const result = await this.applications.updateOne({ _id: id, ...live }, { $set: { deleted_at: now, status: 'suspended', updated_at: now } });
     return result.modifiedCount === 1;
   }
+
+  /** TENANT applications of a tenant that are not deleted (a partner's per-tenant limit counts them). */
+  countInTenant(tenantId: ObjectId): Promise<number> {
+    return this.applications.countDocuments({ tenant_id: tenantId, scope: 'TENANT', ...live });
+  }
 }

@@ -14,6 +14,8 @@ import { signingKeysCollection } from './signing-keys.ts';
 import { tenantsCollection } from './tenants.ts';
 import { trustedDevicesCollection } from './trusted-devices.ts';
 import { usersCollection } from './users.ts';
+import { partnersCollection } from './partners.ts';
+import { platformSettingsCollection } from './platform-settings.ts';
 import { webauthnChallengesCollection } from './webauthn-challenges.ts';
 import { webauthnCredentialsCollection } from './webauthn-credentials.ts';
 
@@ -36,4 +38,6 @@ export const collections: ReadonlyArray<CollectionSpec<any>> = [
   applicationsCollection,
   authorizationCodesCollection,
   consentsCollection,
+  partnersCollection,
+  platformSettingsCollection,
 ];

@@ -16,6 +16,8 @@ import { RefreshTokenStore, refreshTokensCollection } from './refresh-tokens.ts'
 import { SessionStore, sessionsCollection } from './sessions.ts';
 import { SigningKeyStore, signingKeysCollection } from './signing-keys.ts';
 import { TenantStore, tenantsCollection } from './tenants.ts';
+import { PartnerStore, partnersCollection } from './partners.ts';
+import { PlatformSettingsStore, platformSettingsCollection } from './platform-settings.ts';
 import { TrustedDeviceStore, trustedDevicesCollection } from './trusted-devices.ts';
 import { UserStore, usersCollection } from './users.ts';
 import { WebAuthnChallengeStore, webauthnChallengesCollection } from './webauthn-challenges.ts';
@@ -39,6 +41,8 @@ export class Database {
   readonly applications: ApplicationStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly consents: ConsentStore;
+  readonly partners: PartnerStore;
+  readonly platformSettings: PlatformSettingsStore;
 
   private readonly cacheInvalidation: CacheInvalidation;
   /** Every call through `db` (so every store) answers ApiError('serviceUnavailable') while the database is lost. */
@@ -71,6 +75,8 @@ export class Database {
     this.applications = new ApplicationStore(db.collection(applicationsCollection.name));
     this.authorizationCodes = new AuthorizationCodeStore(db.collection(authorizationCodesCollection.name));
     this.consents = new ConsentStore(db.collection(consentsCollection.name));
+    this.partners = new PartnerStore(db.collection(partnersCollection.name));
+    this.platformSettings = new PlatformSettingsStore(db.collection(platformSettingsCollection.name));
   }
 
   static async connect(uri: string, dbName: string): Promise<Database> {

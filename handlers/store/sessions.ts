@@ -184,4 +184,10 @@ export class SessionStore {
     ]);
     return { items, total };
   }
+
+  /** Revokes every unrevoked session of a tenant (suspended or deleted); returns how many. */
+  async revokeAllForTenant(tenantId: ObjectId, reason: string, now: Date): Promise<number> {
+    const result = await this.collection.updateMany({ tenant_id: tenantId, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
+    return result.modifiedCount;
+  }
 }

@@ -337,6 +337,11 @@ export class UserStore {
       { returnDocument: 'before' },
     );
   }
+
+  /** Users of a tenant that are not deleted (a partner's per-tenant limit counts them). */
+  countInTenant(tenantId: ObjectId): Promise<number> {
+    return this.users.countDocuments({ tenant_id: tenantId, deleted_at: null });
+  }
 }
 
 /** The pending enrolment sealed as `secretEnc`, still live at `now`. */

@@ -262,6 +262,7 @@ export interface MockExampleNames {
     400: 'redirectNotAllowed' | 'captchaFailed';
     403: 'registrationDisabled';
     404: 'tenantNotFound';
+    409: 'users' | 'applications';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -373,6 +374,7 @@ export interface MockExampleNames {
     201: 'created';
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    409: 'users' | 'applications';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -420,6 +422,111 @@ export interface MockExampleNames {
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
+  listPartners: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  createPartner: {
+    201: 'created';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    409: 'slugTaken' | 'hasTenants';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getPartner: {
+    200: 'partner';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  deletePartner: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    409: 'slugTaken' | 'hasTenants';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  updatePartner: {
+    200: 'partner';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    409: 'slugTaken' | 'hasTenants';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listTenants: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  createTenant: {
+    201: 'created';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    409: 'slugTaken' | 'limit';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getTenant: {
+    200: 'tenant';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  deleteTenant: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  updateTenant: {
+    200: 'tenant';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    409: 'slugTaken' | 'limit';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getPlatformSettings: {
+    200: 'settings';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  updatePlatformSettings: {
+    200: 'settings';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'superAdminRequired' | 'platformScopeRequired';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
   getJwks: {
     200: 'keys';
     503: 'serviceUnavailable';
@@ -436,7 +543,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -463,7 +570,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -482,7 +589,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -499,7 +606,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -550,7 +657,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -561,7 +668,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -7048,6 +7155,31 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         },
         {
+          "status": 409,
+          "description": "The owning partner's limit for this tenant (users or applications) is reached; nothing was written.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "users",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
+            {
+              "name": "applications",
+              "value": {
+                "detail": "The partner's application limit for this tenant has been reached"
+              }
+            }
+          ]
+        },
+        {
           "status": 413,
           "description": "The request body is larger than the server accepts.",
           "contentType": "application/json",
@@ -9739,6 +9871,31 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           ]
         },
         {
+          "status": 409,
+          "description": "The owning partner's limit for this tenant (users or applications) is reached; nothing was written.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "users",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
+            {
+              "name": "applications",
+              "value": {
+                "detail": "The partner's application limit for this tenant has been reached"
+              }
+            }
+          ]
+        },
+        {
           "status": 413,
           "description": "The request body is larger than the server accepts.",
           "contentType": "application/json",
@@ -10960,6 +11117,2941 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         }
       ]
     },
+    "listPartners": {
+      "operationId": "listPartners",
+      "method": "get",
+      "path": "/api/v1/admin/partners/",
+      "mswPath": "/api/v1/admin/partners/",
+      "tag": "Partners",
+      "summary": "List Partners",
+      "description": "List partners (platform admin only). Deleted partners are not listed.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "search",
+          "in": "query",
+          "required": false,
+          "description": "Part of the name or the slug (case-insensitive)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 200
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Search"
+          }
+        },
+        {
+          "name": "status",
+          "in": "query",
+          "required": false,
+          "description": "Filter by status: active, suspended",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "active",
+                  "suspended"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Status"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/PartnerList"
+          },
+          "schemaName": "PartnerList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "prt_4fT9xQ2mLk8ZpW3a",
+                    "name": "Acme Hosting",
+                    "slug": "acme-hosting",
+                    "status": "active",
+                    "contact_email": "ops@acme.example",
+                    "max_tenants": 50,
+                    "max_users_per_tenant": 1000,
+                    "max_applications_per_tenant": null,
+                    "tenant_count": 3,
+                    "created_at": "2026-05-17T12:00:00Z",
+                    "updated_at": "2026-05-17T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "createPartner": {
+      "operationId": "createPartner",
+      "method": "post",
+      "path": "/api/v1/admin/partners/",
+      "mswPath": "/api/v1/admin/partners/",
+      "tag": "Partners",
+      "summary": "Create Partner",
+      "description": "Create a partner (platform admin only). `slug` is unique among partners (409 when taken).\nThe limits `max_tenants`, `max_users_per_tenant` and `max_applications_per_tenant` are\nenforced atomically when tenants, users and applications are created; null is unlimited.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/PartnerCreate"
+        },
+        "schemaName": "PartnerCreate"
+      },
+      "defaultStatus": 201,
+      "responses": [
+        {
+          "status": 201,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Partner"
+          },
+          "schemaName": "Partner",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "created",
+              "value": {
+                "id": "prt_4fT9xQ2mLk8ZpW3a",
+                "name": "Acme Hosting",
+                "slug": "acme-hosting",
+                "status": "active",
+                "contact_email": "ops@acme.example",
+                "max_tenants": 50,
+                "max_users_per_tenant": 1000,
+                "max_applications_per_tenant": null,
+                "tenant_count": 0,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The slug is taken, or the partner still has tenants (delete).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "slugTaken",
+              "value": {
+                "detail": "A partner with this slug already exists"
+              }
+            },
+            {
+              "name": "hasTenants",
+              "value": {
+                "detail": "The partner still has tenants"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getPartner": {
+      "operationId": "getPartner",
+      "method": "get",
+      "path": "/api/v1/admin/partners/{partner_id}",
+      "mswPath": "/api/v1/admin/partners/:partner_id",
+      "tag": "Partners",
+      "summary": "Get Partner",
+      "description": "One partner (platform admin only).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "partner_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 72,
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Partner"
+          },
+          "schemaName": "Partner",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "partner",
+              "value": {
+                "id": "prt_4fT9xQ2mLk8ZpW3a",
+                "name": "Acme Hosting",
+                "slug": "acme-hosting",
+                "status": "active",
+                "contact_email": "ops@acme.example",
+                "max_tenants": 50,
+                "max_users_per_tenant": 1000,
+                "max_applications_per_tenant": null,
+                "tenant_count": 3,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "deletePartner": {
+      "operationId": "deletePartner",
+      "method": "delete",
+      "path": "/api/v1/admin/partners/{partner_id}",
+      "mswPath": "/api/v1/admin/partners/:partner_id",
+      "tag": "Partners",
+      "summary": "Delete Partner",
+      "description": "Soft delete (platform admin only). A partner that still has tenants answers 409: move or\ndelete them first.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "partner_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 72,
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The slug is taken, or the partner still has tenants (delete).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "slugTaken",
+              "value": {
+                "detail": "A partner with this slug already exists"
+              }
+            },
+            {
+              "name": "hasTenants",
+              "value": {
+                "detail": "The partner still has tenants"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "updatePartner": {
+      "operationId": "updatePartner",
+      "method": "patch",
+      "path": "/api/v1/admin/partners/{partner_id}",
+      "mswPath": "/api/v1/admin/partners/:partner_id",
+      "tag": "Partners",
+      "summary": "Update Partner",
+      "description": "Partial update (platform admin only). A limit below the current usage is accepted; it\nstops further creates until usage falls under it.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "partner_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 72,
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/PartnerUpdate"
+        },
+        "schemaName": "PartnerUpdate"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Partner"
+          },
+          "schemaName": "Partner",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "partner",
+              "value": {
+                "id": "prt_4fT9xQ2mLk8ZpW3a",
+                "name": "Acme Hosting",
+                "slug": "acme-hosting",
+                "status": "active",
+                "contact_email": "ops@acme.example",
+                "max_tenants": 100,
+                "max_users_per_tenant": 1000,
+                "max_applications_per_tenant": null,
+                "tenant_count": 3,
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-18T09:30:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The slug is taken, or the partner still has tenants (delete).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "slugTaken",
+              "value": {
+                "detail": "A partner with this slug already exists"
+              }
+            },
+            {
+              "name": "hasTenants",
+              "value": {
+                "detail": "The partner still has tenants"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listTenants": {
+      "operationId": "listTenants",
+      "method": "get",
+      "path": "/api/v1/admin/tenants/",
+      "mswPath": "/api/v1/admin/tenants/",
+      "tag": "Tenants",
+      "summary": "List Tenants",
+      "description": "List tenants within the caller's reach: super admins (and GLOBAL platform tokens) all,\npartner admins their partner's, tenant admins their own. The reserved platform tenant and\ndeleted tenants are never listed.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "search",
+          "in": "query",
+          "required": false,
+          "description": "Part of the name or the slug (case-insensitive)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 200
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Search"
+          }
+        },
+        {
+          "name": "status",
+          "in": "query",
+          "required": false,
+          "description": "Filter by status: active, suspended",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "active",
+                  "suspended"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Status"
+          }
+        },
+        {
+          "name": "partner_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by partner (all tenants in partner)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 72
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/TenantList"
+          },
+          "schemaName": "TenantList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "tnt_665f1c2e3f4a5b6c7d8e9f01",
+                    "slug": "acme",
+                    "name": "Acme Corp",
+                    "status": "active",
+                    "partner_id": "prt_4fT9xQ2mLk8ZpW3a",
+                    "contact_email": "it@acme.example",
+                    "settings": {
+                      "self_registration": false,
+                      "require_email_verification": true,
+                      "mfa_required": false,
+                      "mfa_methods": [
+                        "totp",
+                        "webauthn",
+                        "backup_code"
+                      ],
+                      "password_policy": {
+                        "min_length": 15,
+                        "max_length": 128,
+                        "block_common": true
+                      },
+                      "allowed_redirect_uris": [],
+                      "access_token_ttl": null,
+                      "refresh_idle_ttl": null,
+                      "refresh_absolute_ttl": null,
+                      "lockout": null
+                    },
+                    "branding": {
+                      "name": null,
+                      "logo_url": null,
+                      "primary_color": null,
+                      "background_color": null
+                    },
+                    "created_at": "2026-05-17T12:00:00Z",
+                    "updated_at": "2026-05-17T12:00:00Z"
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "createTenant": {
+      "operationId": "createTenant",
+      "method": "post",
+      "path": "/api/v1/admin/tenants/",
+      "mswPath": "/api/v1/admin/tenants/",
+      "tag": "Tenants",
+      "summary": "Create Tenant",
+      "description": "Create a tenant (super admin, or a GLOBAL platform token with admin:write). Its settings\nstart from the platform settings' defaults, then `settings` given here. With `partner_id`\nthe partner's `max_tenants` applies (409 when reached, nothing written). A taken slug\nanswers 409; the slug `platform` is reserved.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/TenantCreate"
+        },
+        "schemaName": "TenantCreate"
+      },
+      "defaultStatus": 201,
+      "responses": [
+        {
+          "status": 201,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Tenant"
+          },
+          "schemaName": "Tenant",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "created",
+              "value": {
+                "id": "tnt_665f1c2e3f4a5b6c7d8e9f01",
+                "slug": "acme",
+                "name": "Acme Corp",
+                "status": "active",
+                "partner_id": "prt_4fT9xQ2mLk8ZpW3a",
+                "contact_email": "it@acme.example",
+                "settings": {
+                  "self_registration": false,
+                  "require_email_verification": true,
+                  "mfa_required": false,
+                  "mfa_methods": [
+                    "totp",
+                    "webauthn",
+                    "backup_code"
+                  ],
+                  "password_policy": {
+                    "min_length": 15,
+                    "max_length": 128,
+                    "block_common": true
+                  },
+                  "allowed_redirect_uris": [],
+                  "access_token_ttl": null,
+                  "refresh_idle_ttl": null,
+                  "refresh_absolute_ttl": null,
+                  "lockout": null
+                },
+                "branding": {
+                  "name": null,
+                  "logo_url": null,
+                  "primary_color": null,
+                  "background_color": null
+                },
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The slug is taken, or the partner's tenant limit is reached.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "slugTaken",
+              "value": {
+                "detail": "A tenant with this slug already exists"
+              }
+            },
+            {
+              "name": "limit",
+              "value": {
+                "detail": "The partner's tenant limit has been reached"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getTenant": {
+      "operationId": "getTenant",
+      "method": "get",
+      "path": "/api/v1/admin/tenants/{tenant_id}",
+      "mswPath": "/api/v1/admin/tenants/:tenant_id",
+      "tag": "Tenants",
+      "summary": "Get Tenant",
+      "description": "One tenant. A tenant outside the caller's reach (or deleted, or the platform tenant) answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "tenant_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Tenant"
+          },
+          "schemaName": "Tenant",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenant",
+              "value": {
+                "id": "tnt_665f1c2e3f4a5b6c7d8e9f01",
+                "slug": "acme",
+                "name": "Acme Corp",
+                "status": "active",
+                "partner_id": null,
+                "contact_email": null,
+                "settings": {
+                  "self_registration": true,
+                  "require_email_verification": true,
+                  "mfa_required": true,
+                  "mfa_methods": [
+                    "totp",
+                    "webauthn"
+                  ],
+                  "password_policy": {
+                    "min_length": 15,
+                    "max_length": 128,
+                    "block_common": true
+                  },
+                  "allowed_redirect_uris": [
+                    "https://app.acme.example/after-login"
+                  ],
+                  "access_token_ttl": 900,
+                  "refresh_idle_ttl": null,
+                  "refresh_absolute_ttl": null,
+                  "lockout": {
+                    "threshold": 5,
+                    "duration_seconds": 900
+                  }
+                },
+                "branding": {
+                  "name": "Acme",
+                  "logo_url": "https://cdn.acme.example/logo.png",
+                  "primary_color": "#0055aa",
+                  "background_color": "#ffffff"
+                },
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-17T12:00:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "deleteTenant": {
+      "operationId": "deleteTenant",
+      "method": "delete",
+      "path": "/api/v1/admin/tenants/{tenant_id}",
+      "mswPath": "/api/v1/admin/tenants/:tenant_id",
+      "tag": "Tenants",
+      "summary": "Delete Tenant",
+      "description": "Soft delete (super admin). The tenant's sessions end, its hosted pages, identify and\ntoken endpoints answer as for an unknown tenant, and the API answers 404 for it. Its\nslug stays reserved.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "tenant_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "updateTenant": {
+      "operationId": "updateTenant",
+      "method": "patch",
+      "path": "/api/v1/admin/tenants/{tenant_id}",
+      "mswPath": "/api/v1/admin/tenants/:tenant_id",
+      "tag": "Tenants",
+      "summary": "Update Tenant",
+      "description": "Settings, branding, status and identity of a tenant (super admin; partner and tenant\nadmins read only: 403 for a tenant they see, 404 for one they do not). `settings` and\n`branding` change only the fields they name. `status: suspended` ends the tenant's\nsessions and closes its hosted sign-in at once, on every replica within the cache poll\ninterval. `partner_id` moves the tenant (null: no partner); the target partner's\n`max_tenants` applies (409). A taken slug answers 409 with nothing written.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "tenant_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/TenantUpdate"
+        },
+        "schemaName": "TenantUpdate"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Tenant"
+          },
+          "schemaName": "Tenant",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tenant",
+              "value": {
+                "id": "tnt_665f1c2e3f4a5b6c7d8e9f01",
+                "slug": "acme",
+                "name": "Acme Corp",
+                "status": "active",
+                "partner_id": null,
+                "contact_email": null,
+                "settings": {
+                  "self_registration": false,
+                  "require_email_verification": true,
+                  "mfa_required": true,
+                  "mfa_methods": [
+                    "totp",
+                    "webauthn",
+                    "backup_code"
+                  ],
+                  "password_policy": {
+                    "min_length": 15,
+                    "max_length": 128,
+                    "block_common": true
+                  },
+                  "allowed_redirect_uris": [],
+                  "access_token_ttl": 900,
+                  "refresh_idle_ttl": null,
+                  "refresh_absolute_ttl": null,
+                  "lockout": null
+                },
+                "branding": {
+                  "name": "Acme",
+                  "logo_url": "https://cdn.acme.example/logo.png",
+                  "primary_color": "#0055aa",
+                  "background_color": null
+                },
+                "created_at": "2026-05-17T12:00:00Z",
+                "updated_at": "2026-05-18T09:30:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such resource, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The slug is taken, or the partner's tenant limit is reached.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "slugTaken",
+              "value": {
+                "detail": "A tenant with this slug already exists"
+              }
+            },
+            {
+              "name": "limit",
+              "value": {
+                "detail": "The partner's tenant limit has been reached"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getPlatformSettings": {
+      "operationId": "getPlatformSettings",
+      "method": "get",
+      "path": "/api/v1/admin/platform-settings",
+      "mswPath": "/api/v1/admin/platform-settings",
+      "tag": "Platform Settings",
+      "summary": "Get Platform Settings",
+      "description": "The defaults new tenants' settings start from (Super Admin).",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/PlatformSettings"
+          },
+          "schemaName": "PlatformSettings",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "settings",
+              "value": {
+                "self_registration": false,
+                "require_email_verification": true,
+                "mfa_required": false,
+                "mfa_methods": [
+                  "totp",
+                  "webauthn",
+                  "backup_code"
+                ],
+                "password_policy": {
+                  "min_length": 15,
+                  "max_length": 128,
+                  "block_common": true
+                },
+                "access_token_ttl": null,
+                "refresh_idle_ttl": null,
+                "refresh_absolute_ttl": null,
+                "updated_at": null
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "updatePlatformSettings": {
+      "operationId": "updatePlatformSettings",
+      "method": "patch",
+      "path": "/api/v1/admin/platform-settings",
+      "mswPath": "/api/v1/admin/platform-settings",
+      "tag": "Platform Settings",
+      "summary": "Update Platform Settings",
+      "description": "Change the defaults for new tenants (Super Admin); only the fields named change, in one\natomic update. Existing tenants keep their settings.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/PlatformSettingsUpdate"
+        },
+        "schemaName": "PlatformSettingsUpdate"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/PlatformSettings"
+          },
+          "schemaName": "PlatformSettings",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "settings",
+              "value": {
+                "self_registration": false,
+                "require_email_verification": true,
+                "mfa_required": true,
+                "mfa_methods": [
+                  "totp",
+                  "webauthn",
+                  "backup_code"
+                ],
+                "password_policy": {
+                  "min_length": 16,
+                  "max_length": 128,
+                  "block_common": true
+                },
+                "access_token_ttl": null,
+                "refresh_idle_ttl": null,
+                "refresh_absolute_ttl": null,
+                "updated_at": "2026-05-18T09:30:00Z"
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not a super admin's token (partner and tenant admins included), or a platform token without the needed admin scope.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "superAdminRequired",
+              "value": {
+                "detail": "Super admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
     "getJwks": {
       "operationId": "getJwks",
       "method": "get",
@@ -11498,7 +14590,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -11507,6 +14599,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -12204,7 +15302,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -12213,6 +15311,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -12751,7 +15855,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -12760,6 +15864,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -13230,7 +16340,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -13239,6 +16349,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -14693,7 +17809,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -14702,6 +17818,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -14953,7 +18075,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the action targets the caller itself, or the user is suspended.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -14962,6 +18084,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
           "envelope": false,
           "headers": {},
           "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
             {
               "name": "emailTaken",
               "value": {
@@ -19851,6 +22979,1073 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
       },
       "type": "object",
       "title": "ApplicationUpdate"
+    },
+    "Partner": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id",
+          "description": "`prt_` and 16 base62 characters."
+        },
+        "name": {
+          "type": "string",
+          "title": "Name"
+        },
+        "slug": {
+          "type": "string",
+          "title": "Slug"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "max_tenants": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Tenants",
+          "description": "null is unlimited."
+        },
+        "max_users_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Users Per Tenant"
+        },
+        "max_applications_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Applications Per Tenant"
+        },
+        "tenant_count": {
+          "type": "integer",
+          "title": "Tenant Count",
+          "description": "Tenants the partner has now (what max_tenants is checked against)."
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "updated_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Updated At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "name",
+        "slug",
+        "status",
+        "contact_email",
+        "max_tenants",
+        "max_users_per_tenant",
+        "max_applications_per_tenant",
+        "tenant_count",
+        "created_at",
+        "updated_at"
+      ],
+      "title": "Partner"
+    },
+    "PartnerList": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Partner"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "PartnerList"
+    },
+    "PartnerCreate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "slug": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 63,
+          "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+          "title": "Slug"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "default": "active",
+          "title": "Status"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "email",
+              "maxLength": 320
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "max_tenants": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Tenants"
+        },
+        "max_users_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 100000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Users Per Tenant"
+        },
+        "max_applications_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Applications Per Tenant"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "slug"
+      ],
+      "title": "PartnerCreate"
+    },
+    "PartnerUpdate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "slug": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 63,
+          "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+          "title": "Slug"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "email",
+              "maxLength": 320
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "max_tenants": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Tenants"
+        },
+        "max_users_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 100000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Users Per Tenant"
+        },
+        "max_applications_per_tenant": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Max Applications Per Tenant"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "PartnerUpdate"
+    },
+    "PasswordPolicy": {
+      "properties": {
+        "min_length": {
+          "type": "integer",
+          "title": "Min Length"
+        },
+        "max_length": {
+          "type": "integer",
+          "title": "Max Length"
+        },
+        "block_common": {
+          "type": "boolean",
+          "title": "Block Common"
+        }
+      },
+      "type": "object",
+      "required": [
+        "min_length",
+        "max_length",
+        "block_common"
+      ],
+      "title": "PasswordPolicy"
+    },
+    "PasswordPolicyUpdate": {
+      "properties": {
+        "min_length": {
+          "type": "integer",
+          "minimum": 8,
+          "maximum": 128,
+          "title": "Min Length"
+        },
+        "max_length": {
+          "type": "integer",
+          "minimum": 64,
+          "maximum": 1024,
+          "title": "Max Length",
+          "description": "NIST SP 800-63B asks that at least 64 characters be allowed."
+        },
+        "block_common": {
+          "type": "boolean",
+          "title": "Block Common"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "PasswordPolicyUpdate"
+    },
+    "LockoutPolicy": {
+      "properties": {
+        "threshold": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100,
+          "title": "Threshold"
+        },
+        "duration_seconds": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 86400,
+          "title": "Duration Seconds"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "threshold",
+        "duration_seconds"
+      ],
+      "title": "LockoutPolicy"
+    },
+    "TenantSettings": {
+      "properties": {
+        "self_registration": {
+          "type": "boolean",
+          "title": "Self Registration"
+        },
+        "require_email_verification": {
+          "type": "boolean",
+          "title": "Require Email Verification"
+        },
+        "mfa_required": {
+          "type": "boolean",
+          "title": "Mfa Required"
+        },
+        "mfa_methods": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "email",
+              "webauthn",
+              "backup_code"
+            ]
+          },
+          "title": "Mfa Methods"
+        },
+        "password_policy": {
+          "$ref": "#/$defs/PasswordPolicy"
+        },
+        "allowed_redirect_uris": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Allowed Redirect Uris"
+        },
+        "access_token_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Access Token Ttl",
+          "description": "Seconds; null is the server's ACCESS_TOKEN_TTL."
+        },
+        "refresh_idle_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Idle Ttl"
+        },
+        "refresh_absolute_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Absolute Ttl"
+        },
+        "lockout": {
+          "anyOf": [
+            {
+              "$ref": "#/$defs/LockoutPolicy"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Lockout"
+        }
+      },
+      "type": "object",
+      "required": [
+        "self_registration",
+        "require_email_verification",
+        "mfa_required",
+        "mfa_methods",
+        "password_policy",
+        "allowed_redirect_uris",
+        "access_token_ttl",
+        "refresh_idle_ttl",
+        "refresh_absolute_ttl",
+        "lockout"
+      ],
+      "title": "TenantSettings"
+    },
+    "TenantSettingsUpdate": {
+      "properties": {
+        "self_registration": {
+          "type": "boolean",
+          "title": "Self Registration"
+        },
+        "require_email_verification": {
+          "type": "boolean",
+          "title": "Require Email Verification"
+        },
+        "mfa_required": {
+          "type": "boolean",
+          "title": "Mfa Required"
+        },
+        "mfa_methods": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 4,
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "email",
+              "webauthn",
+              "backup_code"
+            ]
+          },
+          "title": "Mfa Methods"
+        },
+        "password_policy": {
+          "$ref": "#/$defs/PasswordPolicyUpdate"
+        },
+        "allowed_redirect_uris": {
+          "type": "array",
+          "maxItems": 100,
+          "items": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "title": "Allowed Redirect Uris",
+          "description": "Absolute http(s) URLs (http only for loopback hosts)."
+        },
+        "access_token_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 60,
+              "maximum": 86400
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Access Token Ttl"
+        },
+        "refresh_idle_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 300,
+              "maximum": 31536000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Idle Ttl"
+        },
+        "refresh_absolute_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 300,
+              "maximum": 31536000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Absolute Ttl"
+        },
+        "lockout": {
+          "anyOf": [
+            {
+              "$ref": "#/$defs/LockoutPolicy"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Lockout"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "TenantSettingsUpdate"
+    },
+    "TenantBranding": {
+      "properties": {
+        "name": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Name",
+          "description": "Shown on the tenant's hosted pages instead of the tenant's name."
+        },
+        "logo_url": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Logo Url"
+        },
+        "primary_color": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Primary Color"
+        },
+        "background_color": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Background Color"
+        }
+      },
+      "type": "object",
+      "required": [
+        "name",
+        "logo_url",
+        "primary_color",
+        "background_color"
+      ],
+      "title": "TenantBranding"
+    },
+    "TenantBrandingUpdate": {
+      "properties": {
+        "name": {
+          "anyOf": [
+            {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 100
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Name"
+        },
+        "logo_url": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 2000,
+              "pattern": "^https://"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Logo Url",
+          "description": "An https URL."
+        },
+        "primary_color": {
+          "anyOf": [
+            {
+              "type": "string",
+              "pattern": "^#[0-9a-fA-F]{6}$"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Primary Color",
+          "description": "`#rrggbb`."
+        },
+        "background_color": {
+          "anyOf": [
+            {
+              "type": "string",
+              "pattern": "^#[0-9a-fA-F]{6}$"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Background Color"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "TenantBrandingUpdate"
+    },
+    "Tenant": {
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id",
+          "description": "`tnt_` and 24 hex digits."
+        },
+        "slug": {
+          "type": "string",
+          "title": "Slug"
+        },
+        "name": {
+          "type": "string",
+          "title": "Name"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "settings": {
+          "$ref": "#/$defs/TenantSettings"
+        },
+        "branding": {
+          "$ref": "#/$defs/TenantBranding"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "updated_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Updated At"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "slug",
+        "name",
+        "status",
+        "partner_id",
+        "contact_email",
+        "settings",
+        "branding",
+        "created_at",
+        "updated_at"
+      ],
+      "title": "Tenant"
+    },
+    "TenantList": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Tenant"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "TenantList"
+    },
+    "TenantCreate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "slug": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 63,
+          "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+          "title": "Slug"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 72
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "email",
+              "maxLength": 320
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "settings": {
+          "$ref": "#/$defs/TenantSettingsUpdate"
+        },
+        "branding": {
+          "$ref": "#/$defs/TenantBrandingUpdate"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "slug"
+      ],
+      "title": "TenantCreate"
+    },
+    "TenantUpdate": {
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Name"
+        },
+        "slug": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 63,
+          "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+          "title": "Slug"
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "active",
+            "suspended"
+          ],
+          "title": "Status"
+        },
+        "contact_email": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "email",
+              "maxLength": 320
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Contact Email"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 72
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id",
+          "description": "Moves the tenant to this partner (null, to none). Super admin only."
+        },
+        "settings": {
+          "$ref": "#/$defs/TenantSettingsUpdate"
+        },
+        "branding": {
+          "$ref": "#/$defs/TenantBrandingUpdate"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "TenantUpdate"
+    },
+    "PlatformSettings": {
+      "properties": {
+        "self_registration": {
+          "type": "boolean",
+          "title": "Self Registration"
+        },
+        "require_email_verification": {
+          "type": "boolean",
+          "title": "Require Email Verification"
+        },
+        "mfa_required": {
+          "type": "boolean",
+          "title": "Mfa Required"
+        },
+        "mfa_methods": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "email",
+              "webauthn",
+              "backup_code"
+            ]
+          },
+          "title": "Mfa Methods"
+        },
+        "password_policy": {
+          "$ref": "#/$defs/PasswordPolicy"
+        },
+        "access_token_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Access Token Ttl"
+        },
+        "refresh_idle_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Idle Ttl"
+        },
+        "refresh_absolute_ttl": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Absolute Ttl"
+        },
+        "updated_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Updated At",
+          "description": "null while the built-in defaults have never been changed."
+        }
+      },
+      "type": "object",
+      "required": [
+        "self_registration",
+        "require_email_verification",
+        "mfa_required",
+        "mfa_methods",
+        "password_policy",
+        "access_token_ttl",
+        "refresh_idle_ttl",
+        "refresh_absolute_ttl",
+        "updated_at"
+      ],
+      "title": "PlatformSettings"
+    },
+    "PlatformSettingsUpdate": {
+      "properties": {
+        "self_registration": {
+          "type": "boolean",
+          "title": "Self Registration"
+        },
+        "require_email_verification": {
+          "type": "boolean",
+          "title": "Require Email Verification"
+        },
+        "mfa_required": {
+          "type": "boolean",
+          "title": "Mfa Required"
+        },
+        "mfa_methods": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 4,
+          "items": {
+            "type": "string",
+            "enum": [
+              "totp",
+              "email",
+              "webauthn",
+              "backup_code"
+            ]
+          },
+          "title": "Mfa Methods"
+        },
+        "password_policy": {
+          "$ref": "#/$defs/PasswordPolicyUpdate"
+        },
+        "access_token_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 60,
+              "maximum": 86400
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Access Token Ttl"
+        },
+        "refresh_idle_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 300,
+              "maximum": 31536000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Idle Ttl"
+        },
+        "refresh_absolute_ttl": {
+          "anyOf": [
+            {
+              "type": "integer",
+              "minimum": 300,
+              "maximum": 31536000
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Refresh Absolute Ttl"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "PlatformSettingsUpdate"
     },
     "AnyEmailCodeSent": {
       "x-upstream-type": "any",

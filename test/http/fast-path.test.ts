@@ -137,6 +137,7 @@ const sampleQueryValues: Record<string, string> = {
   per_page: '20',
   scope: 'TENANT',
   application_type: 'WEB',
+  status: 'active',
 };
 
 const stringByName: Record<string, string> = {

@@ -52,7 +52,7 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   verifyMfa: ['tenantNotFound', 'invalidCode', 'tooManyRequests'],
   beginWebauthnAuth: ['tenantNotFound', 'invalidCode', 'mfaMethodUnavailable', 'tooManyRequests'],
   resetPassword: ['tenantNotFound', 'invalidLinkToken', 'validation'],
-  register: ['tenantNotFound', 'registrationDisabled', 'redirectUriNotAllowed', 'captchaFailed', 'tooManyRequests', 'validation'],
+  register: ['tenantNotFound', 'registrationDisabled', 'redirectUriNotAllowed', 'captchaFailed', 'tooManyRequests', 'userLimitReached', 'validation'],
   verifyEmail: ['tenantNotFound', 'invalidLinkToken'],
   authenticateUser: ['flowExpired', 'tenantSelectionRequired', 'mfaMethodUnavailable', 'invalidCredentials', 'emailNotVerified', 'tooManyRequests'],
   identifyUser: ['tooManyRequests'],
@@ -66,7 +66,7 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   adminMe: ['adminRequired'],
   adminRefresh: ['invalidRefreshToken'],
   listApplications: ['adminRequired', 'platformScopeRequired', 'validation'],
-  createApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'validation'],
+  createApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'applicationLimitReached', 'validation'],
   getApplication: ['adminRequired', 'platformScopeRequired', 'notFound'],
   updateApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
   deleteApplication: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
@@ -76,7 +76,7 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   revokeAuthorizedApp: ['notFound', 'validation'],
   // Users admin API
   listUsers: ['adminRequired', 'platformScopeRequired', 'validation'],
-  createUser: ['adminRequired', 'platformScopeRequired', 'notFound', 'userEmailTaken', 'validation'],
+  createUser: ['adminRequired', 'platformScopeRequired', 'notFound', 'userEmailTaken', 'userLimitReached', 'validation'],
   getIdentitySourceMismatches: ['adminRequired', 'platformScopeRequired', 'notFound'],
   getUser: ['adminRequired', 'platformScopeRequired', 'notFound'],
   updateUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
@@ -92,6 +92,19 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   assignUserAdminRole: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction', 'validation'],
   removeUserAdminRole: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
   getUserMfa: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  // Partners, Tenants, Platform Settings (admin API).
+  listPartners: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'validation'],
+  createPartner: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'partnerSlugTaken', 'validation'],
+  getPartner: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'notFound', 'validation'],
+  updatePartner: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'notFound', 'partnerSlugTaken', 'validation'],
+  deletePartner: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'notFound', 'partnerHasTenants', 'validation'],
+  listTenants: ['adminRequired', 'platformScopeRequired', 'validation'],
+  createTenant: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'tenantSlugTaken', 'tenantLimitReached', 'validation'],
+  getTenant: ['adminRequired', 'platformScopeRequired', 'notFound', 'validation'],
+  updateTenant: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'tenantSlugTaken', 'tenantLimitReached', 'validation'],
+  deleteTenant: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
+  getPlatformSettings: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'validation'],
+  updatePlatformSettings: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'validation'],
 };
 
 /** The OpenID provider's endpoints answer OAuth errors and pages, held to the spec by their own tests. */

@@ -18,6 +18,7 @@ import { DuplicateEmailError, type Users } from '../users/users.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
 import { adminRoleNames } from './admin-roles.ts';
 import type { AdminRequest } from './application-admin.ts';
+import type { PartnerLimits } from '../partners/partner-limits.ts';
 
 /** Statuses as the admin API names them: `disabled` is shown as `suspended`; a soft-deleted user is `deleted`. */
 export type UserApiStatus = 'pending' | 'active' | 'locked' | 'suspended' | 'deleted';
@@ -126,6 +127,8 @@ interface Deps {
   auditEvents: AuditEventStore;
   audit: AuditLog;
   clock: Clock;
+  /** Gives a deleted user's slot back to its tenant's partner limit. */
+  limits: PartnerLimits;
 }
 
 /**
@@ -212,9 +215,11 @@ export class UserAdmin {
 
   async remove(actor: AdminActor, id: string, request: AdminRequest): Promise<void> {
     await this.audited(actor, request, 'admin.user.delete', id, async () => {
-      const { user } = await this.manageable(actor, id, { notSelf: true });
+      const { user, tenant } = await this.manageable(actor, id, { notSelf: true });
       const deleted = await this.deps.userStore.softDelete(user._id, user.email_normalized, this.deps.clock.now());
       if (!deleted) throw new ApiError('notFound');
+      // The guarded soft delete succeeds once, so the slot is given back once.
+      await this.deps.limits.releaseUser(tenant);
       const sessions = await this.deps.sessions.revokeAllForUser(user._id, 'user deleted');
       await this.deps.trustedDevices.revokeAll(user._id);
       return { result: undefined, target: deleted, details: { sessions_revoked: sessions } };

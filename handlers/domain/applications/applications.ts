@@ -6,6 +6,8 @@ import type {
   ApplicationChanges, ApplicationDoc, ApplicationQuery, ApplicationScope, ApplicationStore, ApplicationType, IdTokenAlg,
 } from '../../store/applications.ts';
 import { constantTimeEqual, hashToken } from '../crypto/secrets.ts';
+import type { PartnerLimits } from '../partners/partner-limits.ts';
+import type { TenantDoc } from '../../store/tenants.ts';
 
 export const applicationTypes: readonly ApplicationType[] = ['WEB', 'SERVICE', 'SPA', 'NATIVE'];
 export const applicationScopes: readonly ApplicationScope[] = ['GLOBAL', 'PARTNER', 'TENANT'];
@@ -133,7 +135,14 @@ const unique = (values: string[]) => [...new Set(values)];
 
 /** Registration and lookup of OAuth clients; the owner and reach rules sit with the admin API. */
 export class Applications {
-  constructor(private readonly store: ApplicationStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: ApplicationStore,
+    private readonly clock: Clock,
+    /** The owning tenant's partner's `max_applications_per_tenant` (TENANT apps). */
+    private readonly limits?: PartnerLimits,
+    /** The tenant of a TENANT app, to find its partner. */
+    private readonly tenantOf?: (id: ObjectId) => Promise<TenantDoc | null>,
+  ) {}
 
   async create(input: NewApplication): Promise<CreatedApplication> {
     checkChanges(input.application_type, input);
@@ -166,7 +175,16 @@ export class Applications {
       updated_at: now,
       deleted_at: null,
     };
-    if (!(await this.store.insert(doc))) throw new ApiError('internal', { internal: 'client_id collision' });
+    const owner = doc.tenant_id && this.limits && this.tenantOf ? await this.tenantOf(doc.tenant_id) : null;
+    // A slot under the partner's limit first (409 when full, nothing written), given back if the insert fails.
+    const reserved = owner ? await this.limits!.reserveApplication(owner) : false;
+    let inserted = false;
+    try {
+      inserted = await this.store.insert(doc);
+    } finally {
+      if (!inserted && reserved) await this.limits!.releaseApplication(owner!);
+    }
+    if (!inserted) throw new ApiError('internal', { internal: 'client_id collision' });
     return { application: doc, clientSecret };
   }
 
@@ -206,6 +224,8 @@ export class Applications {
 
   async remove(app: ApplicationDoc): Promise<void> {
     if (!(await this.store.softDelete(app._id, this.clock.now()))) throw new ApiError('notFound');
+    const owner = app.tenant_id && this.limits && this.tenantOf ? await this.tenantOf(app.tenant_id) : null;
+    if (owner) await this.limits!.releaseApplication(owner);
   }
 
   /** Constant-time comparison of a presented secret with the stored hash. */

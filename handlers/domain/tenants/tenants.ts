@@ -1,8 +1,9 @@
 import { ObjectId } from 'mongodb';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
-import type { MfaMethod, TenantDoc, TenantSettings, TenantStore } from '../../store/tenants.ts';
-import { ApiError } from '../../core/errors.ts';
+import type { MfaMethod, TenantAdminChanges, TenantBranding, TenantDoc, TenantQuery, TenantSettings, TenantStore } from '../../store/tenants.ts';
+import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
+import type { PartnerLimits } from '../partners/partner-limits.ts';
 
 export const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -33,6 +34,22 @@ export function defaultTenantSettings(): TenantSettings {
   };
 }
 
+export interface NewTenant {
+  slug: string;
+  name: string;
+  settings?: Partial<TenantSettings>;
+  partnerId?: string | null;
+  contactEmail?: string | null;
+  branding?: Partial<TenantBranding>;
+}
+
+export const emptyBranding: TenantBranding = { name: null, logo_url: null, primary_color: null, background_color: null };
+
+/** A tenant that is live: active and not deleted. */
+function isLive(tenant: TenantDoc | null): tenant is TenantDoc {
+  return tenant !== null && tenant.status === 'active' && !tenant.deleted_at;
+}
+
 export class Tenants {
   private readonly cache = new Map<string, { tenant: TenantDoc | null; at: number }>();
   private readonly slugIds = new Map<string, ObjectId>();
@@ -42,23 +59,108 @@ export class Tenants {
     private readonly clock: Clock,
     /** Tenants by id, kept in step with writes across replicas (read on every authenticated request). */
     private readonly byId?: RecentDocuments<TenantDoc>,
+    private readonly extras: {
+      /** New tenants' settings start from these (the platform settings). */
+      defaults?: () => Promise<TenantSettings>;
+      limits?: PartnerLimits;
+      /** Ends every session of a tenant (suspended or deleted); returns how many. */
+      endSessions?: (tenantId: ObjectId, reason: string) => Promise<number>;
+    } = {},
   ) {}
 
-  async create(input: { slug: string; name: string; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
-    if (!slugPattern.test(input.slug)) throw new Error(`Invalid slug "${input.slug}": lower-case letters, digits and dashes`);
-    if (input.slug === PLATFORM_TENANT_SLUG) throw new Error(`The slug "${PLATFORM_TENANT_SLUG}" is reserved for the platform tenant`);
+  async create(input: NewTenant): Promise<TenantDoc> {
+    if (!slugPattern.test(input.slug)) throw new InvalidInput({ field: 'slug', reason: `Invalid slug "${input.slug}": lower-case letters, digits and dashes` });
+    if (input.slug === PLATFORM_TENANT_SLUG) throw new InvalidInput({ field: 'slug', reason: `The slug "${PLATFORM_TENANT_SLUG}" is reserved for the platform tenant` });
+    const partnerId = input.partnerId ?? null;
     const now = this.clock.now();
+    const defaults = this.extras.defaults ? await this.extras.defaults() : defaultTenantSettings();
     const tenant: TenantDoc = {
       _id: new ObjectId(),
       slug: input.slug,
       name: input.name,
       status: 'active',
-      settings: { ...defaultTenantSettings(), ...input.settings },
+      partner_id: partnerId,
+      contact_email: input.contactEmail ?? null,
+      branding: { ...emptyBranding, ...input.branding },
+      settings: { ...defaults, ...input.settings, password_policy: { ...defaults.password_policy, ...input.settings?.password_policy } },
+      ...(partnerId ? { user_count: 0, application_count: 0 } : {}),
+      deleted_at: null,
       created_at: now,
       updated_at: now,
     };
-    if (!(await this.tenants.insert(tenant))) throw new Error(`A tenant with slug "${input.slug}" already exists`);
+    // The partner's slot first (one conditional increment), given back if the insert fails.
+    if (partnerId) {
+      if (!this.extras.limits) throw new Error('partner limits are not wired');
+      await this.extras.limits.reserveTenant(partnerId);
+    }
+    let inserted = false;
+    try {
+      inserted = await this.tenants.insert(tenant);
+    } finally {
+      if (!inserted && partnerId) await this.extras.limits!.releaseTenant(partnerId);
+    }
+    if (!inserted) throw new ApiError('tenantSlugTaken');
     return tenant;
+  }
+
+  /** A tenant that is not deleted (any status), the platform tenant excepted; null otherwise. */
+  async getLive(id: ObjectId): Promise<TenantDoc | null> {
+    const tenant = await this.tenants.findLive(id);
+    return tenant && !isPlatformTenant(tenant) ? tenant : null;
+  }
+
+  /** By slug, uncached: a tenant that is not deleted (any status), the platform tenant excepted. */
+  async getLiveBySlug(slug: string): Promise<TenantDoc | null> {
+    const tenant = slugPattern.test(slug) ? await this.tenants.findBySlug(slug) : null;
+    return tenant && !tenant.deleted_at && !isPlatformTenant(tenant) ? tenant : null;
+  }
+
+  listLive(query: TenantQuery, page: { skip: number; limit: number }) {
+    return this.tenants.listLive(query, page);
+  }
+
+  /**
+   * The admin change of a tenant, each an atomic conditional update: a move takes the target
+   * partner's slot first and is guarded by the partner read (a concurrent move fails, nothing
+   * crosses); a taken slug writes nothing (409). Suspending ends the tenant's sessions; the
+   * write itself is announced to every replica's caches (store/cache-invalidation.ts).
+   */
+  async change(tenant: TenantDoc, changes: TenantAdminChanges): Promise<TenantDoc> {
+    if (changes.slug !== undefined && changes.slug !== tenant.slug) {
+      if (!slugPattern.test(changes.slug)) throw new InvalidInput({ field: 'slug', reason: 'lower-case letters, digits and dashes' });
+      if (changes.slug === PLATFORM_TENANT_SLUG) throw new InvalidInput({ field: 'slug', reason: `The slug "${PLATFORM_TENANT_SLUG}" is reserved for the platform tenant` });
+    }
+    const from = tenant.partner_id ?? null;
+    const to = changes.partner_id === undefined ? from : changes.partner_id;
+    const moving = to !== from;
+    if (moving && to) {
+      if (!this.extras.limits) throw new Error('partner limits are not wired');
+      await this.extras.limits.reserveTenant(to);
+    }
+    let updated: TenantDoc | null | 'duplicate' = null;
+    try {
+      updated = await this.tenants.updateLive(tenant._id, { partner_id: from }, { ...changes, partner_id: moving ? to : undefined }, this.clock.now());
+    } finally {
+      if (moving && to && (updated === null || updated === 'duplicate')) await this.extras.limits!.releaseTenant(to);
+    }
+    if (updated === 'duplicate') throw new ApiError('tenantSlugTaken');
+    if (!updated) throw new ApiError('notFound', { internal: 'tenant gone or moved meanwhile' });
+    if (moving) {
+      if (from) await this.extras.limits?.releaseTenant(from);
+      if (to) await this.extras.limits?.recount(tenant._id);
+    }
+    this.cache.clear();
+    if (updated.status !== 'active' && tenant.status === 'active') await this.extras.endSessions?.(tenant._id, 'tenant suspended');
+    return updated;
+  }
+
+  /** Soft delete: sessions end, the partner's slot is given back, the tenant is gone everywhere. */
+  async remove(tenant: TenantDoc): Promise<void> {
+    const before = await this.tenants.softDelete(tenant._id, this.clock.now());
+    if (!before) throw new ApiError('notFound');
+    this.cache.clear();
+    if (before.partner_id) await this.extras.limits?.releaseTenant(before.partner_id);
+    await this.extras.endSessions?.(tenant._id, 'tenant deleted');
   }
 
   /**
@@ -97,10 +199,15 @@ export class Tenants {
     return this.tenants.idsOfPartner(partnerId);
   }
 
+  /**
+   * A change by slug without partner bookkeeping (fixtures and tests set partner ids that have no
+   * partner document); the admin API and the CLI use `change`, which holds the partner limits.
+   */
   async update(slug: string, changes: { name?: string; status?: TenantDoc['status']; partnerId?: string | null; settings?: Partial<TenantSettings> }): Promise<TenantDoc> {
     const updated = await this.tenants.update(slug, changes, this.clock.now());
     if (!updated) throw new Error(`No tenant with slug "${slug}"`);
     this.cache.clear();
+    if (changes.status !== undefined && changes.status !== 'active') await this.extras.endSessions?.(updated._id, 'tenant suspended');
     return updated;
   }
 
@@ -119,19 +226,24 @@ export class Tenants {
    */
   async requireActiveBySlug(slug: string, options: { includePlatform?: boolean } = {}): Promise<TenantDoc> {
     const tenant = slugPattern.test(slug) ? await this.findBySlug(slug) : null;
-    if (!tenant || tenant.status !== 'active') throw new ApiError('tenantNotFound');
+    if (!isLive(tenant)) throw new ApiError('tenantNotFound');
     if (isPlatformTenant(tenant) && !options.includePlatform) throw new ApiError('tenantNotFound', { internal: 'platform tenant' });
     return tenant;
   }
 
   /**
-   * Slugs never change, so once a slug is known its tenant is read through the announced by-id
+   * Once a slug is known its tenant is read through the announced by-id
    * cache (a change on any replica is seen within AUTH_CACHE_POLL_MS). Unknown slugs are
    * remembered for 5 s, so guessing them does not reach the database on every request.
    */
   private async findBySlug(slug: string): Promise<TenantDoc | null> {
     const id = this.byId?.enabled ? this.slugIds.get(slug) : undefined;
-    if (id) return this.byId!.get(id, () => this.tenants.findById(id));
+    if (id) {
+      const known = await this.byId!.get(id, () => this.tenants.findById(id));
+      // Renamed since (an admin changed the slug): forget the old slug and look it up afresh.
+      if (known?.slug === slug) return known;
+      this.slugIds.delete(slug);
+    }
     const tenant = await this.cached(`slug:${slug}`, () => this.tenants.findBySlug(slug));
     if (tenant) this.slugIds.set(slug, tenant._id);
     return tenant;
@@ -143,7 +255,7 @@ export class Tenants {
     const objectId = new ObjectId(key);
     const load = () => this.tenants.findById(objectId);
     const tenant = this.byId?.enabled ? await this.byId.get(objectId, load) : await this.cached(`id:${key}`, load);
-    return tenant && tenant.status === 'active' ? tenant : null;
+    return isLive(tenant) ? tenant : null;
   }
 
   /** Active tenants among `ids`, in order, each through the by-id cache (identify and sign-in ask on every call). */

@@ -6,6 +6,7 @@ import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PasswordHasher } from '../passwords/hasher.ts';
 import { tenantPublicId, userPublicId } from '../../core/public-ids.ts';
+import type { PartnerLimits } from '../partners/partner-limits.ts';
 
 /** Emails compare case-insensitively after Unicode normalisation; the address as typed is kept for display. */
 export function normaliseEmail(email: string): string {
@@ -35,6 +36,8 @@ export class Users {
     private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
     private readonly recent?: RecentDocuments<UserDoc>,
+    /** The tenant's partner's `max_users_per_tenant`, held here: every user insert comes through create. */
+    private readonly limits?: PartnerLimits,
   ) {}
 
   async create(input: NewUser): Promise<UserDoc> {
@@ -62,7 +65,15 @@ export class Users {
       created_at: now,
       updated_at: now,
     };
-    if (!(await this.users.insert(user))) throw new DuplicateEmailError('email already registered in this tenant');
+    // A slot under the partner's limit first (409 when full, nothing written), given back if the insert fails.
+    const reserved = (await this.limits?.reserveUser(input.tenant)) ?? false;
+    let inserted = false;
+    try {
+      inserted = await this.users.insert(user);
+    } finally {
+      if (!inserted && reserved) await this.limits!.releaseUser(input.tenant);
+    }
+    if (!inserted) throw new DuplicateEmailError('email already registered in this tenant');
     return user;
   }
 

@@ -11,6 +11,36 @@ export interface TenantView {
   /** null: unknown (mock mode); the register page then asks the API. */
   selfRegistration: boolean | null;
   passwordMinLength: number | null;
+  /** The tenant's branding, validated on write (https logo, `#rrggbb` colours); absent: none. */
+  branding?: PageBranding | null;
+}
+
+export interface PageBranding {
+  name: string | null;
+  logo_url: string | null;
+  primary_color: string | null;
+  background_color: string | null;
+}
+
+const colour = /^#[0-9a-fA-F]{6}$/;
+
+/** The stylesheet of a tenant's colours; only `#rrggbb` values ever reach it (else empty). */
+export function brandingCss(branding: PageBranding | null | undefined): string {
+  const rules: string[] = [];
+  if (branding?.primary_color && colour.test(branding.primary_color)) rules.push(`--primary:${branding.primary_color};--primary-hover:${branding.primary_color}`);
+  if (branding?.background_color && colour.test(branding.background_color)) rules.push(`--bg:${branding.background_color}`);
+  return rules.length ? `:root{${rules.join(';')}}\n@media (prefers-color-scheme: dark){:root{${rules.join(';')}}}\n` : '';
+}
+
+/** The logo's URL if it is an https URL (then its origin is allowed for images); else null. */
+export function brandingLogo(branding: PageBranding | null | undefined): { url: string; origin: string } | null {
+  if (!branding?.logo_url) return null;
+  try {
+    const url = new URL(branding.logo_url);
+    return url.protocol === 'https:' ? { url: url.href, origin: url.origin } : null;
+  } catch {
+    return null;
+  }
 }
 
 export const mfaMethods = ['totp', 'email', 'webauthn', 'backup_code'] as const;

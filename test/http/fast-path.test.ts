@@ -138,6 +138,7 @@ const sampleQueryValues: Record<string, string> = {
   scope: 'TENANT',
   application_type: 'WEB',
   status: 'active',
+  fix: 'false',
 };
 
 const stringByName: Record<string, string> = {

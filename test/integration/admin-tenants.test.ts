@@ -292,7 +292,7 @@ describe('the CLI goes through the same TenantAdmin', () => {
     expect(suspended).toMatchObject({ status: 'suspended', settings: { mfa_required: true } });
     await scaikey('tenant', 'delete', s);
     expect((await server.call('GET', `${T}${created.id}`, { token: root })).status).toBe(404);
-    const audit = await server.database.db.collection('audit_events').find({ 'details.target.id': created.id, outcome: 'success' }).toArray();
+    const audit = await server.database.db.collection('audit_events').find({ 'details.target.id': created.id, outcome: 'success' }).sort({ created_at: 1, _id: 1 }).toArray();
     expect(audit.map((e) => [e.type, e.details.actor.id])).toEqual([['admin.tenant.create', 'scaikey-cli'], ['admin.tenant.update', 'scaikey-cli'], ['admin.tenant.delete', 'scaikey-cli']]);
   }, 400_000);
 });

@@ -20,15 +20,17 @@ export function countHeader(rawHeaders: string[], name: string): number {
 /**
  * Like FastAPI, unknown query parameters are ignored rather than refused (cache busters); declared
  * ones are read as Starlette and pydantic read them (lax-input.ts: last value of a repeated one,
- * pydantic's integers).
+ * pydantic's integers). On operations marked `x-scaikey-strict-input` a repeated parameter that is
+ * not a list stays repeated, so validation refuses it (422) instead of quietly taking the last value.
  */
-export function declaredQuery(operation: { parameters?: unknown[] }, query: Record<string, string | string[]>): Record<string, string | string[]> {
+export function declaredQuery(operation: { parameters?: unknown[]; 'x-scaikey-strict-input'?: boolean }, query: Record<string, string | string[]>): Record<string, string | string[]> {
+  const strict = operation['x-scaikey-strict-input'] === true;
   const declared = new Map(
     (operation.parameters ?? [])
       .filter((p): p is { in: string; name: string; schema?: Record<string, unknown> } => typeof p === 'object' && p !== null && (p as { in?: string }).in === 'query')
       .map((p) => [p.name, p.schema]),
   );
-  return Object.fromEntries(Object.entries(query).filter(([name]) => declared.has(name)).map(([name, value]) => [name, laxQueryValue(value, declared.get(name))]));
+  return Object.fromEntries(Object.entries(query).filter(([name]) => declared.has(name)).map(([name, value]) => [name, strict && Array.isArray(value) ? value : laxQueryValue(value, declared.get(name))]));
 }
 
 /**

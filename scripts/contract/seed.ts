@@ -24,8 +24,6 @@ export interface SeedData {
   flowTokens: string[];
   mfaTokens: string[];
   totpCode: string;
-  /** One tenant admin per seeded tenant, with objects of that tenant, for the object-level-authorization pass. */
-  tenantAdmins: Array<{ name: string; email: string; password: string; tenantId: string; tenantOid: ObjectId; token: string; ids: Record<string, string> }>;
 }
 
 interface Counts {
@@ -81,27 +79,7 @@ export async function seed(server: RunningServer, counts: Counts = { refreshToke
     mfaTokens.push(challenge.mfa_token);
   }
 
-  const tenantAdmins = [];
-  for (const tenant of [acme, globex]) {
-    const admin = await newUser(tenant, `admin@${tenant.slug}.example`, 'Tenant', 'Admin');
-    await services.users.grantAdminRole(admin._id, 'tenant_admin');
-    const member = await newUser(tenant, `member@${tenant.slug}.example`, 'Member', tenant.name);
-    const memberLogin = await post(url, '/api/v1/auth/login', { email: member.email, password: SEED_PASSWORD, tenant_id: tenantPublicId(tenant._id) });
-    const app = await services.applications.create({ name: `${tenant.name} service`, application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, partner_id: null });
-    const signedIn = await post(url, '/api/v1/admin/auth/login', { email: admin.email, password: SEED_PASSWORD });
-    tenantAdmins.push({
-      name: `${tenant.slug} tenant admin`,
-      email: admin.email,
-      password: SEED_PASSWORD,
-      tenantId: tenantPublicId(tenant._id),
-      tenantOid: tenant._id,
-      token: signedIn.access_token as string,
-      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id },
-    });
-  }
-
   return {
-    tenantAdmins,
     tenantSlugs: [acme.slug, globex.slug],
     tenantIds: [acme._id.toHexString(), globex._id.toHexString()],
     plainUser: { id: ada._id.toHexString(), email: ada.email, password: SEED_PASSWORD },
@@ -125,4 +103,41 @@ async function enrolTotp(server: RunningServer, userId: ObjectId): Promise<strin
     { $set: { 'mfa.totp': { secret_enc: services.totp.seal(userId.toHexString(), secret), confirmed_at: new Date(), last_step: 0 } } },
   );
   return secret;
+}
+
+export interface TenantAdminSide {
+  name: string;
+  tenantId: string;
+  tenantOid: ObjectId;
+  token: string;
+  ids: Record<string, string>;
+}
+
+/**
+ * For the object-level-authorization pass, made after fuzzing (which may suspend or delete what it
+ * finds): two fresh tenants, each with a tenant admin signed in through the admin API, a member
+ * with a live session, and a TENANT application.
+ */
+export async function seedTenantAdmins(server: RunningServer): Promise<[TenantAdminSide, TenantAdminSide]> {
+  const { domain: services, url } = server;
+  const suffix = Date.now().toString(36);
+  const sides: TenantAdminSide[] = [];
+  for (const name of ['ola-a', 'ola-b']) {
+    const tenant = await services.tenants.create({ slug: `${name}-${suffix}`, name: name.toUpperCase(), settings: { require_email_verification: false } });
+    const newUser = (email: string) => services.users.create({ tenant, email, password: SEED_PASSWORD, firstName: 'Seed', lastName: name, emailVerified: true, status: 'active' });
+    const admin = await newUser(`admin@${tenant.slug}.example`);
+    await services.users.grantAdminRole(admin._id, 'tenant_admin');
+    const member = await newUser(`member@${tenant.slug}.example`);
+    const memberLogin = await post(url, '/api/v1/auth/login', { email: member.email, password: SEED_PASSWORD });
+    const app = await services.applications.create({ name: `${name} service`, application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, partner_id: null });
+    const signedIn = await post(url, '/api/v1/admin/auth/login', { email: admin.email, password: SEED_PASSWORD });
+    sides.push({
+      name: `${name} tenant admin`,
+      tenantId: tenantPublicId(tenant._id),
+      tenantOid: tenant._id,
+      token: signedIn.access_token as string,
+      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id },
+    });
+  }
+  return sides as [TenantAdminSide, TenantAdminSide];
 }

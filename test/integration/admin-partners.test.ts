@@ -58,6 +58,11 @@ describe('super admin', () => {
     expect((await createPartner({ name: 'X', slug: slug('x'), max_tenants: 'ten' })).status).toBe(422);
     expect((await server.call('GET', `${P}?per_page=101`, { token: root })).status).toBe(422);
     expect((await server.call('GET', `${P}?status=gone`, { token: root })).status).toBe(422);
+    // Strict input (x-scaikey-strict-input): a repeated scalar filter is refused, not read as its last value.
+    const repeated = await server.call('GET', `${P}?search=a&search=b`, { token: root });
+    expect(repeated.status).toBe(422);
+    expect(repeated.body.detail[0].loc).toEqual(['query', 'search']);
+    expect((await createPartner({ name: 'X', slug: slug('x'), max_tenants: 1, status: 1 })).status).toBe(422);
     expect((await server.call('GET', `${P}prt_nope`, { token: root })).status).toBe(404);
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { name: 'x' } })).status).toBe(404);
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { bogus: true } })).status).toBe(422);

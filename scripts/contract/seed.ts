@@ -122,8 +122,11 @@ export async function seedTenantAdmins(server: RunningServer): Promise<[TenantAd
   const { domain: services, url } = server;
   const suffix = Date.now().toString(36);
   const sides: TenantAdminSide[] = [];
+  // A partner neither tenant belongs to: a tenant admin must get 403 for it, never its data.
+  const partner = await services.partners.create({ name: 'OLA partner', slug: `ola-${suffix}` });
   for (const name of ['ola-a', 'ola-b']) {
-    const tenant = await services.tenants.create({ slug: `${name}-${suffix}`, name: name.toUpperCase(), settings: { require_email_verification: false } });
+    // Explicit settings: fuzzing the platform settings may have changed the defaults new tenants start from.
+    const tenant = await services.tenants.create({ slug: `${name}-${suffix}`, name: name.toUpperCase(), settings: { require_email_verification: false, mfa_required: false, mfa_methods: ['totp', 'email', 'webauthn', 'backup_code'], lockout: null } });
     const newUser = (email: string) => services.users.create({ tenant, email, password: SEED_PASSWORD, firstName: 'Seed', lastName: name, emailVerified: true, status: 'active' });
     const admin = await newUser(`admin@${tenant.slug}.example`);
     await services.users.grantAdminRole(admin._id, 'tenant_admin');
@@ -136,7 +139,7 @@ export async function seedTenantAdmins(server: RunningServer): Promise<[TenantAd
       tenantId: tenantPublicId(tenant._id),
       tenantOid: tenant._id,
       token: signedIn.access_token as string,
-      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id },
+      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id, partner_id: partner._id },
     });
   }
   return sides as [TenantAdminSide, TenantAdminSide];

@@ -57,6 +57,9 @@ import { mountOpenIdProvider } from './oauth-routes.ts';
 import { AdminAccess } from './domain/admin/admin-access.ts';
 import { ApplicationAdmin } from './domain/admin/application-admin.ts';
 import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
+import { SessionAdmin } from './domain/admin/session-admin.ts';
+import { AuditAdmin } from './domain/admin/audit-admin.ts';
+import { MySessions } from './domain/sessions/my-sessions.ts';
 import { AdminAuth } from './domain/login/admin-auth.ts';
 import { noMetrics, type SecurityMetrics } from './core/metrics.ts';
 
@@ -235,6 +238,10 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const authorizedApps = new AuthorizedApps({ consents: database.consents, applications, sessions, audit });
   const adminAccess = new AdminAccess({ users, tenants });
   const applicationAdmin = new ApplicationAdmin({ applications, tenants, audit }, { publicBaseUrl: config.PUBLIC_BASE_URL });
+  // Sessions and Audit admin groups, and the user's own sessions (issue 17).
+  const sessionAdmin = new SessionAdmin({ sessions, tenants, users, audit });
+  const auditAdmin = new AuditAdmin({ events: database.auditEvents, tenants, users });
+  const mySessions = new MySessions({ sessions, audit });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
   const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });
 
@@ -242,6 +249,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     database, clock, box, hasher, signingKeys, accessTokens, sessions, counter, throttle, tenants, users, flows,
     totp, backupCodes, emailCodes, trustedDevices, mfa, audit, mailer, metrics, webauthn, accountSecurity,
     portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, authorizedApps, adminAccess, applicationAdmin, adminAuth,
+    sessionAdmin, auditAdmin, mySessions,
   };
 }
 

@@ -7,6 +7,8 @@ import { authenticationHandlers } from './authentication.ts';
 import { discoveryHandlers } from './discovery.ts';
 import { portalAuthHandlers } from './portal-auth.ts';
 import { profileHandlers } from './profile.ts';
+import { sessionsHandlers } from './sessions-admin.ts';
+import { auditHandlers } from './audit-admin.ts';
 
 /** What the operations need from the domain: the union of what each tag module declares. */
 export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
@@ -16,7 +18,9 @@ export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
   Parameters<typeof accountSecurityHandlers>[0] &
   Parameters<typeof adminAuthHandlers>[0] &
   Parameters<typeof applicationsHandlers>[0] &
-  Parameters<typeof authorizedAppsHandlers>[0];
+  Parameters<typeof authorizedAppsHandlers>[0] &
+  Parameters<typeof sessionsHandlers>[0] &
+  Parameters<typeof auditHandlers>[0];
 
 /** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
 export function operationHandlers(deps: OperationDependencies): OperationHandlers {
@@ -29,5 +33,7 @@ export function operationHandlers(deps: OperationDependencies): OperationHandler
     ...adminAuthHandlers(deps),
     ...applicationsHandlers(deps),
     ...authorizedAppsHandlers(deps),
+    ...sessionsHandlers(deps),
+    ...auditHandlers(deps),
   } satisfies OperationHandlers;
 }

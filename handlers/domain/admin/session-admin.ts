@@ -7,18 +7,12 @@ import type { SessionDoc, SessionQuery } from '../../store/sessions.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Sessions } from '../sessions/sessions.ts';
+import { sessionKind } from '../sessions/my-sessions.ts';
 import type { Tenants } from '../tenants/tenants.ts';
 import type { Users } from '../users/users.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
 import type { AdminRequest } from './application-admin.ts';
 
-export type SessionKind = 'portal' | 'hosted' | 'oauth';
-
-/** portal: refresh tokens (the portal API, the admin console); hosted: a hosted page's cookie; oauth: an app's. */
-export function sessionKind(session: SessionDoc): SessionKind {
-  if (session.oauth) return 'oauth';
-  return session.browser_secret_hash ? 'hosted' : 'portal';
-}
 
 /** A session as the admin API shows it: never a token, a hash or a sealed successor. */
 export function sessionView(session: SessionDoc, live: boolean, email: string | null) {

@@ -4,8 +4,15 @@ import { parseSessionId, sessionPublicId } from '../../core/record-ids.ts';
 import type { ClientInfo, UserPrincipal } from '../../core/request-context.ts';
 import type { SessionDoc } from '../../store/sessions.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { sessionKind } from '../admin/session-admin.ts';
 import type { Sessions } from './sessions.ts';
+
+export type SessionKind = 'portal' | 'hosted' | 'oauth';
+
+/** portal: refresh tokens (the portal API, the admin console); hosted: a hosted page's cookie; oauth: an app's. */
+export function sessionKind(session: SessionDoc): SessionKind {
+  if (session.oauth) return 'oauth';
+  return session.browser_secret_hash ? 'hosted' : 'portal';
+}
 
 /** How many of one's own sessions the list shows (newest first); nobody has more live ones in practice. */
 const MAX_LISTED = 100;

@@ -2,6 +2,7 @@
 // role (super, partner admin, tenant admin reaching another tenant → 404, platform tokens with
 // admin:read only → writes 403, without admin scopes → 403), revocation of a session with its
 // refresh tokens, revoke-all by user and tenant, and a revoked session refused on a second replica.
+// The user's own sessions (/api/v1/me/sessions) are in me-sessions.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
@@ -70,7 +71,6 @@ async function world() {
   };
 }
 
-const idsOf = (reply: { body: { items: Array<{ id: string }> } }) => reply.body.items.map((s) => s.id);
 
 async function sessionIdOf(token: string, userId: string): Promise<string> {
   const listed = await server.call('GET', `/api/v1/admin/sessions/?user_id=${userId}`, { token });
@@ -211,38 +211,5 @@ describe('admin sessions', () => {
     } finally {
       await replica.stop();
     }
-  });
-});
-
-describe('my sessions', () => {
-  test('lists my live sessions with current marked; revokes one of mine; another user\'s is 404', async () => {
-    const tenant = await createTenant(server);
-    const me = await createUser(server, tenant);
-    const other = await createUser(server, tenant);
-    const first = await portalLogin(me.email);
-    const second = await portalLogin(me.email);
-    const theirs = await portalLogin(other.email);
-    const listed = await server.call('GET', '/api/v1/me/sessions', { token: second.access_token });
-    expect(listed.status).toBe(200);
-    expect(listed.body.total).toBe(2);
-    expect(listed.body.items.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
-    const [current, older] = [listed.body.items.find((s: { current: boolean }) => s.current), listed.body.items.find((s: { current: boolean }) => !s.current)];
-    expect(current).toMatchObject({ kind: 'portal', client_id: null });
-    expect(JSON.stringify(listed.body)).not.toMatch(/hash|rt_/);
-
-    const theirId = idsOf(await server.call('GET', '/api/v1/me/sessions', { token: theirs.access_token }))[0]!;
-    expect((await server.call('DELETE', `/api/v1/me/sessions/${theirId}`, { token: second.access_token })).status).toBe(404);
-    expect((await server.call('GET', '/api/v1/me', { token: theirs.access_token })).status).toBe(200);
-    expect((await server.call('DELETE', `/api/v1/me/sessions/${'x'.repeat(65)}`, { token: second.access_token })).status).toBe(422);
-
-    expect((await server.call('DELETE', `/api/v1/me/sessions/${older.id}`, { token: second.access_token })).status).toBe(204);
-    expect((await server.call('GET', '/api/v1/me', { token: first.access_token })).status).toBe(401);
-    expect((await server.call('DELETE', `/api/v1/me/sessions/${older.id}`, { token: second.access_token })).status).toBe(404);
-    expect(idsOf(await server.call('GET', '/api/v1/me/sessions', { token: second.access_token }))).toEqual([current.id]);
-    // Ending the current one signs this token out.
-    expect((await server.call('DELETE', `/api/v1/me/sessions/${current.id}`, { token: second.access_token })).status).toBe(204);
-    expect((await server.call('GET', '/api/v1/me/sessions', { token: second.access_token })).status).toBe(401);
-    const audit = await server.database.db.collection('audit_events').countDocuments({ type: 'session.revoke', user_id: me.user._id });
-    expect(audit).toBe(2);
   });
 });

@@ -86,7 +86,7 @@ export class AuditAdmin {
     if (filters.result !== undefined) query.outcome = filters.result === 'failure' ? 'failure' : 'success';
     if (filters.startTime !== undefined) query.from = new Date(filters.startTime);
     if (filters.endTime !== undefined) query.until = new Date(filters.endTime);
-    if (query.from && query.until && query.from >= query.until) throw new InvalidInput({ field: 'end_time', reason: 'end_time must be after start_time' });
+    if (query.from && query.until && query.from > query.until) throw new InvalidInput({ field: 'end_time', reason: 'end_time must not be before start_time' });
     if (filters.ipAddress !== undefined) query.clientIp = filters.ipAddress;
     const { items, total } = await this.deps.events.list(query, { skip: (filters.page - 1) * filters.perPage, limit: filters.perPage });
     const partners = await this.partnersOf(items.map((e) => e.tenant_id));

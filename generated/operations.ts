@@ -17,6 +17,10 @@ import type {
   ApplicationPage,
   ApplicationUpdate,
   ApplicationWithSecret,
+  AuditActionList,
+  AuditEntry,
+  AuditEntryPage,
+  AuditResourceTypeList,
   AuthenticateRequest,
   AuthenticateResponse,
   AuthorizedAppList,
@@ -39,6 +43,7 @@ import type {
   ManagedUserUpdate,
   MessageBody,
   MfaStatus,
+  MySessionList,
   OAuthError,
   OpenIDConfiguration,
   Partner,
@@ -59,6 +64,10 @@ import type {
   ScaikeyApiV1MeAuthRefreshResponse,
   ScaikeySchemasAuthLoginRequest,
   SecurityEventPage,
+  Session,
+  SessionPage,
+  SessionRevokeAllRequest,
+  SessionRevokeAllResult,
   Tenant,
   TenantCreate,
   TenantList,
@@ -188,6 +197,16 @@ export type OperationId =
   | 'platformIntrospect'
   | 'platformLogout'
   | 'platformLogoutPost'
+  | 'listSessions'
+  | 'revokeAllSessions'
+  | 'getSession'
+  | 'revokeSession'
+  | 'listMySessions'
+  | 'revokeMySession'
+  | 'listAuditLogs'
+  | 'listAuditActions'
+  | 'listAuditResourceTypes'
+  | 'getAuditLog'
   | 'listAuthorizedApps'
   | 'revokeAuthorizedApp';
 
@@ -292,6 +311,16 @@ export const operationIds = [
   'platformIntrospect',
   'platformLogout',
   'platformLogoutPost',
+  'listSessions',
+  'revokeAllSessions',
+  'getSession',
+  'revokeSession',
+  'listMySessions',
+  'revokeMySession',
+  'listAuditLogs',
+  'listAuditActions',
+  'listAuditResourceTypes',
+  'getAuditLog',
   'listAuthorizedApps',
   'revokeAuthorizedApp',
 ] as const satisfies readonly OperationId[];
@@ -326,9 +355,9 @@ export const protocolOperationIds = [
 ] as const satisfies readonly OperationId[];
 export type ProtocolOperationId = (typeof protocolOperationIds)[number];
 
-export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications' | 'Partners' | 'Tenants' | 'Users' | 'Platform Settings';
+export type Tag = 'Profile' | 'Authentication' | 'Portal Auth' | 'Account Security' | 'Discovery' | 'OIDC' | 'Platform OAuth' | 'Authorized Apps' | 'Admin Auth' | 'Applications' | 'Partners' | 'Tenants' | 'Users' | 'Platform Settings' | 'Sessions' | 'Audit';
 
-export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications', 'Partners', 'Tenants', 'Users', 'Platform Settings'] as const satisfies readonly Tag[];
+export const tags = ['Profile', 'Authentication', 'Portal Auth', 'Account Security', 'Discovery', 'OIDC', 'Platform OAuth', 'Authorized Apps', 'Admin Auth', 'Applications', 'Partners', 'Tenants', 'Users', 'Platform Settings', 'Sessions', 'Audit'] as const satisfies readonly Tag[];
 
 /** The (first) tag of every operation. */
 export const operationTags = {
@@ -431,6 +460,16 @@ export const operationTags = {
   platformIntrospect: 'Platform OAuth',
   platformLogout: 'Platform OAuth',
   platformLogoutPost: 'Platform OAuth',
+  listSessions: 'Sessions',
+  revokeAllSessions: 'Sessions',
+  getSession: 'Sessions',
+  revokeSession: 'Sessions',
+  listMySessions: 'Sessions',
+  revokeMySession: 'Sessions',
+  listAuditLogs: 'Audit',
+  listAuditActions: 'Audit',
+  listAuditResourceTypes: 'Audit',
+  getAuditLog: 'Audit',
   listAuthorizedApps: 'Authorized Apps',
   revokeAuthorizedApp: 'Authorized Apps',
 } as const satisfies Record<OperationId, Tag>;
@@ -536,6 +575,16 @@ export const operationRoutes = {
   platformIntrospect: { method: 'post', path: '/api/v1/platform/oauth/introspect' },
   platformLogout: { method: 'get', path: '/api/v1/platform/oauth/logout' },
   platformLogoutPost: { method: 'post', path: '/api/v1/platform/oauth/logout' },
+  listSessions: { method: 'get', path: '/api/v1/admin/sessions/' },
+  revokeAllSessions: { method: 'post', path: '/api/v1/admin/sessions/revoke-all' },
+  getSession: { method: 'get', path: '/api/v1/admin/sessions/{session_id}' },
+  revokeSession: { method: 'delete', path: '/api/v1/admin/sessions/{session_id}' },
+  listMySessions: { method: 'get', path: '/api/v1/me/sessions' },
+  revokeMySession: { method: 'delete', path: '/api/v1/me/sessions/{session_id}' },
+  listAuditLogs: { method: 'get', path: '/api/v1/admin/audit/' },
+  listAuditActions: { method: 'get', path: '/api/v1/admin/audit/actions' },
+  listAuditResourceTypes: { method: 'get', path: '/api/v1/admin/audit/resource-types' },
+  getAuditLog: { method: 'get', path: '/api/v1/admin/audit/{entry_id}' },
   listAuthorizedApps: { method: 'get', path: '/api/v1/me/authorized-apps' },
   revokeAuthorizedApp: { method: 'delete', path: '/api/v1/me/authorized-apps/{client_id}' },
 } as const satisfies Record<OperationId, { method: HttpMethod; path: string }>;
@@ -3335,6 +3384,298 @@ export interface Operations {
       303: undefined;
       /** An error page, never a redirect: the client is unknown or inactive, or the redirect URI is not registered for it (RFC 6749 §4.1.2.1); or a sign-in page expired. */
       400: string;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/sessions/: List Sessions */
+  listSessions: {
+    method: 'get';
+    path: '/api/v1/admin/sessions/';
+    tag: 'Sessions';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Filter by user (`usr_…`) */
+      user_id?: string | null;
+      /** Filter by tenant (`tnt_…`) */
+      tenant_id?: string | null;
+      /** Filter by partner (all tenants in partner) */
+      partner_id?: string | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: SessionPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** POST /api/v1/admin/sessions/revoke-all: Revoke All Sessions */
+  revokeAllSessions: {
+    method: 'post';
+    path: '/api/v1/admin/sessions/revoke-all';
+    tag: 'Sessions';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: SessionRevokeAllRequest;
+    responses: {
+      /** Successful Response */
+      200: SessionRevokeAllResult;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such (active) session, user or tenant, or one the caller may not see. */
+      404: ErrorResponse;
+      /** The request body is larger than the server accepts. */
+      413: ErrorResponse;
+      /** The request body is not `application/json`. */
+      415: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/sessions/{session_id}: Get Session */
+  getSession: {
+    method: 'get';
+    path: '/api/v1/admin/sessions/{session_id}';
+    tag: 'Sessions';
+    pathParams: {
+      session_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: Session;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such (active) session, user or tenant, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/admin/sessions/{session_id}: Revoke Session */
+  revokeSession: {
+    method: 'delete';
+    path: '/api/v1/admin/sessions/{session_id}';
+    tag: 'Sessions';
+    pathParams: {
+      session_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for). */
+      403: ErrorResponse;
+      /** No such (active) session, user or tenant, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/me/sessions: List My Sessions */
+  listMySessions: {
+    method: 'get';
+    path: '/api/v1/me/sessions';
+    tag: 'Sessions';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: MySessionList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** DELETE /api/v1/me/sessions/{session_id}: Revoke My Session */
+  revokeMySession: {
+    method: 'delete';
+    path: '/api/v1/me/sessions/{session_id}';
+    tag: 'Sessions';
+    pathParams: {
+      session_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      204: undefined;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** No such (active) session, user or tenant, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/audit/: List Audit Logs */
+  listAuditLogs: {
+    method: 'get';
+    path: '/api/v1/admin/audit/';
+    tag: 'Audit';
+    pathParams: Record<string, never>;
+    query: {
+      page?: number;
+      per_page?: number;
+      /** Filter by tenant (`tnt_…`) */
+      tenant_id?: string | null;
+      /** Filter by partner (all tenants in partner) */
+      partner_id?: string | null;
+      /** Filter by actor: a user (`usr_…`) or an OAuth client's client_id */
+      actor_id?: string | null;
+      /** Filter by the acting user's email address (exact, case-insensitive) */
+      actor_email?: string | null;
+      /** Filter by action (see List Audit Actions), e.g. `login` */
+      action?: string | null;
+      /** Filter by resource type (see List Resource Types) */
+      resource_type?: string | null;
+      /** Filter by resource id */
+      resource_id?: string | null;
+      /** Filter by result: success or failure */
+      result?: 'success' | 'failure' | null;
+      /** Entries at or after this time */
+      start_time?: string | null;
+      /** Entries before this time */
+      end_time?: string | null;
+      /** Filter by the client's address (exact) */
+      ip_address?: string | null;
+    };
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AuditEntryPage;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/audit/actions: List Audit Actions */
+  listAuditActions: {
+    method: 'get';
+    path: '/api/v1/admin/audit/actions';
+    tag: 'Audit';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AuditActionList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/audit/resource-types: List Resource Types */
+  listAuditResourceTypes: {
+    method: 'get';
+    path: '/api/v1/admin/audit/resource-types';
+    tag: 'Audit';
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AuditResourceTypeList;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
+      /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
+      503: ErrorResponse;
+    };
+  };
+  /** GET /api/v1/admin/audit/{entry_id}: Get Audit Log */
+  getAuditLog: {
+    method: 'get';
+    path: '/api/v1/admin/audit/{entry_id}';
+    tag: 'Audit';
+    pathParams: {
+      entry_id: string;
+    };
+    query: Record<string, never>;
+    headers: {
+      authorization?: string | null;
+    };
+    body: undefined;
+    responses: {
+      /** Successful Response */
+      200: AuditEntry;
+      /** Missing, malformed, expired or revoked access token. */
+      401: ErrorResponse;
+      /** Not an administrator's token, or a platform token without admin:read or admin:write. */
+      403: ErrorResponse;
+      /** No such audit entry, or one the caller may not see. */
+      404: ErrorResponse;
+      /** Validation Error */
+      422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
       503: ErrorResponse;
     };

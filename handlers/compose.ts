@@ -58,6 +58,9 @@ import { AdminAccess } from './domain/admin/admin-access.ts';
 import { ApplicationAdmin } from './domain/admin/application-admin.ts';
 import { UserAdmin } from './domain/admin/user-admin.ts';
 import { bootstrapAdmin } from './domain/admin/bootstrap-admin.ts';
+import { SessionAdmin } from './domain/admin/session-admin.ts';
+import { AuditAdmin } from './domain/admin/audit-admin.ts';
+import { MySessions } from './domain/sessions/my-sessions.ts';
 import { AdminAuth } from './domain/login/admin-auth.ts';
 import { PartnerLimits } from './domain/partners/partner-limits.ts';
 import { Partners } from './domain/partners/partners.ts';
@@ -259,6 +262,10 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     users, userStore: database.users, tenants, tenantStore: database.tenants, sessions, sessionStore: database.sessions,
     webauthnCredentials: database.webauthnCredentials, trustedDevices, throttle, passwordReset, auditEvents: database.auditEvents, audit, clock, limits: partnerLimits,
   });
+  // Sessions and Audit admin groups, and the user's own sessions (issue 17).
+  const sessionAdmin = new SessionAdmin({ sessions, tenants, users, audit });
+  const auditAdmin = new AuditAdmin({ events: database.auditEvents, tenants, users });
+  const mySessions = new MySessions({ sessions, audit });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
   const partnerAdmin = new PartnerAdmin({ partners, audit });
   const tenantAdmin = new TenantAdmin({ tenants, audit });
@@ -271,6 +278,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     portalAuth, tenantAuth, registration, passwordReset, profile, bearer, applications, oauthClients, openId, authorizedApps, adminAccess, applicationAdmin, adminAuth,
     userAdmin,
     partners, partnerLimits, platformSettings, partnerAdmin, tenantAdmin, platformSettingsAdmin,
+    sessionAdmin, auditAdmin, mySessions,
   };
 }
 

@@ -893,6 +893,266 @@ export type ApplicationWithSecretStatusEnum = typeof ApplicationWithSecretStatus
 /**
  * 
  * @export
+ * @interface AuditAction
+ */
+export interface AuditAction {
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditAction
+     */
+    action: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditAction
+     */
+    resource_type: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditAction
+     */
+    description: string;
+}
+/**
+ * 
+ * @export
+ * @interface AuditActionList
+ */
+export interface AuditActionList {
+    /**
+     * 
+     * @type {Array<AuditAction>}
+     * @memberof AuditActionList
+     */
+    items: Array<AuditAction>;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuditActionList
+     */
+    total: number;
+}
+/**
+ * 
+ * @export
+ * @interface AuditActor
+ */
+export interface AuditActor {
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditActor
+     */
+    id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditActor
+     */
+    type: AuditActorTypeEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditActor
+     */
+    email: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const AuditActorTypeEnum = {
+    User: 'user',
+    Admin: 'admin',
+    Client: 'client',
+    System: 'system'
+} as const;
+export type AuditActorTypeEnum = typeof AuditActorTypeEnum[keyof typeof AuditActorTypeEnum];
+
+/**
+ * One append-only audit entry.
+ * @export
+ * @interface AuditEntry
+ */
+export interface AuditEntry {
+    /**
+     * `aud_` and 24 hex digits
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    timestamp: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    action: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    result: AuditEntryResultEnum;
+    /**
+     * 
+     * @type {AuditActor}
+     * @memberof AuditEntry
+     */
+    actor: AuditActor;
+    /**
+     * 
+     * @type {AuditResource}
+     * @memberof AuditEntry
+     */
+    resource: AuditResource;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    tenant_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    partner_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    ip_address: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditEntry
+     */
+    request_id: string | null;
+    /**
+     * 
+     * @type {{ [key: string]: any; }}
+     * @memberof AuditEntry
+     */
+    details: { [key: string]: any; };
+}
+
+
+/**
+ * @export
+ */
+export const AuditEntryResultEnum = {
+    Success: 'success',
+    Failure: 'failure'
+} as const;
+export type AuditEntryResultEnum = typeof AuditEntryResultEnum[keyof typeof AuditEntryResultEnum];
+
+/**
+ * 
+ * @export
+ * @interface AuditEntryPage
+ */
+export interface AuditEntryPage {
+    /**
+     * 
+     * @type {Array<AuditEntry>}
+     * @memberof AuditEntryPage
+     */
+    items: Array<AuditEntry>;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuditEntryPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuditEntryPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuditEntryPage
+     */
+    per_page: number;
+}
+/**
+ * 
+ * @export
+ * @interface AuditResource
+ */
+export interface AuditResource {
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditResource
+     */
+    type: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditResource
+     */
+    id: string | null;
+}
+/**
+ * 
+ * @export
+ * @interface AuditResourceType
+ */
+export interface AuditResourceType {
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditResourceType
+     */
+    resource_type: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof AuditResourceType
+     */
+    description: string;
+}
+/**
+ * 
+ * @export
+ * @interface AuditResourceTypeList
+ */
+export interface AuditResourceTypeList {
+    /**
+     * 
+     * @type {Array<AuditResourceType>}
+     * @memberof AuditResourceTypeList
+     */
+    items: Array<AuditResourceType>;
+    /**
+     * 
+     * @type {number}
+     * @memberof AuditResourceTypeList
+     */
+    total: number;
+}
+/**
+ * 
+ * @export
  * @interface AuthenticateRequest
  */
 export interface AuthenticateRequest {
@@ -1894,6 +2154,116 @@ export interface MfaStatus {
      * @memberof MfaStatus
      */
     trusted_devices: number;
+}
+/**
+ * One of the signed-in user's sessions.
+ * @export
+ * @interface MySession
+ */
+export interface MySession {
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    kind: MySessionKindEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    client_id: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof MySession
+     */
+    amr: Array<string>;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    client_ip: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof MySession
+     */
+    remember_me: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    last_seen_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    idle_expires_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof MySession
+     */
+    absolute_expires_at: string;
+    /**
+     * The session of the token making the call
+     * @type {boolean}
+     * @memberof MySession
+     */
+    current: boolean;
+}
+
+
+/**
+ * @export
+ */
+export const MySessionKindEnum = {
+    Portal: 'portal',
+    Hosted: 'hosted',
+    Oauth: 'oauth'
+} as const;
+export type MySessionKindEnum = typeof MySessionKindEnum[keyof typeof MySessionKindEnum];
+
+/**
+ * 
+ * @export
+ * @interface MySessionList
+ */
+export interface MySessionList {
+    /**
+     * 
+     * @type {Array<MySession>}
+     * @memberof MySessionList
+     */
+    items: Array<MySession>;
+    /**
+     * 
+     * @type {number}
+     * @memberof MySessionList
+     */
+    total: number;
 }
 /**
  * An OAuth 2.0 error response (RFC 6749 §5.2).
@@ -3016,6 +3386,203 @@ export interface SecurityEventPage {
      * @memberof SecurityEventPage
      */
     next_before: string | null;
+}
+/**
+ * A sign-in session as administrators see it; never a token or a hash.
+ * @export
+ * @interface Session
+ */
+export interface Session {
+    /**
+     * `ses_` and 24 hex digits
+     * @type {string}
+     * @memberof Session
+     */
+    id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    user_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    tenant_id: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    user_email: string | null;
+    /**
+     * portal: the portal API or admin console (refresh tokens); hosted: a hosted sign-in page in a browser (cookie); oauth: an application signed in through OpenID Connect
+     * @type {string}
+     * @memberof Session
+     */
+    kind: SessionKindEnum;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    client_id: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    scope: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    parent_session_id: string | null;
+    /**
+     * 
+     * @type {Array<string>}
+     * @memberof Session
+     */
+    amr: Array<string>;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    client_ip: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    user_agent: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof Session
+     */
+    remember_me: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    created_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    last_seen_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    idle_expires_at: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    absolute_expires_at: string;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof Session
+     */
+    active: boolean;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    revoked_at: string | null;
+    /**
+     * 
+     * @type {string}
+     * @memberof Session
+     */
+    revoked_reason: string | null;
+}
+
+
+/**
+ * @export
+ */
+export const SessionKindEnum = {
+    Portal: 'portal',
+    Hosted: 'hosted',
+    Oauth: 'oauth'
+} as const;
+export type SessionKindEnum = typeof SessionKindEnum[keyof typeof SessionKindEnum];
+
+/**
+ * 
+ * @export
+ * @interface SessionPage
+ */
+export interface SessionPage {
+    /**
+     * 
+     * @type {Array<Session>}
+     * @memberof SessionPage
+     */
+    items: Array<Session>;
+    /**
+     * 
+     * @type {number}
+     * @memberof SessionPage
+     */
+    total: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof SessionPage
+     */
+    page: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof SessionPage
+     */
+    per_page: number;
+}
+/**
+ * Exactly one of `user_id` and `tenant_id`.
+ * @export
+ * @interface SessionRevokeAllRequest
+ */
+export interface SessionRevokeAllRequest {
+    [key: string]: any | any;
+    /**
+     * 
+     * @type {string}
+     * @memberof SessionRevokeAllRequest
+     */
+    user_id?: string;
+    /**
+     * 
+     * @type {string}
+     * @memberof SessionRevokeAllRequest
+     */
+    tenant_id?: string;
+}
+/**
+ * 
+ * @export
+ * @interface SessionRevokeAllResult
+ */
+export interface SessionRevokeAllResult {
+    /**
+     * How many sessions this call ended
+     * @type {number}
+     * @memberof SessionRevokeAllResult
+     */
+    revoked: number;
 }
 /**
  * 

@@ -11,6 +11,8 @@ import { usersAdminHandlers } from './users-admin.ts';
 import { partnersHandlers } from './partners.ts';
 import { tenantsHandlers } from './tenants.ts';
 import { platformSettingsHandlers } from './platform-settings.ts';
+import { sessionsHandlers } from './sessions-admin.ts';
+import { auditHandlers } from './audit-admin.ts';
 
 /** What the operations need from the domain: the union of what each tag module declares. */
 export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
@@ -24,7 +26,9 @@ export type OperationDependencies = Parameters<typeof profileHandlers>[0] &
   Parameters<typeof usersAdminHandlers>[0] &
   Parameters<typeof partnersHandlers>[0] &
   Parameters<typeof tenantsHandlers>[0] &
-  Parameters<typeof platformSettingsHandlers>[0];
+  Parameters<typeof platformSettingsHandlers>[0] &
+  Parameters<typeof sessionsHandlers>[0] &
+  Parameters<typeof auditHandlers>[0];
 
 /** The operation map: one module per spec tag; a missing or extra operationId fails to compile. */
 export function operationHandlers(deps: OperationDependencies): OperationHandlers {
@@ -41,5 +45,7 @@ export function operationHandlers(deps: OperationDependencies): OperationHandler
     ...partnersHandlers(deps),
     ...tenantsHandlers(deps),
     ...platformSettingsHandlers(deps),
+    ...sessionsHandlers(deps),
+    ...auditHandlers(deps),
   } satisfies OperationHandlers;
 }

@@ -1,4 +1,4 @@
-import type { Collection, ObjectId } from 'mongodb';
+import type { Collection, Filter, ObjectId } from 'mongodb';
 import { defineCollection } from './collection.ts';
 import { EXTENDS_ONLY } from './write-monitor.ts';
 
@@ -185,9 +185,42 @@ export class SessionStore {
     return { items, total };
   }
 
+  // --- Sessions admin and the user's own sessions (issue 17) -------------------------------------
+
+  /**
+   * Live sessions at `now` (not revoked, within both lifetimes), newest first, with their total.
+   * `tenantIds` narrows to those tenants (a caller's reach, a partner); `tenantId`/`userId` filter.
+   */
+  async listActive(query: SessionQuery, now: Date, page: { skip: number; limit: number }): Promise<{ items: SessionDoc[]; total: number }> {
+    const filter: Filter<SessionDoc> = { revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } };
+    const tenantClauses: Filter<SessionDoc>[] = [];
+    if (query.tenantIds) tenantClauses.push({ tenant_id: { $in: query.tenantIds } });
+    if (query.tenantId) tenantClauses.push({ tenant_id: query.tenantId });
+    if (tenantClauses.length === 1) Object.assign(filter, tenantClauses[0]);
+    else if (tenantClauses.length > 1) filter.$and = tenantClauses;
+    if (query.userId) filter.user_id = query.userId;
+    const [items, total] = await Promise.all([
+      this.collection.find(filter).sort({ created_at: -1, _id: -1 }).skip(page.skip).limit(page.limit).toArray(),
+      this.collection.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
+
   /** Revokes every unrevoked session of a tenant (suspended or deleted); returns how many. */
   async revokeAllForTenant(tenantId: ObjectId, reason: string, now: Date): Promise<number> {
     const result = await this.collection.updateMany({ tenant_id: tenantId, revoked_at: null }, { $set: { revoked_at: now, revoked_reason: reason } });
     return result.modifiedCount;
   }
+  /** Ids of a tenant's unrevoked sessions (expired ones included), by the tenant_user index. */
+  async findUnrevokedIdsForTenant(tenantId: ObjectId): Promise<ObjectId[]> {
+    const sessions = await this.collection.find({ tenant_id: tenantId, revoked_at: null }, { projection: { _id: 1 } }).toArray();
+    return sessions.map((s) => s._id);
+  }
+}
+
+/** Filters of SessionStore.listActive. */
+export interface SessionQuery {
+  tenantIds?: ObjectId[];
+  tenantId?: ObjectId;
+  userId?: ObjectId;
 }

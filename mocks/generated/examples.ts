@@ -817,6 +817,81 @@ export interface MockExampleNames {
     400: never;
     503: 'serviceUnavailable';
   };
+  listSessions: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  revokeAllSessions: {
+    200: 'revoked';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    413: 'tooLarge';
+    415: 'unsupported';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getSession: {
+    200: 'oauth';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  revokeSession: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listMySessions: {
+    200: 'two';
+    401: 'notAuthenticated' | 'invalidToken';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  revokeMySession: {
+    204: never;
+    401: 'notAuthenticated' | 'invalidToken';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listAuditLogs: {
+    200: 'page';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listAuditActions: {
+    200: 'actions';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  listAuditResourceTypes: {
+    200: 'types';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
+  getAuditLog: {
+    200: 'login';
+    401: 'notAuthenticated' | 'invalidToken';
+    403: 'adminRequired' | 'platformScopeRequired';
+    404: 'notFound';
+    422: 'missingField' | 'invalidEmail';
+    503: 'serviceUnavailable';
+  };
   listAuthorizedApps: {
     200: 'oneApp';
     401: 'notAuthenticated' | 'invalidToken';
@@ -21188,6 +21263,2252 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         }
       ]
     },
+    "listSessions": {
+      "operationId": "listSessions",
+      "method": "get",
+      "path": "/api/v1/admin/sessions/",
+      "mswPath": "/api/v1/admin/sessions/",
+      "tag": "Sessions",
+      "summary": "List Sessions",
+      "description": "Active sessions (not revoked, within both their idle and absolute lifetimes), newest first.\nSuper admins (and GLOBAL platform tokens) see every tenant's; partner admins the sessions of\ntheir partner's tenants; tenant admins their own tenant's. A filter outside the caller's\nreach simply matches nothing. Never shows a token or a hash.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "user_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by user (`usr_…`)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "User Id"
+          }
+        },
+        {
+          "name": "tenant_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by tenant (`tnt_…`)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "partner_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by partner (all tenants in partner)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 72
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/SessionPage"
+          },
+          "schemaName": "SessionPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "ses_6650c1d2e3f4a5b6c7d8e9f0",
+                    "user_id": "usr_6650a1b2c3d4e5f6a7b8c9d0",
+                    "tenant_id": "tnt_6650a0b1c2d3e4f5a6b7c8d9",
+                    "user_email": "ada@acme.example",
+                    "kind": "portal",
+                    "client_id": null,
+                    "scope": null,
+                    "parent_session_id": null,
+                    "amr": [
+                      "pwd",
+                      "otp"
+                    ],
+                    "client_ip": "203.0.113.7",
+                    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+                    "remember_me": false,
+                    "created_at": "2026-05-17T09:30:00Z",
+                    "last_seen_at": "2026-05-17T10:05:00Z",
+                    "idle_expires_at": "2026-05-17T11:05:00Z",
+                    "absolute_expires_at": "2026-05-24T09:30:00Z",
+                    "active": true,
+                    "revoked_at": null,
+                    "revoked_reason": null
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "revokeAllSessions": {
+      "operationId": "revokeAllSessions",
+      "method": "post",
+      "path": "/api/v1/admin/sessions/revoke-all",
+      "mswPath": "/api/v1/admin/sessions/revoke-all",
+      "tag": "Sessions",
+      "summary": "Revoke All Sessions",
+      "description": "Ends every session of one user (`user_id`) or of every user of one tenant (`tenant_id`):\ngive exactly one. Their refresh tokens stop working at once, their access tokens within the\ncache poll interval on every replica. A user or tenant outside the caller's reach answers\n404. Answers how many sessions this call ended.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "requestBody": {
+        "required": true,
+        "contentType": "application/json",
+        "schema": {
+          "$ref": "#/$defs/SessionRevokeAllRequest"
+        },
+        "schemaName": "SessionRevokeAllRequest"
+      },
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/SessionRevokeAllResult"
+          },
+          "schemaName": "SessionRevokeAllResult",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "revoked",
+              "value": {
+                "revoked": 3
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such (active) session, user or tenant, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 413,
+          "description": "The request body is larger than the server accepts.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "tooLarge",
+              "value": {
+                "detail": "Request body too large"
+              }
+            }
+          ]
+        },
+        {
+          "status": 415,
+          "description": "The request body is not `application/json`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "unsupported",
+              "value": {
+                "detail": "Unsupported media type: expected application/json"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getSession": {
+      "operationId": "getSession",
+      "method": "get",
+      "path": "/api/v1/admin/sessions/{session_id}",
+      "mswPath": "/api/v1/admin/sessions/:session_id",
+      "tag": "Sessions",
+      "summary": "Get Session",
+      "description": "One session, also once revoked or expired (`active` says which). A session the caller may\nnot see answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "session_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Session Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/Session"
+          },
+          "schemaName": "Session",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "oauth",
+              "value": {
+                "id": "ses_6650c1d2e3f4a5b6c7d8e9f1",
+                "user_id": "usr_6650a1b2c3d4e5f6a7b8c9d0",
+                "tenant_id": "tnt_6650a0b1c2d3e4f5a6b7c8d9",
+                "user_email": "ada@acme.example",
+                "kind": "oauth",
+                "client_id": "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+                "scope": "openid profile email",
+                "parent_session_id": "ses_6650c1d2e3f4a5b6c7d8e9f0",
+                "amr": [
+                  "pwd"
+                ],
+                "client_ip": "203.0.113.7",
+                "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+                "remember_me": false,
+                "created_at": "2026-05-17T09:30:00Z",
+                "last_seen_at": "2026-05-17T10:05:00Z",
+                "idle_expires_at": "2026-05-17T11:05:00Z",
+                "absolute_expires_at": "2026-05-24T09:30:00Z",
+                "active": true,
+                "revoked_at": null,
+                "revoked_reason": null
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such (active) session, user or tenant, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "revokeSession": {
+      "operationId": "revokeSession",
+      "method": "delete",
+      "path": "/api/v1/admin/sessions/{session_id}",
+      "mswPath": "/api/v1/admin/sessions/:session_id",
+      "tag": "Sessions",
+      "summary": "Revoke Session",
+      "description": "Ends an active session, its refresh tokens and the app (OAuth) sessions it signed in. Its\naccess tokens stop working within the cache poll interval on every replica. A session that\nhas already ended, or one the caller may not see, answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "session_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Session Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, a platform token without admin:write, or an owner outside the caller's reach (a visible app it may not manage, a scope or tenant it may not register for).",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            },
+            {
+              "name": "outOfReach",
+              "value": {
+                "detail": "Insufficient admin privileges for this resource"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such (active) session, user or tenant, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listMySessions": {
+      "operationId": "listMySessions",
+      "method": "get",
+      "path": "/api/v1/me/sessions",
+      "mswPath": "/api/v1/me/sessions",
+      "tag": "Sessions",
+      "summary": "List My Sessions",
+      "description": "The signed-in user's active sessions (browsers, the portal and the apps signed in through\nthem), newest first; `current` marks the session of the token making this call.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/MySessionList"
+          },
+          "schemaName": "MySessionList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "two",
+              "value": {
+                "items": [
+                  {
+                    "id": "ses_6650c1d2e3f4a5b6c7d8e9f0",
+                    "kind": "portal",
+                    "client_id": null,
+                    "amr": [
+                      "pwd"
+                    ],
+                    "client_ip": "203.0.113.7",
+                    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+                    "remember_me": false,
+                    "created_at": "2026-05-17T09:30:00Z",
+                    "last_seen_at": "2026-05-17T10:05:00Z",
+                    "idle_expires_at": "2026-05-17T11:05:00Z",
+                    "absolute_expires_at": "2026-05-24T09:30:00Z",
+                    "current": true
+                  },
+                  {
+                    "id": "ses_6650b1d2e3f4a5b6c7d8e9f0",
+                    "kind": "hosted",
+                    "client_id": null,
+                    "amr": [
+                      "pwd",
+                      "otp"
+                    ],
+                    "client_ip": "198.51.100.4",
+                    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/605.1.15",
+                    "remember_me": true,
+                    "created_at": "2026-05-16T18:00:00Z",
+                    "last_seen_at": "2026-05-16T18:20:00Z",
+                    "idle_expires_at": "2026-06-15T18:20:00Z",
+                    "absolute_expires_at": "2026-08-14T18:00:00Z",
+                    "current": false
+                  }
+                ],
+                "total": 2
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "revokeMySession": {
+      "operationId": "revokeMySession",
+      "method": "delete",
+      "path": "/api/v1/me/sessions/{session_id}",
+      "mswPath": "/api/v1/me/sessions/:session_id",
+      "tag": "Sessions",
+      "summary": "Revoke My Session",
+      "description": "Ends one of the signed-in user's own active sessions (and the app sessions it signed in);\nrevoking the current one signs this token out. Another user's session, or one that has\nended, answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "session_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Session Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 204,
+      "responses": [
+        {
+          "status": 204,
+          "description": "Successful Response",
+          "envelope": false,
+          "headers": {},
+          "examples": []
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such (active) session, user or tenant, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listAuditLogs": {
+      "operationId": "listAuditLogs",
+      "method": "get",
+      "path": "/api/v1/admin/audit/",
+      "mswPath": "/api/v1/admin/audit/",
+      "tag": "Audit",
+      "summary": "List Audit Logs",
+      "description": "Audit entries, newest first: every admin write (refusals included) and every security event\n(sign-ins, MFA and password changes, revocations). Entries are append-only. Super admins\n(and GLOBAL platform tokens) see all; partner admins the entries of their partner's tenants;\ntenant admins their own tenant's. `start_time` is inclusive, `end_time` exclusive.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000,
+            "default": 1,
+            "title": "Page"
+          }
+        },
+        {
+          "name": "per_page",
+          "in": "query",
+          "required": false,
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+            "title": "Per Page"
+          }
+        },
+        {
+          "name": "tenant_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by tenant (`tnt_…`)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Tenant Id"
+          }
+        },
+        {
+          "name": "partner_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by partner (all tenants in partner)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 72
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Partner Id"
+          }
+        },
+        {
+          "name": "actor_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by actor: a user (`usr_…`) or an OAuth client's client_id",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 128
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Actor Id"
+          }
+        },
+        {
+          "name": "actor_email",
+          "in": "query",
+          "required": false,
+          "description": "Filter by the acting user's email address (exact, case-insensitive)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 320
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Actor Email"
+          }
+        },
+        {
+          "name": "action",
+          "in": "query",
+          "required": false,
+          "description": "Filter by action (see List Audit Actions), e.g. `login`",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 100
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Action"
+          }
+        },
+        {
+          "name": "resource_type",
+          "in": "query",
+          "required": false,
+          "description": "Filter by resource type (see List Resource Types)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Resource Type"
+          }
+        },
+        {
+          "name": "resource_id",
+          "in": "query",
+          "required": false,
+          "description": "Filter by resource id",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 128
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Resource Id"
+          }
+        },
+        {
+          "name": "result",
+          "in": "query",
+          "required": false,
+          "description": "Filter by result: success or failure",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "enum": [
+                  "success",
+                  "failure"
+                ]
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Result"
+          }
+        },
+        {
+          "name": "start_time",
+          "in": "query",
+          "required": false,
+          "description": "Entries at or after this time",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "format": "date-time"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Start Time"
+          }
+        },
+        {
+          "name": "end_time",
+          "in": "query",
+          "required": false,
+          "description": "Entries before this time",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "format": "date-time"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "End Time"
+          }
+        },
+        {
+          "name": "ip_address",
+          "in": "query",
+          "required": false,
+          "description": "Filter by the client's address (exact)",
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 64
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Ip Address"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AuditEntryPage"
+          },
+          "schemaName": "AuditEntryPage",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "page",
+              "value": {
+                "items": [
+                  {
+                    "id": "aud_6650d1d2e3f4a5b6c7d8e9f0",
+                    "timestamp": "2026-05-17T10:05:00Z",
+                    "action": "admin.session.revoke",
+                    "result": "success",
+                    "actor": {
+                      "id": "usr_6650a9b2c3d4e5f6a7b8c9d0",
+                      "type": "admin",
+                      "email": "root@platform.example"
+                    },
+                    "resource": {
+                      "type": "session",
+                      "id": "ses_6650c1d2e3f4a5b6c7d8e9f0"
+                    },
+                    "tenant_id": "tnt_6650a0b1c2d3e4f5a6b7c8d9",
+                    "partner_id": "prt_7Hq2LmN4pR8sT1vW",
+                    "ip_address": "203.0.113.9",
+                    "user_agent": "curl/8.7.1",
+                    "request_id": "0f6c2b1e-5d4a-4c3b-9a8f-7e6d5c4b3a21",
+                    "details": {
+                      "user_id": "usr_6650a1b2c3d4e5f6a7b8c9d0",
+                      "sessions_ended": 2
+                    }
+                  }
+                ],
+                "total": 1,
+                "page": 1,
+                "per_page": 20
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listAuditActions": {
+      "operationId": "listAuditActions",
+      "method": "get",
+      "path": "/api/v1/admin/audit/actions",
+      "mswPath": "/api/v1/admin/audit/actions",
+      "tag": "Audit",
+      "summary": "List Audit Actions",
+      "description": "Every action an audit entry can record, with its resource type and what it means.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AuditActionList"
+          },
+          "schemaName": "AuditActionList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "actions",
+              "value": {
+                "items": [
+                  {
+                    "action": "login",
+                    "resource_type": "user",
+                    "description": "A sign-in attempt (portal, hosted page, admin console or OpenID sign-in)."
+                  },
+                  {
+                    "action": "admin.session.revoke",
+                    "resource_type": "session",
+                    "description": "An administrator ended a session."
+                  }
+                ],
+                "total": 2
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "listAuditResourceTypes": {
+      "operationId": "listAuditResourceTypes",
+      "method": "get",
+      "path": "/api/v1/admin/audit/resource-types",
+      "mswPath": "/api/v1/admin/audit/resource-types",
+      "tag": "Audit",
+      "summary": "List Resource Types",
+      "description": "Every resource type audit entries name, with what it is.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AuditResourceTypeList"
+          },
+          "schemaName": "AuditResourceTypeList",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "types",
+              "value": {
+                "items": [
+                  {
+                    "resource_type": "session",
+                    "description": "A sign-in session (portal, hosted page or an app's)."
+                  },
+                  {
+                    "resource_type": "user",
+                    "description": "A user account."
+                  }
+                ],
+                "total": 2
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
+    "getAuditLog": {
+      "operationId": "getAuditLog",
+      "method": "get",
+      "path": "/api/v1/admin/audit/{entry_id}",
+      "mswPath": "/api/v1/admin/audit/:entry_id",
+      "tag": "Audit",
+      "summary": "Get Audit Log",
+      "description": "One audit entry. An entry the caller may not see answers 404.",
+      "secured": true,
+      "parameters": [
+        {
+          "name": "entry_id",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "maxLength": 64,
+            "title": "Entry Id"
+          }
+        },
+        {
+          "name": "authorization",
+          "in": "header",
+          "required": false,
+          "schema": {
+            "anyOf": [
+              {
+                "type": "string",
+                "maxLength": 8192
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "title": "Authorization"
+          }
+        }
+      ],
+      "defaultStatus": 200,
+      "responses": [
+        {
+          "status": 200,
+          "description": "Successful Response",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/AuditEntry"
+          },
+          "schemaName": "AuditEntry",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "login",
+              "value": {
+                "id": "aud_6650d1d2e3f4a5b6c7d8e9f1",
+                "timestamp": "2026-05-17T09:30:00Z",
+                "action": "login",
+                "result": "failure",
+                "actor": {
+                  "id": "usr_6650a1b2c3d4e5f6a7b8c9d0",
+                  "type": "user",
+                  "email": null
+                },
+                "resource": {
+                  "type": "user",
+                  "id": "usr_6650a1b2c3d4e5f6a7b8c9d0"
+                },
+                "tenant_id": "tnt_6650a0b1c2d3e4f5a6b7c8d9",
+                "partner_id": null,
+                "ip_address": "203.0.113.7",
+                "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+                "request_id": null,
+                "details": {
+                  "channel": "portal",
+                  "reason": "invalid_password"
+                }
+              }
+            }
+          ]
+        },
+        {
+          "status": 401,
+          "description": "Missing, malformed, expired or revoked access token.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "WWW-Authenticate": "Bearer"
+          },
+          "examples": [
+            {
+              "name": "notAuthenticated",
+              "value": {
+                "detail": "Not authenticated"
+              }
+            },
+            {
+              "name": "invalidToken",
+              "value": {
+                "detail": "Invalid or expired token"
+              }
+            }
+          ]
+        },
+        {
+          "status": 403,
+          "description": "Not an administrator's token, or a platform token without admin:read or admin:write.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "adminRequired",
+              "value": {
+                "detail": "Admin privileges required"
+              }
+            },
+            {
+              "name": "platformScopeRequired",
+              "value": {
+                "detail": "Platform token requires admin:read or admin:write scope"
+              }
+            }
+          ]
+        },
+        {
+          "status": 404,
+          "description": "No such audit entry, or one the caller may not see.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "notFound",
+              "value": {
+                "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 422,
+          "description": "Validation Error",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/HTTPValidationError"
+          },
+          "schemaName": "HTTPValidationError",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "missingField",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "Field required",
+                    "type": "missing"
+                  }
+                ]
+              }
+            },
+            {
+              "name": "invalidEmail",
+              "value": {
+                "detail": [
+                  {
+                    "loc": [
+                      "body",
+                      "email"
+                    ],
+                    "msg": "value is not a valid email address: An email address must have an @-sign.",
+                    "type": "value_error"
+                  }
+                ]
+              }
+            }
+          ]
+        },
+        {
+          "status": 503,
+          "description": "The database cannot be reached right now; retry after the number of seconds in `Retry-After`.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {
+            "Retry-After": "5"
+          },
+          "examples": [
+            {
+              "name": "serviceUnavailable",
+              "value": {
+                "detail": "Service temporarily unavailable"
+              }
+            }
+          ]
+        }
+      ]
+    },
     "listAuthorizedApps": {
       "operationId": "listAuthorizedApps",
       "method": "get",
@@ -22030,6 +24351,628 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         }
       },
       "title": "AuthorizedAppList"
+    },
+    "Session": {
+      "description": "A sign-in session as administrators see it; never a token or a hash.",
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id",
+          "description": "`ses_` and 24 hex digits"
+        },
+        "user_id": {
+          "type": "string",
+          "title": "User Id"
+        },
+        "tenant_id": {
+          "type": "string",
+          "title": "Tenant Id"
+        },
+        "user_email": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "User Email"
+        },
+        "kind": {
+          "type": "string",
+          "enum": [
+            "portal",
+            "hosted",
+            "oauth"
+          ],
+          "title": "Kind",
+          "description": "portal: the portal API or admin console (refresh tokens); hosted: a hosted sign-in page in a browser (cookie); oauth: an application signed in through OpenID Connect"
+        },
+        "client_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Id",
+          "description": "The application of an `oauth` session"
+        },
+        "scope": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Scope",
+          "description": "What an `oauth` session was granted (space-separated)"
+        },
+        "parent_session_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Parent Session Id",
+          "description": "The browser session that signed an `oauth` session in"
+        },
+        "amr": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Amr"
+        },
+        "client_ip": {
+          "type": "string",
+          "title": "Client Ip"
+        },
+        "user_agent": {
+          "type": "string",
+          "title": "User Agent"
+        },
+        "remember_me": {
+          "type": "boolean",
+          "title": "Remember Me"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "last_seen_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Last Seen At"
+        },
+        "idle_expires_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Idle Expires At"
+        },
+        "absolute_expires_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Absolute Expires At"
+        },
+        "active": {
+          "type": "boolean",
+          "title": "Active"
+        },
+        "revoked_at": {
+          "anyOf": [
+            {
+              "type": "string",
+              "format": "date-time"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Revoked At"
+        },
+        "revoked_reason": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Revoked Reason"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "user_id",
+        "tenant_id",
+        "user_email",
+        "kind",
+        "client_id",
+        "scope",
+        "parent_session_id",
+        "amr",
+        "client_ip",
+        "user_agent",
+        "remember_me",
+        "created_at",
+        "last_seen_at",
+        "idle_expires_at",
+        "absolute_expires_at",
+        "active",
+        "revoked_at",
+        "revoked_reason"
+      ],
+      "title": "Session"
+    },
+    "SessionPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Session"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "SessionPage"
+    },
+    "SessionRevokeAllRequest": {
+      "description": "Exactly one of `user_id` and `tenant_id`.",
+      "properties": {
+        "user_id": {
+          "type": "string",
+          "maxLength": 64,
+          "title": "User Id"
+        },
+        "tenant_id": {
+          "type": "string",
+          "maxLength": 64,
+          "title": "Tenant Id"
+        }
+      },
+      "type": "object",
+      "additionalProperties": false,
+      "title": "SessionRevokeAllRequest"
+    },
+    "SessionRevokeAllResult": {
+      "properties": {
+        "revoked": {
+          "type": "integer",
+          "title": "Revoked",
+          "description": "How many sessions this call ended"
+        }
+      },
+      "type": "object",
+      "required": [
+        "revoked"
+      ],
+      "title": "SessionRevokeAllResult"
+    },
+    "MySession": {
+      "description": "One of the signed-in user's sessions.",
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id"
+        },
+        "kind": {
+          "type": "string",
+          "enum": [
+            "portal",
+            "hosted",
+            "oauth"
+          ],
+          "title": "Kind"
+        },
+        "client_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Client Id"
+        },
+        "amr": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "title": "Amr"
+        },
+        "client_ip": {
+          "type": "string",
+          "title": "Client Ip"
+        },
+        "user_agent": {
+          "type": "string",
+          "title": "User Agent"
+        },
+        "remember_me": {
+          "type": "boolean",
+          "title": "Remember Me"
+        },
+        "created_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Created At"
+        },
+        "last_seen_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Last Seen At"
+        },
+        "idle_expires_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Idle Expires At"
+        },
+        "absolute_expires_at": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Absolute Expires At"
+        },
+        "current": {
+          "type": "boolean",
+          "title": "Current",
+          "description": "The session of the token making the call"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "kind",
+        "client_id",
+        "amr",
+        "client_ip",
+        "user_agent",
+        "remember_me",
+        "created_at",
+        "last_seen_at",
+        "idle_expires_at",
+        "absolute_expires_at",
+        "current"
+      ],
+      "title": "MySession"
+    },
+    "MySessionList": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/MySession"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total"
+      ],
+      "title": "MySessionList"
+    },
+    "AuditActor": {
+      "properties": {
+        "id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Id",
+          "description": "A user's `usr_…`, an OAuth client's client_id, or null (the system)"
+        },
+        "type": {
+          "type": "string",
+          "enum": [
+            "user",
+            "admin",
+            "client",
+            "system"
+          ],
+          "title": "Type"
+        },
+        "email": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Email"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "type",
+        "email"
+      ],
+      "title": "AuditActor"
+    },
+    "AuditResource": {
+      "properties": {
+        "type": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Type"
+        },
+        "id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Id"
+        }
+      },
+      "type": "object",
+      "required": [
+        "type",
+        "id"
+      ],
+      "title": "AuditResource"
+    },
+    "AuditEntry": {
+      "description": "One append-only audit entry.",
+      "properties": {
+        "id": {
+          "type": "string",
+          "title": "Id",
+          "description": "`aud_` and 24 hex digits"
+        },
+        "timestamp": {
+          "type": "string",
+          "format": "date-time",
+          "title": "Timestamp"
+        },
+        "action": {
+          "type": "string",
+          "title": "Action"
+        },
+        "result": {
+          "type": "string",
+          "enum": [
+            "success",
+            "failure"
+          ],
+          "title": "Result"
+        },
+        "actor": {
+          "$ref": "#/$defs/AuditActor"
+        },
+        "resource": {
+          "$ref": "#/$defs/AuditResource"
+        },
+        "tenant_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Tenant Id"
+        },
+        "partner_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Partner Id"
+        },
+        "ip_address": {
+          "type": "string",
+          "title": "Ip Address"
+        },
+        "user_agent": {
+          "type": "string",
+          "title": "User Agent"
+        },
+        "request_id": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "null"
+            }
+          ],
+          "title": "Request Id"
+        },
+        "details": {
+          "type": "object",
+          "additionalProperties": true,
+          "title": "Details"
+        }
+      },
+      "type": "object",
+      "required": [
+        "id",
+        "timestamp",
+        "action",
+        "result",
+        "actor",
+        "resource",
+        "tenant_id",
+        "partner_id",
+        "ip_address",
+        "user_agent",
+        "request_id",
+        "details"
+      ],
+      "title": "AuditEntry"
+    },
+    "AuditEntryPage": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/AuditEntry"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        },
+        "page": {
+          "type": "integer",
+          "title": "Page"
+        },
+        "per_page": {
+          "type": "integer",
+          "title": "Per Page"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total",
+        "page",
+        "per_page"
+      ],
+      "title": "AuditEntryPage"
+    },
+    "AuditAction": {
+      "properties": {
+        "action": {
+          "type": "string",
+          "title": "Action"
+        },
+        "resource_type": {
+          "type": "string",
+          "title": "Resource Type"
+        },
+        "description": {
+          "type": "string",
+          "title": "Description"
+        }
+      },
+      "type": "object",
+      "required": [
+        "action",
+        "resource_type",
+        "description"
+      ],
+      "title": "AuditAction"
+    },
+    "AuditActionList": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/AuditAction"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total"
+      ],
+      "title": "AuditActionList"
+    },
+    "AuditResourceType": {
+      "properties": {
+        "resource_type": {
+          "type": "string",
+          "title": "Resource Type"
+        },
+        "description": {
+          "type": "string",
+          "title": "Description"
+        }
+      },
+      "type": "object",
+      "required": [
+        "resource_type",
+        "description"
+      ],
+      "title": "AuditResourceType"
+    },
+    "AuditResourceTypeList": {
+      "properties": {
+        "items": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/AuditResourceType"
+          },
+          "title": "Items"
+        },
+        "total": {
+          "type": "integer",
+          "title": "Total"
+        }
+      },
+      "type": "object",
+      "required": [
+        "items",
+        "total"
+      ],
+      "title": "AuditResourceTypeList"
     },
     "AdminUser": {
       "properties": {

@@ -105,6 +105,16 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   deleteTenant: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'validation'],
   getPlatformSettings: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'validation'],
   updatePlatformSettings: ['adminRequired', 'platformScopeRequired', 'superAdminRequired', 'validation'],
+  listSessions: ['adminRequired', 'platformScopeRequired'],
+  revokeAllSessions: ['adminRequired', 'platformScopeRequired', 'notFound', 'validation'],
+  getSession: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  revokeSession: ['adminRequired', 'platformScopeRequired', 'notFound'],
+  listMySessions: [],
+  revokeMySession: ['notFound'],
+  listAuditLogs: ['adminRequired', 'platformScopeRequired', 'validation'],
+  listAuditActions: ['adminRequired', 'platformScopeRequired'],
+  listAuditResourceTypes: ['adminRequired', 'platformScopeRequired'],
+  getAuditLog: ['adminRequired', 'platformScopeRequired', 'notFound'],
 };
 
 /** The OpenID provider's endpoints answer OAuth errors and pages, held to the spec by their own tests. */

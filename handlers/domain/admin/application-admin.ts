@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
 import { internalHex, noSuchId, parsePublicId, tenantPublicId } from '../../core/public-ids.ts';
+import { adminAuditActor } from './session-admin.ts';
 
 /** The request facts an admin write is audited with. */
 export interface AdminRequest extends ClientInfo {
@@ -286,6 +287,8 @@ export class ApplicationAdmin {
       userId: actor.kind === 'user' ? actor.userId : null,
       clientIp: request.clientIp,
       userAgent: request.userAgent,
+      actor: adminAuditActor(actor),
+      requestId: request.requestId,
     };
     const details = (extra: Record<string, unknown>) => ({ actor: actorSummary(actor), request_id: request.requestId, ...extra });
     try {

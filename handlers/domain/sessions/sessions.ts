@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tokens.ts';
-import { REFRESH_HISTORY, type OAuthGrantState, type SessionDoc, type SessionStore } from '../../store/sessions.ts';
+import { REFRESH_HISTORY, type OAuthGrantState, type SessionDoc, type SessionQuery, type SessionStore } from '../../store/sessions.ts';
 import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../core/errors.ts';
 import { constantTimeEqual, hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
@@ -295,6 +295,59 @@ export class Sessions {
     await this.sessions.revokeMany(ids, reason, now);
     await this.refreshTokens.revokeForSessions(ids, now);
     return ids.length;
+  }
+
+  // --- Sessions admin and the user's own sessions (issue 17) -------------------------------------
+
+  /**
+   * Ends a session, the app sessions it signed in and their refresh tokens (both the families on
+   * the sessions and legacy `refresh_tokens`); returns how many sessions this call ended (0: it
+   * had ended already). Each write is conditional on `revoked_at: null`, so a retry is harmless.
+   */
+  async revokeTree(session: SessionDoc, reason: string): Promise<number> {
+    const now = this.clock.now();
+    const ids = [session._id, ...(await this.sessions.findUnrevokedChildIds(session.tenant_id, session.user_id, session._id))];
+    const revoked = await this.sessions.revokeMany(ids, reason, now);
+    await this.refreshTokens.revokeForSessions(ids, now);
+    return revoked;
+  }
+
+  /** Ends every session of a user; returns how many this call ended. */
+  async revokeEveryForUser(userId: ObjectId, reason: string): Promise<number> {
+    return this.revokeIds(await this.sessions.findUnrevokedIdsForUser(userId), reason);
+  }
+
+  /** Ends every session of every user of a tenant; returns how many this call ended. */
+  async revokeEveryForTenant(tenantId: ObjectId, reason: string): Promise<number> {
+    return this.revokeIds(await this.sessions.findUnrevokedIdsForTenant(tenantId), reason);
+  }
+
+  /** One session in any state (admin reads); null when unknown. */
+  findAny(id: ObjectId): Promise<SessionDoc | null> {
+    return this.sessions.findById(id);
+  }
+
+  /** Live sessions, newest first, with their total (see SessionStore.listActive). */
+  listActive(query: SessionQuery, page: { skip: number; limit: number }): Promise<{ items: SessionDoc[]; total: number }> {
+    return this.sessions.listActive(query, this.clock.now(), page);
+  }
+
+  private async revokeIds(ids: ObjectId[], reason: string): Promise<number> {
+    const now = this.clock.now();
+    let revoked = 0;
+    // In slices, so one tenant's many sessions are several bounded writes rather than one huge filter.
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      revoked += await this.sessions.revokeMany(slice, reason, now);
+      await this.refreshTokens.revokeForSessions(slice, now);
+    }
+    return revoked;
+  }
+
+  /** Whether a session is live at this moment (not revoked, within both lifetimes). */
+  isLive(session: SessionDoc): boolean {
+    const now = this.clock.now();
+    return session.revoked_at === null && session.idle_expires_at > now && session.absolute_expires_at > now;
   }
 
   private async revokeFamily(sessionId: ObjectId, reason: string): Promise<void> {

@@ -448,6 +448,43 @@ async function loadApps() {
   );
 }
 
+// Active sessions (GET /api/v1/me/sessions): device, address, last seen, and a revoke button.
+const signinMessages = new FormMessages(null, 'signins');
+
+async function loadSignins() {
+  let reply;
+  try {
+    reply = await authApi('GET', '/api/v1/me/sessions');
+  } catch (error) {
+    if (error instanceof SessionEnded) throw error;
+    $('signins').hidden = true;
+    return;
+  }
+  const list = $('signin-list');
+  if (reply.items.length === 0) {
+    list.replaceChildren(el('li', { class: 'empty', text: t('account.signins_none') }));
+    return;
+  }
+  list.replaceChildren(
+    ...reply.items.map((session) => {
+      const device = describeUserAgent(session.user_agent || '') || t('account.device_unnamed');
+      const label = session.client_id ? `${device} · ${session.client_id}` : device;
+      const revoke = el('button', { type: 'button', class: 'danger small', text: t('common.revoke'), 'aria-label': `${t('common.revoke')}: ${label}` });
+      action(revoke, signinMessages, async () => {
+        await authApi('DELETE', `/api/v1/me/sessions/${encodeURIComponent(session.id)}`);
+        if (session.current) throw new SessionEnded();
+        await loadSignins();
+        signinMessages.status(t('account.signin_revoked'));
+        $('signins-title').focus();
+      });
+      const meta = t('account.signin_meta', { ip: session.client_ip || '?', date: formatDate(session.last_seen_at) });
+      const main = el('div', { class: 'item-main' }, el('strong', { text: label }), el('span', { class: 'meta', text: meta }));
+      if (session.current) main.append(el('span', { class: 'badge', text: t('account.signin_current') }));
+      return el('li', { 'data-session-id': session.id }, main, el('div', { class: 'item-actions' }, revoke));
+    }),
+  );
+}
+
 // Security events.
 const eventMessages = new FormMessages(null, 'events');
 
@@ -506,7 +543,7 @@ async function start() {
   }
   try {
     renderProfile(await authApi('GET', '/api/v1/me'));
-    await Promise.all([loadMfa(), loadDevices(), loadApps(), loadEvents(true)]);
+    await Promise.all([loadMfa(), loadDevices(), loadApps(), loadSignins(), loadEvents(true)]);
   } catch (error) {
     if (error instanceof SessionEnded) return endSession();
     $('account-error').textContent = messageFor(error);

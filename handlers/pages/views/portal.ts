@@ -79,6 +79,7 @@ export function portalAccountBody(t: T): Html {
     ['mfa', t('account.mfa')],
     ['devices', t('account.devices')],
     ['apps', t('account.apps')],
+    ['signins', t('account.signins')],
     ['activity', t('account.sessions')],
   ].map(([id, label]) => html`<li><a href="#${id!}">${label!}</a></li>`);
 
@@ -187,6 +188,14 @@ ${field({ id: 'webauthn-name', label: t('account.webauthn_name'), hint: t('accou
     t('account.apps_desc'),
   );
 
+  const signins = section(
+    'signins',
+    t('account.signins'),
+    html`${formMessages('signins')}
+<ul class="items" id="signin-list"></ul>`,
+    t('account.signins_desc'),
+  );
+
   const activity = section(
     'activity',
     t('account.sessions'),
@@ -218,6 +227,7 @@ ${password}
 ${mfa}
 ${devices}
 ${apps}
+${signins}
 ${activity}
 </div>
 <dialog id="reauth" aria-labelledby="reauth-title" aria-describedby="reauth-body">

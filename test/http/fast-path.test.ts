@@ -139,6 +139,11 @@ const sampleQueryValues: Record<string, string> = {
   application_type: 'WEB',
   status: 'active',
   fix: 'false',
+  result: 'success',
+  start_time: '2026-05-17T12:00:00Z',
+  end_time: '2026-05-18T12:00:00Z',
+  actor_email: 'ada@example.com',
+  ip_address: '203.0.113.7',
 };
 
 const stringByName: Record<string, string> = {

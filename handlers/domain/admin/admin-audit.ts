@@ -3,6 +3,8 @@ import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { actorSummary, type AdminActor } from './admin-access.ts';
 import type { AdminRequest } from './application-admin.ts';
+import { userPublicId } from '../../core/public-ids.ts';
+import type { AuditActorDoc } from '../../store/audit-events.ts';
 
 export interface AuditedOutcome<T> {
   result: T;
@@ -10,6 +12,25 @@ export interface AuditedOutcome<T> {
   targetId: string | null;
   tenantId?: ObjectId | null;
   details?: Record<string, unknown>;
+}
+
+/** The actor of an admin write as its audit entry names it. */
+export function adminAuditActor(actor: AdminActor): AuditActorDoc {
+  return actor.kind === 'user'
+    ? { type: 'admin', id: userPublicId(actor.userId), email: actor.user.email }
+    : { type: 'client', id: actor.clientId, email: null };
+}
+
+/** What every admin write's audit entry carries: action, actor, address and request id. */
+export function adminAuditBase(actor: AdminActor, request: AdminRequest, type: string) {
+  return {
+    type,
+    userId: actor.kind === 'user' ? actor.userId : null,
+    clientIp: request.clientIp,
+    userAgent: request.userAgent,
+    actor: adminAuditActor(actor),
+    requestId: request.requestId,
+  };
 }
 
 /**
@@ -24,7 +45,7 @@ export async function auditedAdminWrite<T>(
   target: { type: string; id: string | null },
   work: () => Promise<AuditedOutcome<T>>,
 ): Promise<T> {
-  const base = { type, userId: actor.kind === 'user' ? actor.userId : null, clientIp: request.clientIp, userAgent: request.userAgent };
+  const base = adminAuditBase(actor, request, type);
   const details = (extra: Record<string, unknown>) => ({ actor: actorSummary(actor), request_id: request.requestId, ...extra });
   try {
     const outcome = await work();

@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { isPlatformTenant, type Tenants } from '../tenants/tenants.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
 import { internalHex, noSuchId, parsePublicId, tenantPublicId } from '../../core/public-ids.ts';
-import { adminAuditActor } from './session-admin.ts';
+import { adminAuditBase } from './admin-audit.ts';
 
 /** The request facts an admin write is audited with. */
 export interface AdminRequest extends ClientInfo {
@@ -282,14 +282,7 @@ export class ApplicationAdmin {
     targetId: string | null,
     work: () => Promise<{ result: T; target: ApplicationDoc; details?: Record<string, unknown> }>,
   ): Promise<T> {
-    const base = {
-      type,
-      userId: actor.kind === 'user' ? actor.userId : null,
-      clientIp: request.clientIp,
-      userAgent: request.userAgent,
-      actor: adminAuditActor(actor),
-      requestId: request.requestId,
-    };
+    const base = adminAuditBase(actor, request, type);
     const details = (extra: Record<string, unknown>) => ({ actor: actorSummary(actor), request_id: request.requestId, ...extra });
     try {
       const { result, target, details: more } = await work();

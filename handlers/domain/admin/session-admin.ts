@@ -2,7 +2,6 @@ import type { ObjectId } from 'mongodb';
 import { ApiError, InvalidInput } from '../../core/errors.ts';
 import { noSuchId, parsePublicId, partnerIdPattern, tenantPublicId, userPublicId } from '../../core/public-ids.ts';
 import { parseSessionId, sessionPublicId } from '../../core/record-ids.ts';
-import type { AuditActorDoc } from '../../store/audit-events.ts';
 import type { SessionDoc, SessionQuery } from '../../store/sessions.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -12,6 +11,7 @@ import type { Tenants } from '../tenants/tenants.ts';
 import type { Users } from '../users/users.ts';
 import { actorSummary, type AdminActor, type AdminReach } from './admin-access.ts';
 import type { AdminRequest } from './application-admin.ts';
+import { adminAuditBase } from './admin-audit.ts';
 
 
 /** A session as the admin API shows it: never a token, a hash or a sealed successor. */
@@ -49,12 +49,6 @@ export interface SessionFilters {
   partnerId?: string | undefined;
 }
 
-/** The actor of an admin write as its audit entry names it. */
-export function adminAuditActor(actor: AdminActor): AuditActorDoc {
-  return actor.kind === 'user'
-    ? { type: 'admin', id: userPublicId(actor.userId), email: actor.user.email }
-    : { type: 'client', id: actor.clientId, email: null };
-}
 
 /** The tenant ids within a reach; undefined: every tenant. */
 export async function tenantIdsInReach(tenants: Tenants, reach: AdminReach): Promise<ObjectId[] | undefined> {
@@ -177,14 +171,7 @@ export class SessionAdmin {
     target: { type: string | null; id: string | null },
     work: () => Promise<{ result: T; tenantId: ObjectId; resource: { type: string; id: string }; details: Record<string, unknown> }>,
   ): Promise<T> {
-    const base = {
-      type,
-      userId: actor.kind === 'user' ? actor.userId : null,
-      clientIp: request.clientIp,
-      userAgent: request.userAgent,
-      actor: adminAuditActor(actor),
-      requestId: request.requestId,
-    };
+    const base = adminAuditBase(actor, request, type);
     try {
       const { result, tenantId, resource, details } = await work();
       await this.deps.audit.record({ ...base, outcome: 'success', tenantId, partnerId: await this.partnerOf(tenantId), resource, details: { actor: actorSummary(actor), ...details } });

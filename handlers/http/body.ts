@@ -34,6 +34,24 @@ export function declaredQuery(operation: { parameters?: unknown[]; 'x-scaikey-st
 }
 
 /**
+ * On operations marked `x-scaikey-strict-input`: ajv (coerceTypes) reads `?start_time=` as null for
+ * a nullable parameter, so an empty value that the parameter's text branch cannot take is refused
+ * (422) instead of quietly meaning "no filter".
+ */
+export function refuseEmptyNullableQuery(operation: { parameters?: unknown[]; 'x-scaikey-strict-input'?: boolean }, query: Record<string, string | string[]>): void {
+  if (operation['x-scaikey-strict-input'] !== true) return;
+  const empty: ValidationIssue[] = [];
+  for (const p of operation.parameters ?? []) {
+    const param = p as { in?: string; name?: string; schema?: Record<string, unknown> };
+    const branches = (param.schema?.['anyOf'] ?? param.schema?.['oneOf']) as Array<Record<string, unknown>> | undefined;
+    if (param.in !== 'query' || !param.name || query[param.name] !== '' || !branches?.some((b) => b['type'] === 'null')) continue;
+    const takesEmpty = branches.some((b) => b['type'] === 'string' && b['format'] === undefined && b['pattern'] === undefined && b['enum'] === undefined && !(Number(b['minLength'] ?? 0) > 0));
+    if (!takesEmpty) empty.push({ loc: ['query', param.name], msg: 'Value error, an empty value is not allowed here', type: 'value_error' });
+  }
+  if (empty.length) throw new RequestValidationError(empty);
+}
+
+/**
  * The raw body as JSON, refusing what FastAPI refuses: other media types (415), invalid UTF-8 and
  * invalid JSON (422 json_invalid, with the position and message Python's json module gives, as FastAPI
  * reports them), and prototype-polluting keys.

@@ -8,7 +8,7 @@ import type { Config } from '../core/config.ts';
 import { ApiError } from '../core/errors.ts';
 import type { OperationHandlers } from '../core/operation-types.ts';
 import type { HandlerResult, Principal, RequestContext } from '../core/request-context.ts';
-import { countHeader, declaredQuery, headerValue, parseBody, translateTransportError } from './body.ts';
+import { countHeader, declaredQuery, refuseEmptyNullableQuery, headerValue, parseBody, translateTransportError } from './body.ts';
 import { clientAddress, requestIsHttps } from './client-address.ts';
 import { resolveRequestId } from './request-id.ts';
 import { errorResponse, sendJson, sendResult } from './responses.ts';
@@ -125,6 +125,7 @@ export async function createApp(options: AppOptions): Promise<RequestListener> {
       if (operation) {
         exchange.operationId = operation.operationId;
         oasRequest.query = declaredQuery(operation, oasRequest.query as Record<string, string | string[]>);
+        refuseEmptyNullableQuery(operation, oasRequest.query as Record<string, string | string[]>);
         oasRequest.body = parseBody(req, body, operation.requestBody !== undefined);
       }
       const call: ApiCall = { req, exchange };

@@ -13,7 +13,7 @@ import {
   type MongoClient,
   type TopologyDescriptionChangedEvent,
 } from 'mongodb';
-import { ApiError } from '../core/errors.ts';
+import { ApiError, RequestValidationError } from '../core/errors.ts';
 
 /** What a 503 for a lost database tells clients (Retry-After, seconds). */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -61,8 +61,20 @@ function unavailable(why: string, cause?: unknown): ApiError {
   return new ApiError('serviceUnavailable', { retryAfter: DATABASE_RETRY_AFTER_SECONDS, internal: `database unavailable: ${why}`, cause });
 }
 
-/** A driver error that means "database unavailable" becomes ApiError('serviceUnavailable') with Retry-After; others pass. */
+/**
+ * PostgreSQL under FerretDB stores no U+0000 in text (SQLSTATE 22P05); MongoDB does. The write was
+ * refused whole, so the client gets the 422 its input earned, not a 500.
+ */
+function isUnstorableText(error: unknown): boolean {
+  return error instanceof Error && error.name === 'MongoServerError' && /22P05|unsupported Unicode escape sequence/.test(error.message);
+}
+
+/**
+ * A driver error that means "database unavailable" becomes ApiError('serviceUnavailable') with
+ * Retry-After; text the database cannot store, a 422; others pass.
+ */
 export function translateDriverError(error: unknown): unknown {
+  if (isUnstorableText(error)) return new RequestValidationError([{ loc: ['body'], msg: 'Value error, text may not contain the NUL character (U+0000)', type: 'value_error' }]);
   if (!isDatabaseUnavailable(error)) return error;
   return unavailable(oneLine((error as Error).message), error);
 }

@@ -99,6 +99,7 @@ describe('audit', () => {
   test('validation: 422 for an unknown result, a bad date, an end before the start, an over-long id', async () => {
     expect((await list(root, '?result=maybe')).status).toBe(422);
     expect((await list(root, '?start_time=yesterday')).status).toBe(422);
+    expect((await list(root, '?start_time=')).status).toBe(422); // strict input: empty is not "no filter"
     const reversed = await list(root, `?start_time=${encodeURIComponent('2026-05-02T00:00:00Z')}&end_time=${encodeURIComponent('2026-05-01T00:00:00Z')}`);
     expect(reversed.status).toBe(422);
     expect((await server.call('GET', `/api/v1/admin/audit/${'x'.repeat(65)}`, { token: root })).status).toBe(422);

@@ -63,6 +63,10 @@ describe('super admin', () => {
     expect(repeated.status).toBe(422);
     expect(repeated.body.detail[0].loc).toEqual(['query', 'search']);
     expect((await createPartner({ name: 'X', slug: slug('x'), max_tenants: 1, status: 1 })).status).toBe(422);
+    // Text the database cannot store (PostgreSQL under FerretDB refuses U+0000): a 422, nothing written.
+    const nul = await createPartner({ name: 'Nul\u0000Corp', slug: slug('nul') });
+    expect([201, 422]).toContain(nul.status);
+    if (nul.status === 422) expect(nul.body.detail[0].msg).toContain('NUL');
     expect((await server.call('GET', `${P}prt_nope`, { token: root })).status).toBe(404);
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { name: 'x' } })).status).toBe(404);
     expect((await server.call('PATCH', `${P}prt_nope`, { token: root, body: { bogus: true } })).status).toBe(422);

@@ -69,10 +69,13 @@ export async function createRouter(options: RouterOptions): Promise<OpenAPIBacke
     },
     methodNotAllowed: (c: Context) => {
       const path = c.request.path;
-      const allowed = api.router
+      const matching = api.router
         .getOperations()
-        .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {}, query: {} })?.operationId === op.operationId)
-        .map((op) => op.method.toUpperCase());
+        .filter((op) => api.router.matchOperation({ method: op.method, path, headers: {}, query: {} })?.operationId === op.operationId);
+      // A fixed path (…/sessions/revoke-all) is its own resource: the methods of a templated
+      // sibling it also matches (…/sessions/{session_id}) are not advertised for it.
+      const exact = matching.filter((op) => op.path === path);
+      const allowed = (exact.length ? exact : matching).map((op) => op.method.toUpperCase());
       throw new ApiError('methodNotAllowed', { headers: { Allow: [...new Set(allowed)].join(', ') } });
     },
     unauthorizedHandler: (c: Context) => {

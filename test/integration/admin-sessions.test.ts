@@ -120,6 +120,10 @@ describe('admin sessions', () => {
     expect((await server.call('GET', `/api/v1/admin/sessions/${long}`, { token: root })).status).toBe(422);
     expect((await server.call('DELETE', `/api/v1/admin/sessions/${long}`, { token: root })).status).toBe(422);
     expect((await server.call('POST', '/api/v1/admin/sessions/revoke-all', { token: root, body: {} })).status).toBe(422);
+    // A fixed path is its own resource: its 405 advertises only its own method, not its templated sibling's.
+    const options = await server.call('OPTIONS', '/api/v1/admin/sessions/revoke-all', { token: root });
+    expect(options.status).toBe(405);
+    expect(options.headers.get('allow')).toBe('POST');
     const both = await server.call('POST', '/api/v1/admin/sessions/revoke-all', { token: root, body: { user_id: 'usr_x', tenant_id: 'tnt_y' } });
     expect(both.status).toBe(422);
     expect((await server.call('POST', '/api/v1/admin/sessions/revoke-all', { token: root, body: { user_id: 'a', extra: 1 } })).status).toBe(422);

@@ -216,7 +216,7 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
     // Back in the same tab, the portal session (sessionStorage) still holds: revoke the device.
     await page.goto(`${origin}/portal/account`);
     await page.locator('#device-list li', { hasText: 'Chrome' }).waitFor();
-    await page.getByRole('button', { name: /^Revoke: Chrome/ }).click();
+    await page.locator('#device-list').getByRole('button', { name: /^Revoke: Chrome/ }).click();
     await page.locator('#devices-status', { hasText: 'Trusted device revoked.' }).waitFor();
     await page.locator('#device-list li', { hasText: 'No trusted devices.' }).waitFor();
 

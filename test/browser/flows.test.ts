@@ -180,6 +180,9 @@ describe.skipIf(!hasChromium)('hosted pages in Chromium: errors, tenants, WebAut
 
     // The portal's verify takes codes only: a security-key-only account is sent to the tenant's page.
     await page.goto(`${origin}/portal/account`);
+    // Let the account page finish loading (its sessions list last) before signing out: a list
+    // request still in flight would answer 401 after the sign-out and send the page elsewhere.
+    await page.locator('#signin-list li').first().waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL('**/portal/login?signed_out=1');
     await page.getByLabel('Email address').fill(email);

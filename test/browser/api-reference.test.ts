@@ -49,7 +49,7 @@ describe.skipIf(!hasChromium)('API reference pages in a browser', () => {
     await jwks.getByRole('button', { name: 'Try it out' }).click();
     await jwks.getByRole('button', { name: 'Execute' }).click();
     await jwks.locator('.responses-table.live-responses-table .response-col_status', { hasText: '200' }).waitFor();
-    await screenshot(page, 'api-reference-swagger-ui');
+    await screenshot(page, 'api-reference-swagger-ui', { fullPage: false });
     expect([...origins]).toEqual([origin]);
     expect(problems).toEqual([]);
     await context.close();
@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)('API reference pages in a browser', () => {
     // Search runs in Redoc's worker (blob: URL, allowed by worker-src).
     await page.getByPlaceholder('Search...').fill('identify');
     await page.locator('[data-role="search:results"] [data-item-id$="/operation/identifyUser"]').waitFor();
-    await screenshot(page, 'api-reference-redoc');
+    await screenshot(page, 'api-reference-redoc', { fullPage: false });
     expect([...origins]).toEqual([origin]);
     expect(problems).toEqual([]);
     await context.close();

@@ -34,9 +34,10 @@ export async function newPage(
   return { context, page, problems };
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Full-page by default; a page many screens tall (the reference of every operation) takes the viewport only. */
+export async function screenshot(page: Page, name: string, { fullPage = true }: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage });
 }
 
 /** The server as the browser sees it: `localhost` (a valid WebAuthn RP ID, unlike an IP address). */

@@ -10,6 +10,7 @@ import type { SessionDoc } from './store/sessions.ts';
 import type { TenantDoc } from './store/tenants.ts';
 import type { UserDoc } from './store/users.ts';
 import { deriveKeys, developmentKey } from './domain/crypto/secrets.ts';
+import { RefreshTokenCodec } from './domain/sessions/refresh-token-codec.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { PasswordHasher } from './domain/passwords/hasher.ts';
 import { SigningKeys } from './domain/tokens/signing-keys.ts';
@@ -131,7 +132,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const clock = options.clock ?? systemClock;
   const { mailer } = options;
   const metrics = options.metrics ?? noMetrics;
-  const { box, pepper } = deriveKeys(config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey());
+  const { box, pepper, refreshKey } = deriveKeys(config.SCAIKEY_ENCRYPTION_KEY ? decodeKey(config.SCAIKEY_ENCRYPTION_KEY)! : developmentKey());
   const hasher = new PasswordHasher({
     algorithm: config.PASSWORD_HASH,
     bcryptCost: config.BCRYPT_COST,
@@ -163,6 +164,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
       rememberMe: { idleSeconds: config.REMEMBER_ME_IDLE_TTL, absoluteSeconds: config.REMEMBER_ME_ABSOLUTE_TTL },
       reuseGraceSeconds: config.REFRESH_REUSE_GRACE,
     },
+    new RefreshTokenCodec(refreshKey),
     database.recent<SessionDoc>('sessions', cacheOptions),
   );
   const counter = new AttemptCounter(database.counters, clock);

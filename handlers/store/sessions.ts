@@ -49,19 +49,26 @@ export interface OAuthGrantState {
 
 /**
  * A refresh-token family kept on its session, so rotating is one conditional write by `_id`: the
- * current token's hash and generation in the filter; successor, predecessor and the slid idle
- * expiry in the same update. Only hashes are stored; the successor, sealed, only for the grace window.
+ * family and generation in the filter, the next generation and the slid idle expiry in the update.
+ * Derived families (domain/sessions/refresh-token-codec.ts) hold only `nonce`, `generation` and
+ * `rotated_at`: their tokens are minted from them. Families from before derived tokens also hold
+ * the hashes of random tokens; the first rotation moves them to derived tokens and keeps those
+ * hashes, so their earlier tokens are still recognised.
  */
 export interface SessionRefreshState {
-  /** SHA-256 of the current refresh token. */
-  hash: string;
   generation: number;
-  /** The immediate predecessor: presented again within the grace window, it gets the same successor. */
-  previous_hash: string | null;
-  previous_rotated_at: Date | null;
-  previous_successor_enc: string | null;
-  /** Hashes of earlier tokens by generation mod REFRESH_HISTORY: presenting one is reuse. */
-  rotated: Record<string, string>;
+  /** Derived families: the family's random nonce (every token of the family carries it). */
+  nonce?: string;
+  /** When the current generation was issued by a rotation (null: generation 0). */
+  rotated_at?: Date | null;
+  /** Random tokens: SHA-256 of the current one; null once the family has moved to derived tokens. */
+  hash?: string | null;
+  /** Random tokens: the last random predecessor, within the grace window answered with its sealed successor. */
+  previous_hash?: string | null;
+  previous_rotated_at?: Date | null;
+  previous_successor_enc?: string | null;
+  /** Random tokens: hashes of earlier ones by generation mod REFRESH_HISTORY: presenting one is reuse. */
+  rotated?: Record<string, string>;
 }
 
 /** How many earlier generations are remembered for reuse detection. */
@@ -108,25 +115,47 @@ export class SessionStore {
   }
 
   /**
-   * Rotates the session's refresh token, if `presented` is its current one and the session is live
-   * at `now`: one atomic write that also slides the idle expiry. Returns the session after it, or
-   * null (another rotation won, or the token is not current, or the session is not live).
+   * Rotates a derived family from `presented.generation` to the next, if the session is live at
+   * `now` and of this client: one atomic write that also slides the idle expiry. Returns the session
+   * after it, or null (another rotation won, the generation is not current, or the session is not live).
    */
   rotateRefresh(
     id: ObjectId,
-    presented: { hash: string; generation: number },
-    next: { hash: string; successorEnc: string },
+    presented: { nonce: string; generation: number },
     now: Date,
     idleExpiresAt: Date,
     /** The OAuth client the family belongs to; null: a portal family (no `oauth`). */
     clientId: string | null = null,
   ): Promise<SessionDoc | null> {
     return this.collection.findOneAndUpdate(
+      { _id: id, 'refresh.nonce': presented.nonce, 'refresh.generation': presented.generation, 'oauth.client_id': clientId, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
+      { $set: { 'refresh.generation': presented.generation + 1, 'refresh.rotated_at': now, last_seen_at: now, idle_expires_at: idleExpiresAt } },
+      // Only the family and the idle expiry change: other replicas' cached copies stay good enough.
+      { returnDocument: 'after', comment: EXTENDS_ONLY },
+    );
+  }
+
+  /**
+   * Rotates a family of random tokens whose current token is `presented`, moving it to derived
+   * tokens (`next.nonce`) in the same write; the random token's hash joins the history and its
+   * sealed successor is kept for the grace window.
+   */
+  rotateRandomRefresh(
+    id: ObjectId,
+    presented: { hash: string; generation: number },
+    next: { nonce: string; successorEnc: string },
+    now: Date,
+    idleExpiresAt: Date,
+    clientId: string | null = null,
+  ): Promise<SessionDoc | null> {
+    return this.collection.findOneAndUpdate(
       { _id: id, 'refresh.hash': presented.hash, 'refresh.generation': presented.generation, 'oauth.client_id': clientId, revoked_at: null, idle_expires_at: { $gt: now }, absolute_expires_at: { $gt: now } },
       {
         $set: {
-          'refresh.hash': next.hash,
+          'refresh.hash': null,
+          'refresh.nonce': next.nonce,
           'refresh.generation': presented.generation + 1,
+          'refresh.rotated_at': now,
           'refresh.previous_hash': presented.hash,
           'refresh.previous_rotated_at': now,
           'refresh.previous_successor_enc': next.successorEnc,
@@ -135,7 +164,6 @@ export class SessionStore {
           idle_expires_at: idleExpiresAt,
         },
       },
-      // Only the family and the idle expiry change: other replicas' cached copies stay good enough.
       { returnDocument: 'after', comment: EXTENDS_ONLY },
     );
   }

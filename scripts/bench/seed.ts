@@ -232,7 +232,7 @@ export async function grow(env: Record<string, string>, count: number, log: (msg
         userIds.map((userId, i) => ({
           _id: new ObjectId(), tenant_id: tenantId, user_id: userId, remember_me: false, amr: ['pwd'], client_ip: '127.0.0.1', user_agent: 'bench',
           created_at: now, last_seen_at: now, idle_expires_at: later, absolute_expires_at: later, revoked_at: null, revoked_reason: null,
-          refresh: { hash: `grown-${done + i}`, generation: 16, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} },
+          refresh: { nonce: `grown-${done + i}`, generation: 16, rotated_at: null },
         })),
       );
       await database.db.collection('flows').insertMany(

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from 'otplib';
 import { SignJWT, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
 import { hashToken } from '../../handlers/domain/crypto/secrets.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import { AccessTokens } from '../../handlers/domain/tokens/access-tokens.ts';
 import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
+import type { SessionDoc } from '../../handlers/store/sessions.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -83,8 +84,8 @@ describe('authenticate', () => {
     const ok = await server.call('POST', '/api/v1/auth/authenticate', { body: { flow_token: flow.flow_token, password } });
     expect(ok.status).toBe(200);
     expect(ok.body.status).toBe('SUCCESS');
-    // rt_<session id>.<generation>.<r|n>.<256 random bits, base64url>
-    expect(ok.body.refresh_token).toMatch(/^rt_[0-9a-f]{24}\.0\.n\.[A-Za-z0-9_-]{43}$/);
+    // rt_<session id>.<generation>.<r|n>2.<family nonce, 128 bits>.<HMAC-SHA256, base64url>
+    expect(ok.body.refresh_token).toMatch(/^rt_[0-9a-f]{24}\.0\.n2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     expect(ok.body.user).toMatchObject({ id: userPublicId(user._id), tenant_id: tenantPublicId(tenant._id), tenant_slug: tenant.slug, email });
     const header = decodeProtectedHeader(ok.body.access_token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
@@ -309,8 +310,66 @@ describe('refresh and logout', () => {
     const successors = new Set(replies.filter((r) => r.status === 200).map((r) => r.body.refresh_token));
     expect(successors.size).toBe(1);
     // Exactly one rotation happened: the family moved one generation on, and the successor is its current token.
-    const session = await server.database.db.collection('sessions').findOne({ user_id: t.user._id });
-    expect(session?.refresh).toMatchObject({ generation: 1, hash: hashToken([...successors][0]!) });
+    const session = await server.database.db.collection<SessionDoc>('sessions').findOne({ user_id: t.user._id });
+    expect(session?.refresh).toMatchObject({ generation: 1 });
+    expect(server.domain.sessions.isCurrentRefreshToken(session!, [...successors][0]!)).toBe(true);
+    expect(server.domain.sessions.isCurrentRefreshToken(session!, t.refresh)).toBe(false);
+  });
+
+  test('a token with a wrong MAC is refused without touching its family; a genuine token of any age is reuse', async () => {
+    const t = await tokens();
+    const last = t.refresh.at(-1) === 'A' ? 'B' : 'A';
+    const forged = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: `${t.refresh.slice(0, -1)}${last}` } });
+    expect(forged.status).toBe(401);
+    // A later generation of the same family, never issued: refused (its MAC does not hold either).
+    const [head, generation, ...rest] = t.refresh.split('.');
+    expect(generation).toBe('0');
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: [head, '5', ...rest].join('.') } })).status).toBe(401);
+    let current = t.refresh;
+    for (let i = 0; i < 20; i++) {
+      const next = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: current } });
+      expect(next.status).toBe(200);
+      current = next.body.refresh_token;
+    }
+    server.clock.advance(server.config.REFRESH_REUSE_GRACE + 1);
+    // Twenty generations back (no history is kept): still recognised, and the family ends.
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: t.refresh } })).status).toBe(401);
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: current } })).status).toBe(401);
+  });
+
+  test('a family of random tokens (stored before derived ones) keeps working and moves to derived tokens', async () => {
+    const t = await tokens();
+    const sessions = server.database.db.collection<SessionDoc>('sessions');
+    const session = (await sessions.findOne({ user_id: t.user._id }))!;
+    const random = (generation: number) => `rt_${session._id.toHexString()}.${generation}.n.${randomBytes(32).toString('base64url')}`;
+    const older = random(2);
+    const token = random(3);
+    await sessions.updateOne({ _id: session._id }, { $set: { refresh: { hash: hashToken(token), generation: 3, previous_hash: hashToken(older), previous_rotated_at: server.clock.now(), previous_successor_enc: null, rotated: { '2': hashToken(older) } } } });
+    const moved = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.refresh_token).toMatch(/^rt_[0-9a-f]{24}\.4\.n2\./);
+    // The random token again within the grace window (a second tab): the same derived successor.
+    const secondTab = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
+    expect(secondTab.body.refresh_token).toBe(moved.body.refresh_token);
+    const next = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: moved.body.refresh_token } });
+    expect(next.status).toBe(200);
+    // Past the random token's immediate successor, it no longer gets the grace answer: it is reuse.
+    const late = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
+    expect(late.status).toBe(401);
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: next.body.refresh_token } })).status).toBe(401);
+  });
+
+  test('an earlier random token of a moved family is reuse', async () => {
+    const t = await tokens();
+    const sessions = server.database.db.collection<SessionDoc>('sessions');
+    const session = (await sessions.findOne({ user_id: t.user._id }))!;
+    const older = `rt_${session._id.toHexString()}.2.n.${randomBytes(32).toString('base64url')}`;
+    const token = `rt_${session._id.toHexString()}.3.n.${randomBytes(32).toString('base64url')}`;
+    await sessions.updateOne({ _id: session._id }, { $set: { refresh: { hash: hashToken(token), generation: 3, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: { '2': hashToken(older) } } } });
+    const moved = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
+    expect(moved.status).toBe(200);
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: older } })).status).toBe(401);
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: moved.body.refresh_token } })).status).toBe(401);
   });
 
   test('expired, unknown and idle-expired refresh tokens are refused', async () => {

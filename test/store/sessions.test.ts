@@ -162,41 +162,66 @@ describe('SessionStore', () => {
     expect(await raw().countDocuments({ revoked_at: null })).toBe(0);
   });
 
-  describe('rotateRefresh (the refresh family on the session)', () => {
-    const family = (hash = 'h0', generation = 0) => ({ hash, generation, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} });
+  describe('rotateRefresh (a derived family on the session)', () => {
+    const family = (nonce = 'n0', generation = 0) => ({ nonce, generation, rotated_at: null });
 
-    it('rotates the current token in one write: successor, predecessor, history slot and idle expiry', async () => {
-      const doc = session({ refresh: family('h0', 0) });
+    it('rotates the current generation in one write: next generation, its time and the idle expiry', async () => {
+      const doc = session({ refresh: family('n0', 0) });
       await sessions.insert(doc);
-      const after = await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 0 }, { hash: 'h1', successorEnc: 'sealed-1' }, now, at(45 * minute));
-      expect(after?.refresh).toEqual({ hash: 'h1', generation: 1, previous_hash: 'h0', previous_rotated_at: now, previous_successor_enc: 'sealed-1', rotated: { '0': 'h0' } });
+      const after = await sessions.rotateRefresh(doc._id, { nonce: 'n0', generation: 0 }, now, at(45 * minute));
+      expect(after?.refresh).toEqual({ nonce: 'n0', generation: 1, rotated_at: now });
       expect(after?.idle_expires_at).toEqual(at(45 * minute));
       expect(after?.last_seen_at).toEqual(now);
-      const again = await sessions.rotateRefresh(doc._id, { hash: 'h1', generation: 1 }, { hash: 'h2', successorEnc: 'sealed-2' }, now, at(45 * minute));
-      expect(again?.refresh?.rotated).toEqual({ '0': 'h0', '1': 'h1' });
+      const again = await sessions.rotateRefresh(doc._id, { nonce: 'n0', generation: 1 }, at(minute), at(46 * minute));
+      expect(again?.refresh).toEqual({ nonce: 'n0', generation: 2, rotated_at: at(minute) });
     });
 
-    it('refuses a token that is not current (wrong hash or generation), and a revoked or expired session', async () => {
-      const doc = session({ refresh: family('h0', 3) });
+    it('refuses another family or generation, another client, and a revoked or expired session', async () => {
+      const doc = session({ refresh: family('n0', 3) });
       await sessions.insert(doc);
-      expect(await sessions.rotateRefresh(doc._id, { hash: 'other', generation: 3 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
-      expect(await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 2 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
-      expect(await sessions.rotateRefresh(doc._id, { hash: 'h0', generation: 3 }, { hash: 'x', successorEnc: 'x' }, at(31 * minute), at(40 * minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { nonce: 'other', generation: 3 }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { nonce: 'n0', generation: 2 }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { nonce: 'n0', generation: 3 }, now, at(minute), 'some-client')).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { nonce: 'n0', generation: 3 }, at(31 * minute), at(40 * minute))).toBeNull();
       const revoked = session({ refresh: family('r0'), revoked_at: now, revoked_reason: 'logout' });
       await sessions.insert(revoked);
-      expect(await sessions.rotateRefresh(revoked._id, { hash: 'r0', generation: 0 }, { hash: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
-      expect((await raw().findOne({ _id: doc._id }))?.refresh).toEqual(family('h0', 3));
+      expect(await sessions.rotateRefresh(revoked._id, { nonce: 'r0', generation: 0 }, now, at(minute))).toBeNull();
+      expect((await raw().findOne({ _id: doc._id }))?.refresh).toEqual(family('n0', 3));
     });
 
-    it('of ten parallel rotations of one token exactly one wins', async () => {
+    it('of ten parallel rotations of one generation exactly one wins', async () => {
       const doc = session({ refresh: family('p0', 0) });
       await sessions.insert(doc);
+      const results = await Promise.all(Array.from({ length: 10 }, () => sessions.rotateRefresh(doc._id, { nonce: 'p0', generation: 0 }, now, at(minute))));
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect((await raw().findOne({ _id: doc._id }))?.refresh?.generation).toBe(1);
+    });
+  });
+
+  describe('rotateRandomRefresh (a family of random tokens, from before derived ones)', () => {
+    const family = (hash = 'h0', generation = 0) => ({ hash, generation, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} });
+
+    it('rotates the current token and moves the family to derived tokens in the same write, keeping the history', async () => {
+      const doc = session({ refresh: family('h0', 4) });
+      await sessions.insert(doc);
+      const after = await sessions.rotateRandomRefresh(doc._id, { hash: 'h0', generation: 4 }, { nonce: 'n1', successorEnc: 'sealed-5' }, now, at(45 * minute));
+      expect(after?.refresh).toEqual({ hash: null, nonce: 'n1', generation: 5, rotated_at: now, previous_hash: 'h0', previous_rotated_at: now, previous_successor_enc: 'sealed-5', rotated: { '4': 'h0' } });
+      expect(after?.idle_expires_at).toEqual(at(45 * minute));
+      // The random token is spent: neither it nor any other hash rotates the family again.
+      expect(await sessions.rotateRandomRefresh(doc._id, { hash: 'h0', generation: 4 }, { nonce: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(doc._id, { nonce: 'n1', generation: 5 }, now, at(minute))).not.toBeNull();
+    });
+
+    it('refuses a token that is not current, and of ten parallel rotations exactly one wins', async () => {
+      const doc = session({ refresh: family('p0', 0) });
+      await sessions.insert(doc);
+      expect(await sessions.rotateRandomRefresh(doc._id, { hash: 'other', generation: 0 }, { nonce: 'x', successorEnc: 'x' }, now, at(minute))).toBeNull();
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => sessions.rotateRefresh(doc._id, { hash: 'p0', generation: 0 }, { hash: `p1-${i}`, successorEnc: `s-${i}` }, now, at(minute))),
+        Array.from({ length: 10 }, (_, i) => sessions.rotateRandomRefresh(doc._id, { hash: 'p0', generation: 0 }, { nonce: `n-${i}`, successorEnc: `s-${i}` }, now, at(minute))),
       );
       const winners = results.filter((r) => r !== null);
       expect(winners).toHaveLength(1);
-      expect((await raw().findOne({ _id: doc._id }))?.refresh?.hash).toBe(winners[0]!.refresh!.hash);
+      expect((await raw().findOne({ _id: doc._id }))?.refresh?.nonce).toBe(winners[0]!.refresh!.nonce);
     });
   });
 });

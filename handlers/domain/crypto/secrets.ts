@@ -49,9 +49,10 @@ export function developmentKey(): Buffer {
 }
 
 /** The keys derived from the one master key (SCAIKEY_ENCRYPTION_KEY): one purpose, one key. */
-export function deriveKeys(masterKey: Buffer): { box: SecretBox; pepper: Buffer } {
+export function deriveKeys(masterKey: Buffer): { box: SecretBox; pepper: Buffer; refreshKey: Buffer } {
   return {
     box: new SecretBox(createHmac('sha256', masterKey).update('secret-box').digest()),
     pepper: createHmac('sha256', masterKey).update('backup-code-pepper').digest(),
+    refreshKey: createHmac('sha256', masterKey).update('refresh-token-mac').digest(),
   };
 }

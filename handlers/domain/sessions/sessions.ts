@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { RefreshTokenDoc, RefreshTokenStore } from '../../store/refresh-tokens.ts';
 import { REFRESH_HISTORY, type OAuthGrantState, type SessionDoc, type SessionQuery, type SessionStore } from '../../store/sessions.ts';
@@ -6,6 +5,7 @@ import type { RecentDocuments } from '../../store/recent-documents.ts';
 import { ApiError } from '../../core/errors.ts';
 import { constantTimeEqual, hashToken, newOpaqueToken, type SecretBox } from '../crypto/secrets.ts';
 import { addSeconds, type Clock } from '../../core/clock.ts';
+import type { ParsedRefreshToken, RefreshTokenCodec } from './refresh-token-codec.ts';
 
 export interface SessionLifetimes {
   idleSeconds: number;
@@ -45,28 +45,13 @@ export type RefreshOutcome =
 const invalidRefresh = (internal: string) => new ApiError('invalidRefreshToken', { internal });
 
 /**
- * `rt_<session id>.<generation>.<r|n>.<256 random bits>`: the session id and generation route the
- * one conditional write (by `_id`); r/n says which idle lifetime it slides to (remember-me or not).
- * Only the SHA-256 of the whole token is stored, so none of its parts can be changed unnoticed.
- */
-const refreshTokenPattern = /^rt_([0-9a-f]{24})\.([0-9a-z]{1,8})\.([rn])\.[A-Za-z0-9_-]{43}$/;
-
-function mintRefreshToken(sessionId: ObjectId, generation: number, rememberMe: boolean): string {
-  return `rt_${sessionId.toHexString()}.${generation.toString(36)}.${rememberMe ? 'r' : 'n'}.${randomBytes(32).toString('base64url')}`;
-}
-
-function parseRefreshToken(token: string): { sessionId: ObjectId; generation: number; rememberMe: boolean } | undefined {
-  const match = refreshTokenPattern.exec(token);
-  return match ? { sessionId: new ObjectId(match[1]), generation: parseInt(match[2]!, 36), rememberMe: match[3] === 'r' } : undefined;
-}
-
-/**
  * Sessions and their refresh-token families. A refresh token is single-use: rotation is one atomic
  * conditional write on the session (the presented token's hash and generation in the filter), so
  * of two concurrent refreshes exactly one wins, and a retry after a lost answer is simply the loser
  * of that race. The immediate predecessor presented within the grace window gets the same successor
- * (two tabs, a retry); an earlier token is reuse and revokes the whole family. Tokens minted before
- * families moved onto sessions (`rt_` and 43 characters) still rotate in `refresh_tokens`.
+ * (two tabs, a retry); an earlier token is reuse and revokes the whole family. Token formats are in
+ * refresh-token-codec.ts; tokens minted before families moved onto sessions (`rt_` and 43
+ * characters) still rotate in `refresh_tokens`.
  */
 export class Sessions {
   constructor(
@@ -75,6 +60,7 @@ export class Sessions {
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly policy: SessionPolicy,
+    private readonly codec: RefreshTokenCodec,
     private readonly recent?: RecentDocuments<SessionDoc>,
   ) {}
 
@@ -82,8 +68,9 @@ export class Sessions {
   async create(input: NewSessionInput): Promise<NewSession> {
     const now = this.clock.now();
     const session = this.newSession(input, now, null);
-    const refreshToken = mintRefreshToken(session._id, 0, input.rememberMe);
-    session.refresh = { hash: hashToken(refreshToken), generation: 0, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} };
+    const nonce = this.codec.newNonce();
+    const refreshToken = this.codec.mint(session._id, 0, input.rememberMe, nonce);
+    session.refresh = { nonce, generation: 0, rotated_at: null };
     await this.sessions.insert(session);
     return { session, refreshToken };
   }
@@ -132,7 +119,11 @@ export class Sessions {
 
   /** Whether `token` is the session's current refresh token (introspection, revocation). */
   isCurrentRefreshToken(session: SessionDoc, token: string): boolean {
-    return session.refresh?.hash === hashToken(token);
+    const parsed = this.codec.parse(token);
+    const family = session.refresh;
+    if (!family || !parsed || parsed === 'forged' || !parsed.sessionId.equals(session._id)) return false;
+    if (parsed.nonce === null) return !!family.hash && family.hash === hashToken(token);
+    return family.nonce === parsed.nonce && family.generation === parsed.generation;
   }
 
   /** The live browser session whose cookie carries this secret (compared by its hash, in constant time). */
@@ -179,35 +170,45 @@ export class Sessions {
   }
 
   /**
-   * Rotation is several writes: claim the presented token (recording its sealed successor), slide
-   * the session, insert the successor. If a step after the claim fails, the client saw an error
-   * and never got the successor, so its retry of the same token must not look like reuse: a
-   * rotated token whose successor was never stored completes that rotation (the same successor,
-   * inserted idempotently: its hash is unique) instead of revoking the family. That holds after
-   * the grace window too, since nobody can have used a successor that never existed.
+   * Rotation is one conditional write on the session (see the class comment). When it does not
+   * match, the session is read once to tell a second tab within the grace window, reuse of a
+   * genuine earlier token (the family is revoked) and a token that was never current (refused).
+   * Tokens of the `refresh_tokens` collection rotate as they did: several writes, each safe to retry.
    */
   async refresh(presented: string, clientId: string | null = null): Promise<RefreshOutcome> {
-    const parsed = parseRefreshToken(presented);
+    const parsed = this.codec.parse(presented);
+    if (parsed === 'forged') throw invalidRefresh('refresh token MAC mismatch');
     if (!parsed) {
       // Legacy families predate OAuth clients: they are the portal's only.
       if (clientId !== null) throw invalidRefresh('not a token of this client');
       return this.refreshLegacy(presented);
     }
     const now = this.clock.now();
-    const hash = hashToken(presented);
     const lifetimes = parsed.rememberMe ? this.policy.rememberMe : this.policy.normal;
-    const successor = mintRefreshToken(parsed.sessionId, parsed.generation + 1, parsed.rememberMe);
     // Reads check both expiries, so an idle expiry past the absolute one never extends a session.
-    const rotated = await this.sessions.rotateRefresh(
-      parsed.sessionId,
-      { hash, generation: parsed.generation },
-      { hash: hashToken(successor), successorEnc: this.box.seal(successor, `refresh:${hash}`) },
-      now,
-      addSeconds(now, lifetimes.idleSeconds),
-      clientId,
-    );
-    if (rotated) return { kind: 'rotated', session: rotated, refreshToken: successor };
+    const idleExpiresAt = addSeconds(now, lifetimes.idleSeconds);
+    if (parsed.nonce !== null) {
+      const rotated = await this.sessions.rotateRefresh(parsed.sessionId, { nonce: parsed.nonce, generation: parsed.generation }, now, idleExpiresAt, clientId);
+      if (rotated) return { kind: 'rotated', session: rotated, refreshToken: this.codec.mint(parsed.sessionId, parsed.generation + 1, parsed.rememberMe, parsed.nonce) };
+    } else {
+      const hash = hashToken(presented);
+      const nonce = this.codec.newNonce();
+      const successor = this.codec.mint(parsed.sessionId, parsed.generation + 1, parsed.rememberMe, nonce);
+      const rotated = await this.sessions.rotateRandomRefresh(
+        parsed.sessionId,
+        { hash, generation: parsed.generation },
+        { nonce, successorEnc: this.box.seal(successor, `refresh:${hash}`) },
+        now,
+        idleExpiresAt,
+        clientId,
+      );
+      if (rotated) return { kind: 'rotated', session: rotated, refreshToken: successor };
+    }
+    return this.refreshNotRotated(parsed, presented, now, clientId);
+  }
 
+  /** The rotation did not match: a second tab or retry within the grace window, reuse, or a refusal. */
+  private async refreshNotRotated(parsed: ParsedRefreshToken, presented: string, now: Date, clientId: string | null): Promise<RefreshOutcome> {
     const session = await this.sessions.findById(parsed.sessionId);
     const family = session?.refresh;
     if (!session || !family) throw invalidRefresh('unknown refresh token');
@@ -216,17 +217,28 @@ export class Sessions {
     if ((session.oauth?.client_id ?? null) !== clientId) throw invalidRefresh('refresh token of another client');
     if (session.revoked_at) throw invalidRefresh('revoked refresh token');
     if (session.idle_expires_at <= now || session.absolute_expires_at <= now) throw invalidRefresh('expired refresh token');
-    if (family.previous_hash === hash && family.previous_rotated_at && family.previous_successor_enc) {
-      // The immediate predecessor, its successor still unused: a second tab, or a retry whose
-      // answer was lost (rotation is one write, so it either happened or the retry rotates anew).
-      // Within the grace window it gets the same successor; after it, it is reuse like any other.
-      if (now.getTime() - family.previous_rotated_at.getTime() <= this.policy.reuseGraceSeconds * 1000) {
-        return { kind: 'rotated', session, refreshToken: this.box.open(family.previous_successor_enc, `refresh:${hash}`) };
+    const withinGrace = (at: Date | null | undefined) => !!at && now.getTime() - at.getTime() <= this.policy.reuseGraceSeconds * 1000;
+    // Only the immediate predecessor of the current token qualifies for the grace window: a second
+    // tab, or a retry whose answer was lost (rotation is one write, so it either happened or the
+    // retry rotates anew). It gets the current token again; after the window it is reuse.
+    const predecessor = parsed.generation + 1 === family.generation;
+    if (parsed.nonce !== null) {
+      // A genuine token (its MAC held) of another family of this session, or one never issued yet.
+      if (family.nonce !== parsed.nonce || parsed.generation >= family.generation) throw invalidRefresh('unknown refresh token');
+      if (predecessor && withinGrace(family.rotated_at)) {
+        return { kind: 'rotated', session, refreshToken: this.codec.mint(session._id, family.generation, parsed.rememberMe, family.nonce) };
       }
-    } else if (family.rotated[String(parsed.generation % REFRESH_HISTORY)] !== hash) {
-      // Never issued for this session (or older than the history): refused, nothing revoked, so
-      // knowing a session id (the `sid` claim) is not enough to end someone's session.
-      throw invalidRefresh('unknown refresh token');
+    } else {
+      const hash = hashToken(presented);
+      if (family.previous_hash === hash && family.previous_successor_enc) {
+        if (predecessor && withinGrace(family.previous_rotated_at)) {
+          return { kind: 'rotated', session, refreshToken: this.box.open(family.previous_successor_enc, `refresh:${hash}`) };
+        }
+      } else if (family.rotated?.[String(parsed.generation % REFRESH_HISTORY)] !== hash) {
+        // Never issued for this session (or older than the history): refused, nothing revoked, so
+        // knowing a session id (the `sid` claim) is not enough to end someone's session.
+        throw invalidRefresh('unknown refresh token');
+      }
     }
     await this.revokeFamily(session._id, 'refresh token reuse');
     return { kind: 'reuse-detected', sessionId: session._id };

@@ -255,6 +255,8 @@ export class Tenants {
     const objectId = new ObjectId(key);
     const load = () => this.tenants.findById(objectId);
     const tenant = this.byId?.enabled ? await this.byId.get(objectId, load) : await this.cached(`id:${key}`, load);
+    // A tenant met by id (identify, a bearer check) also answers its slug from the by-id cache.
+    if (tenant && this.byId?.enabled && !this.slugIds.has(tenant.slug)) this.slugIds.set(tenant.slug, tenant._id);
     return isLive(tenant) ? tenant : null;
   }
 

@@ -8820,7 +8820,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "value": {
                 "status": "SUCCESS",
                 "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQiLCJyb2xlIjoic3VwZXJfYWRtaW4ifQ.c2lnbmF0dXJl",
-                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.0.n.Hq4x9Kd2mZ7pL0sV3bN8wT5yR1cF6gJ2hU9eA4oI7kM",
+                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.0.n2.Qm3Xv8Lp2Tz6Rw1Ky9Jd4A.Hq4x9Kd2mZ7pL0sV3bN8wT5yR1cF6gJ2hU9eA4oI7kM",
                 "token_type": "bearer",
                 "expires_in": 900,
                 "user": {
@@ -9352,7 +9352,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "rotated",
               "value": {
                 "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiI2ZjFjMmI5ZTRhN2Q0ZTBmOWIzYzJhMWQiLCJyb2xlIjoic3VwZXJfYWRtaW4ifQ.c2lnbmF0dXJl",
-                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.1.n.B5n7M9q1W3e5R7t9Y1u3I5o7P9a1S3d5F7g9H1j3K5l"
+                "refresh_token": "rt_6f1c2b9e4a7d4e0f9b3c2a20.1.n2.Qm3Xv8Lp2Tz6Rw1Ky9Jd4A.B5n7M9q1W3e5R7t9Y1u3I5o7P9a1S3d5F7g9H1j3K5l"
               }
             }
           ]
@@ -19103,7 +19103,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "expires_in": 3600,
                 "scope": "openid profile email offline_access",
                 "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctZDRlNWY2IiwidHlwIjoiSldUIn0.eyJzdWIiOiI2NjRhMWIyYzNkNGU1ZjZhN2I4YzlkMGUifQ.c2lnbmF0dXJl",
-                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
+                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n2.Zc7Hn2Wq5Ds8Fg1Jk4Lm6P.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
               }
             },
             {
@@ -20540,7 +20540,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
                 "expires_in": 3600,
                 "scope": "openid profile email offline_access",
                 "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjYtMDUtMTctZDRlNWY2IiwidHlwIjoiSldUIn0.eyJzdWIiOiI2NjRhMWIyYzNkNGU1ZjZhN2I4YzlkMGUifQ.c2lnbmF0dXJl",
-                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
+                "refresh_token": "rt_664a1b2c3d4e5f6a7b8c9d0f.0.n2.Zc7Hn2Wq5Ds8Fg1Jk4Lm6P.Vr2mKq8bT0a1X9c3ZpLwE4yHs7NfJ6uD5gQ2iRkBtMo"
               }
             },
             {

@@ -4,7 +4,8 @@ import { SignJWT, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { createHmac, randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, enrolTotpDirectly, strongPassword } from '../support/fixtures.ts';
-import { hashToken } from '../../handlers/domain/crypto/secrets.ts';
+import { deriveKeys, developmentKey, hashToken } from '../../handlers/domain/crypto/secrets.ts';
+import { RefreshTokenCodec } from '../../handlers/domain/sessions/refresh-token-codec.ts';
 import { errorCatalogue } from '../../handlers/core/errors.ts';
 import { AccessTokens } from '../../handlers/domain/tokens/access-tokens.ts';
 import { tenantPublicId, userPublicId } from '../../handlers/core/public-ids.ts';
@@ -318,13 +319,12 @@ describe('refresh and logout', () => {
 
   test('a token with a wrong MAC is refused without touching its family; a genuine token of any age is reuse', async () => {
     const t = await tokens();
+    const sessions = server.database.db.collection<SessionDoc>('sessions');
+    const before = await sessions.findOne({ user_id: t.user._id });
     const last = t.refresh.at(-1) === 'A' ? 'B' : 'A';
     const forged = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: `${t.refresh.slice(0, -1)}${last}` } });
     expect(forged.status).toBe(401);
-    // A later generation of the same family, never issued: refused (its MAC does not hold either).
-    const [head, generation, ...rest] = t.refresh.split('.');
-    expect(generation).toBe('0');
-    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: [head, '5', ...rest].join('.') } })).status).toBe(401);
+    expect(await sessions.findOne({ user_id: t.user._id })).toEqual(before);
     let current = t.refresh;
     for (let i = 0; i < 20; i++) {
       const next = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: current } });
@@ -335,6 +335,20 @@ describe('refresh and logout', () => {
     // Twenty generations back (no history is kept): still recognised, and the family ends.
     expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: t.refresh } })).status).toBe(401);
     expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: current } })).status).toBe(401);
+  });
+
+  test('a genuine token never issued (a later generation, another nonce) is refused and revokes nothing', async () => {
+    const t = await tokens();
+    // The test server runs on the development key: mint what only a holder of the key could.
+    const codec = new RefreshTokenCodec(deriveKeys(developmentKey()).refreshKey);
+    const parsed = codec.parse(t.refresh);
+    if (!parsed || parsed === 'forged' || parsed.nonce === null) throw new Error('not a derived token');
+    for (const never of [codec.mint(parsed.sessionId, 5, false, parsed.nonce), codec.mint(parsed.sessionId, 0, false, codec.newNonce()), codec.mint(parsed.sessionId, 1, false, codec.newNonce())]) {
+      expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: never } })).status).toBe(401);
+    }
+    const still = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: t.refresh } });
+    expect(still.status).toBe(200);
+    expect(still.body.refresh_token).toBe(codec.mint(parsed.sessionId, 1, false, parsed.nonce));
   });
 
   test('a family of random tokens (stored before derived ones) keeps working and moves to derived tokens', async () => {
@@ -368,6 +382,10 @@ describe('refresh and logout', () => {
     await sessions.updateOne({ _id: session._id }, { $set: { refresh: { hash: hashToken(token), generation: 3, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: { '2': hashToken(older) } } } });
     const moved = await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
     expect(moved.status).toBe(200);
+    // A random token this family never issued is refused and revokes nothing.
+    const never = `rt_${session._id.toHexString()}.1.n.${randomBytes(32).toString('base64url')}`;
+    expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: never } })).status).toBe(401);
+    expect(await sessions.findOne({ _id: session._id })).toMatchObject({ revoked_at: null });
     expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: older } })).status).toBe(401);
     expect((await server.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: moved.body.refresh_token } })).status).toBe(401);
   });

@@ -189,6 +189,19 @@ describe('SessionStore', () => {
       expect((await raw().findOne({ _id: doc._id }))?.refresh).toEqual(family('n0', 3));
     });
 
+    it("an app's family rotates only for its client, a portal family only without one", async () => {
+      const oauth = { client_id: 'app-1', scope: 'openid', issuer: 'https://issuer.example', parent_id: null, auth_time: now, acr: null, userinfo_claims: null };
+      const app = session({ refresh: family('a0', 0), oauth });
+      await sessions.insert(app);
+      expect(await sessions.rotateRefresh(app._id, { nonce: 'a0', generation: 0 }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRefresh(app._id, { nonce: 'a0', generation: 0 }, now, at(minute), 'app-2')).toBeNull();
+      expect(await sessions.rotateRefresh(app._id, { nonce: 'a0', generation: 0 }, now, at(minute), 'app-1')).not.toBeNull();
+      const random = session({ refresh: { hash: 'h0', generation: 0, previous_hash: null, previous_rotated_at: null, previous_successor_enc: null, rotated: {} }, oauth });
+      await sessions.insert(random);
+      expect(await sessions.rotateRandomRefresh(random._id, { hash: 'h0', generation: 0 }, { nonce: 'n', successorEnc: 's' }, now, at(minute))).toBeNull();
+      expect(await sessions.rotateRandomRefresh(random._id, { hash: 'h0', generation: 0 }, { nonce: 'n', successorEnc: 's' }, now, at(minute), 'app-1')).not.toBeNull();
+    });
+
     it('of ten parallel rotations of one generation exactly one wins', async () => {
       const doc = session({ refresh: family('p0', 0) });
       await sessions.insert(doc);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { RefreshTokenCodec } from '../../handlers/domain/sessions/refresh-token-codec.ts';
 
-const codec = new RefreshTokenCodec(Buffer.alloc(32, 7));
+const key = Buffer.alloc(32, 7);
+const codec = new RefreshTokenCodec(key);
 const sessionId = new ObjectId();
 
 describe('refresh token codec', () => {
@@ -30,6 +32,17 @@ describe('refresh token codec', () => {
       expect(codec.parse(changed.join('.'))).toBe('forged');
     }
     expect(new RefreshTokenCodec(Buffer.alloc(32, 8)).parse(token)).toBe('forged');
+  });
+
+  it('names a generation only as mint spells it: no leading zeros, no capitals, at most 8 digits', () => {
+    const nonce = codec.newNonce();
+    const macOver = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
+    const head = `rt_${sessionId.toHexString()}`;
+    // A correct MAC over a leading-zero spelling is still no token of generation 5.
+    expect(codec.parse(`${head}.05.n2.${nonce}.${macOver(`${head}.05.n2.${nonce}`)}`)).toBe('forged');
+    expect(codec.parse(`${head}.A.n2.${nonce}.${macOver(`${head}.A.n2.${nonce}`)}`)).toBeUndefined();
+    expect(codec.parse(`${head}.123456789.n2.${nonce}.${macOver(`${head}.123456789.n2.${nonce}`)}`)).toBeUndefined();
+    expect(codec.parse(`${head}.5.n2.${nonce}.${macOver(`${head}.5.n2.${nonce}`)}`)).toEqual({ sessionId, generation: 5, rememberMe: false, nonce });
   });
 
   it('reads random tokens (from before derived ones) without a MAC, and nothing else', () => {

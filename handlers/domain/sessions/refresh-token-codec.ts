@@ -50,7 +50,10 @@ export class RefreshTokenCodec {
       const expected = Buffer.from(this.mac(body), 'latin1');
       const given = Buffer.from(derived[5]!, 'latin1');
       if (!timingSafeEqual(expected, given)) return 'forged';
-      return { sessionId: new ObjectId(derived[1]), generation: parseInt(derived[2]!, 36), rememberMe: derived[3] === 'r', nonce: derived[4]! };
+      const generation = parseInt(derived[2]!, 36);
+      // Only the spelling mint writes (no leading zeros) names a generation.
+      if (generation.toString(36) !== derived[2]) return 'forged';
+      return { sessionId: new ObjectId(derived[1]), generation, rememberMe: derived[3] === 'r', nonce: derived[4]! };
     }
     const random = randomPattern.exec(token);
     return random ? { sessionId: new ObjectId(random[1]), generation: parseInt(random[2]!, 36), rememberMe: random[3] === 'r', nonce: null } : undefined;

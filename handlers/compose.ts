@@ -187,6 +187,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
     defaults: () => platformSettings.tenantDefaults(),
     limits: partnerLimits,
     endSessions: (tenantId, reason) => database.sessions.revokeAllForTenant(tenantId, reason, clock.now()),
+    partnerSuspended: async (partnerId) => (await partners.get(partnerId))?.status === 'suspended',
   });
   const users = new Users(database.users, clock, hasher, database.recent<UserDoc>('users', cacheOptions), partnerLimits);
   const flows = new Flows(database.flows, clock, box);
@@ -269,7 +270,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
   const auditAdmin = new AuditAdmin({ events: database.auditEvents, tenants, users });
   const mySessions = new MySessions({ sessions, audit });
   // The admin console's entry to the sign-in pipeline (its MFA answer goes to the portal's verify).
-  const partnerAdmin = new PartnerAdmin({ partners, audit });
+  const partnerAdmin = new PartnerAdmin({ partners, tenants, audit });
   const tenantAdmin = new TenantAdmin({ tenants, audit });
   const platformSettingsAdmin = new PlatformSettingsAdmin({ platformSettings, audit });
   const adminAuth = new AdminAuth({ signIn, sessions, accessTokens, portalAuth, adminAccess, audit, clock });

@@ -60,6 +60,11 @@ export interface TenantDoc {
   application_count?: number;
   /** Soft delete: the tenant is gone everywhere (hosted pages, identify, tokens, the API). */
   deleted_at?: Date | null;
+  /**
+   * Its partner is suspended: the tenant is closed like a suspended one (sign-in, tokens, hosted
+   * pages) while its own `status` is kept for when the partner is active again. Absent: false.
+   */
+  partner_suspended?: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -232,6 +237,16 @@ export class TenantStore {
 
   /** The active ones among these tenants, by name. */
   listActiveByIds(ids: ObjectId[]): Promise<TenantDoc[]> {
-    return this.tenants.find({ _id: { $in: ids }, status: 'active', deleted_at: null }).sort({ name: 1 }).toArray();
+    return this.tenants.find({ _id: { $in: ids }, status: 'active', deleted_at: null, partner_suspended: { $ne: true } }).sort({ name: 1 }).toArray();
+  }
+
+  /** Marks every tenant of a partner as closed by its partner's suspension, or open again. */
+  async setPartnerSuspended(partnerId: string, suspended: boolean, now: Date): Promise<void> {
+    await this.tenants.updateMany({ partner_id: partnerId, deleted_at: null }, { $set: { partner_suspended: suspended, updated_at: now } });
+  }
+
+  /** The same for one tenant, if it still belongs to that partner (null: to none). */
+  async setPartnerSuspendedOne(id: ObjectId, partnerId: string | null, suspended: boolean, now: Date): Promise<void> {
+    await this.tenants.updateOne({ _id: id, partner_id: partnerId }, { $set: { partner_suspended: suspended, updated_at: now } });
   }
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startIssuerServer, type TestServer } from '../support/server.ts';
 import { createTenant, createUser, strongPassword } from '../support/fixtures.ts';
 import { bootstrapEnv, partnerAdminToken, platformToken, superToken, tenantAdminToken } from '../support/admin-roles.ts';
+import { tenantPublicId } from '../../handlers/core/public-ids.ts';
 
 let server: TestServer;
 let root: string;
@@ -128,6 +129,56 @@ describe('other callers', () => {
     expect(await server.call('GET', P, { token: none })).toMatchObject({ status: 403, body: { detail: 'Platform token requires admin:read or admin:write scope' } });
     const audited = await server.database.db.collection('audit_events').findOne({ type: 'admin.partner.create', 'details.target.id': made.body.id });
     expect(audited?.details).toMatchObject({ actor: { kind: 'client', role: 'platform_token' } });
+  });
+});
+
+describe('a suspended partner', () => {
+  test("closes its tenants (sign-in, tokens, hosted pages) and ends their sessions; activating opens them again", async () => {
+    const partner = (await createPartner({ name: 'Pausing', slug: slug('pausing') })).body;
+    const tenant = await server.domain.tenants.create({ slug: slug('pausing-t'), name: 'Paused tenant', partnerId: partner.id, settings: { require_email_verification: false } });
+    const other = await createTenant(server);
+    const { email } = await createUser(server, tenant);
+    const elsewhere = await createUser(server, other);
+    const hosted = () => server.call('POST', `/api/v1/auth/tenants/${tenant.slug}/login`, { body: { email, password: strongPassword } });
+    expect((await hosted()).status).toBe(200);
+    const signedIn = await server.call('POST', '/api/v1/auth/login', { body: { email, password: strongPassword } });
+    expect(signedIn.status).toBe(200);
+    const token = signedIn.body.access_token as string;
+    expect((await server.call('GET', '/api/v1/me', { token })).status).toBe(200);
+
+    expect((await server.call('PATCH', `${P}${partner.id}`, { token: root, body: { status: 'suspended' } })).status).toBe(200);
+    expect((await server.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    expect((await hosted()).status).toBe(404);
+    expect((await server.call('POST', '/api/v1/auth/login', { body: { email, password: strongPassword } })).status).toBe(401);
+    expect((await server.call('POST', '/api/v1/auth/identify', { body: { email } })).body.tenants ?? []).toEqual([]);
+    expect(await server.database.db.collection('sessions').countDocuments({ tenant_id: tenant._id, revoked_at: null })).toBe(0);
+    // Its own status is kept, and other partners' and unpartnered tenants are untouched.
+    expect((await server.database.db.collection('tenants').findOne({ _id: tenant._id }))).toMatchObject({ status: 'active', partner_suspended: true });
+    expect((await server.call('POST', `/api/v1/auth/tenants/${other.slug}/login`, { body: { email: elsewhere.email, password: strongPassword } })).status).toBe(200);
+    // No tenant joins a suspended partner.
+    const joining = await server.call('PATCH', `/api/v1/admin/tenants/${tenantPublicId(other._id)}`, { token: root, body: { partner_id: partner.id } });
+    expect(joining.status).not.toBe(200);
+
+    expect((await server.call('PATCH', `${P}${partner.id}`, { token: root, body: { status: 'active' } })).status).toBe(200);
+    expect((await hosted()).status).toBe(200);
+    expect((await server.database.db.collection('tenants').findOne({ _id: tenant._id }))).toMatchObject({ status: 'active', partner_suspended: false });
+  });
+
+  test('a tenant moved out of a suspended partner opens; parallel suspend and activate leave the tenants as the partner ends up', async () => {
+    const partner = (await createPartner({ name: 'Flapping', slug: slug('flap') })).body;
+    const a = await server.domain.tenants.create({ slug: slug('flap-a'), name: 'A', partnerId: partner.id, settings: { require_email_verification: false } });
+    const b = await server.domain.tenants.create({ slug: slug('flap-b'), name: 'B', partnerId: partner.id, settings: { require_email_verification: false } });
+    await Promise.all(['suspended', 'active', 'suspended', 'active', 'suspended'].map((status) => server.call('PATCH', `${P}${partner.id}`, { token: root, body: { status } })));
+    const final = (await server.call('GET', `${P}${partner.id}`, { token: root })).body.status as string;
+    const flags = await server.database.db.collection('tenants').find({ partner_id: partner.id }).toArray();
+    expect(flags.map((t) => !!t['partner_suspended'])).toEqual([final === 'suspended', final === 'suspended']);
+    expect((await server.call('PATCH', `${P}${partner.id}`, { token: root, body: { status: 'suspended' } })).status).toBe(200);
+    const moved = await server.call('PATCH', `/api/v1/admin/tenants/${tenantPublicId(a._id)}`, { token: root, body: { partner_id: null } });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(await server.database.db.collection('tenants').findOne({ _id: a._id })).toMatchObject({ partner_id: null, partner_suspended: false });
+    expect(await server.database.db.collection('tenants').findOne({ _id: b._id })).toMatchObject({ partner_suspended: true });
+    const { email } = await createUser(server, a);
+    expect((await server.call('POST', `/api/v1/auth/tenants/${a.slug}/login`, { body: { email, password: strongPassword } })).status).toBe(200);
   });
 });
 

@@ -2,6 +2,7 @@ import { ApiError } from '../../core/errors.ts';
 import type { PartnerChanges, PartnerDoc, PartnerStatus } from '../../store/partners.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { partnerStatuses, type NewPartner, type Partners } from '../partners/partners.ts';
+import type { Tenants } from '../tenants/tenants.ts';
 import type { AdminActor } from './admin-access.ts';
 import { auditedAdminWrite, requirePlatformReach } from './admin-audit.ts';
 import type { AdminRequest } from './application-admin.ts';
@@ -33,7 +34,7 @@ export interface PartnerFilters {
 
 /** The Partners group (docs §8.6): platform admins only; every write audited, refusals included. */
 export class PartnerAdmin {
-  constructor(private readonly deps: { partners: Partners; audit: AuditLog }) {}
+  constructor(private readonly deps: { partners: Partners; tenants: Tenants; audit: AuditLog }) {}
 
   async list(actor: AdminActor, filters: PartnerFilters) {
     requirePlatformReach(actor);
@@ -59,8 +60,10 @@ export class PartnerAdmin {
   update(actor: AdminActor, id: string, changes: PartnerChanges, request: AdminRequest): Promise<PartnerView> {
     return auditedAdminWrite(this.deps.audit, actor, request, 'admin.partner.update', { type: 'partner', id }, async () => {
       requirePlatformReach(actor);
-      await this.found(id);
+      const before = await this.found(id);
       const updated = await this.deps.partners.update(id, changes);
+      // A suspended partner's tenants are closed with it (sign-in, tokens, hosted pages), and open again with it.
+      if (changes.status !== undefined && changes.status !== before.status) await this.deps.tenants.followPartnerStatus(id);
       return { result: partnerView(updated), targetId: id, details: { fields: Object.keys(changes) } };
     });
   }

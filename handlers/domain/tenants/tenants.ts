@@ -45,9 +45,9 @@ export interface NewTenant {
 
 export const emptyBranding: TenantBranding = { name: null, logo_url: null, primary_color: null, background_color: null };
 
-/** A tenant that is live: active and not deleted. */
+/** A tenant that is live: active, not deleted, and not closed by its partner's suspension. */
 function isLive(tenant: TenantDoc | null): tenant is TenantDoc {
-  return tenant !== null && tenant.status === 'active' && !tenant.deleted_at;
+  return tenant !== null && tenant.status === 'active' && !tenant.deleted_at && !tenant.partner_suspended;
 }
 
 export class Tenants {
@@ -65,6 +65,8 @@ export class Tenants {
       limits?: PartnerLimits;
       /** Ends every session of a tenant (suspended or deleted); returns how many. */
       endSessions?: (tenantId: ObjectId, reason: string) => Promise<number>;
+      /** Whether a partner is suspended now (read from the database, not a cache). */
+      partnerSuspended?: (partnerId: string) => Promise<boolean>;
     } = {},
   ) {}
 
@@ -100,7 +102,7 @@ export class Tenants {
       if (!inserted && partnerId) await this.extras.limits!.releaseTenant(partnerId);
     }
     if (!inserted) throw new ApiError('tenantSlugTaken');
-    return tenant;
+    return partnerId ? this.followPartner(tenant, partnerId) : tenant;
   }
 
   /** A tenant that is not deleted (any status), the platform tenant excepted; null otherwise. */
@@ -148,10 +150,43 @@ export class Tenants {
     if (moving) {
       if (from) await this.extras.limits?.releaseTenant(from);
       if (to) await this.extras.limits?.recount(tenant._id);
+      updated = await this.followPartner(updated, to);
     }
     this.cache.clear();
     if (updated.status !== 'active' && tenant.status === 'active') await this.extras.endSessions?.(tenant._id, 'tenant suspended');
     return updated;
+  }
+
+  /**
+   * A partner was suspended or made active again: its tenants close or open with it, and a
+   * suspension ends their sessions. The flag is written again until it matches the partner's
+   * status as read afterwards, so two racing status changes leave the tenants as the partner is.
+   */
+  async followPartnerStatus(partnerId: string): Promise<void> {
+    if (!this.extras.partnerSuspended) throw new Error('partner status is not wired');
+    let suspended = await this.extras.partnerSuspended(partnerId);
+    for (let round = 0; round < 5; round++) {
+      await this.tenants.setPartnerSuspended(partnerId, suspended, this.clock.now());
+      const now = await this.extras.partnerSuspended(partnerId);
+      if (now === suspended) break;
+      suspended = now;
+    }
+    this.cache.clear();
+    if (suspended) for (const id of await this.tenants.idsOfPartner(partnerId)) await this.extras.endSessions?.(id, 'partner suspended');
+  }
+
+  /**
+   * A tenant that has just joined a partner (or left one: `partnerId` null) takes on its
+   * suspension, or sheds the last one's. Creating or moving a tenant into a suspended partner is
+   * refused (its slot is only taken while it is active), so a new flag only closes the race with a
+   * suspension between that slot and the write. Returns the tenant as it is now.
+   */
+  private async followPartner(tenant: TenantDoc, partnerId: string | null): Promise<TenantDoc> {
+    const suspended = partnerId !== null && !!this.extras.partnerSuspended && (await this.extras.partnerSuspended(partnerId));
+    if (!!tenant.partner_suspended === suspended) return tenant;
+    await this.tenants.setPartnerSuspendedOne(tenant._id, partnerId, suspended, this.clock.now());
+    if (suspended) await this.extras.endSessions?.(tenant._id, 'partner suspended');
+    return { ...tenant, partner_suspended: suspended };
   }
 
   /** Soft delete: sessions end, the partner's slot is given back, the tenant is gone everywhere. */

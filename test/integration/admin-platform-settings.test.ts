@@ -58,6 +58,21 @@ describe('platform settings', () => {
     await server.call('PATCH', S, { token: root, body: { self_registration: false, refresh_idle_ttl: null, refresh_absolute_ttl: null, require_email_verification: true } });
   });
 
+  test('racing policy changes cannot together leave a minimum above its maximum: each is checked against the other', async () => {
+    await server.call('PATCH', S, { token: root, body: { password_policy: { min_length: 8, max_length: 64 } } });
+    for (let round = 0; round < 5; round++) {
+      // Each alone is consistent with the stored policy; both together would be min 40 > max 30.
+      const [raise, lower] = await Promise.all([
+        server.call('PATCH', S, { token: root, body: { password_policy: { min_length: 40 } } }),
+        server.call('PATCH', S, { token: root, body: { password_policy: { max_length: 30 } } }),
+      ]);
+      expect([raise.status, lower.status].sort()).toEqual([200, 422]);
+      const policy = (await server.call('GET', S, { token: root })).body.password_policy;
+      expect(policy.min_length).toBeLessThanOrEqual(policy.max_length);
+      expect((await server.call('PATCH', S, { token: root, body: { password_policy: { min_length: 8, max_length: 64 } } })).status).toBe(200);
+    }
+  });
+
   test('422: unknown fields, wrong types, out of range, inconsistent policy; nothing written', async () => {
     const before = (await server.call('GET', S, { token: root })).body;
     const bad: Array<Record<string, unknown>> = [

@@ -1,4 +1,4 @@
-import { InvalidInput } from '../../core/errors.ts';
+import { ApiError, InvalidInput } from '../../core/errors.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { PlatformSettingsDoc, PlatformSettingsStore } from '../../store/platform-settings.ts';
 import type { MfaMethod, PasswordPolicy, TenantSettings } from '../../store/tenants.ts';
@@ -61,22 +61,33 @@ export class PlatformSettings {
     return { ...defaultTenantSettings(), ...defaults, password_policy: { ...defaults.password_policy } };
   }
 
+  /**
+   * Checks the change against the settings as they are (a minimum never above its maximum) and
+   * writes it only over that version, so two racing changes cannot together pass a check neither
+   * would pass alone; the loser checks again against the winner's settings.
+   */
   async update(patch: PlatformSettingsPatch): Promise<PlatformSettingsView> {
-    const current = await this.get();
-    const merged = patch.password_policy ? { ...current.password_policy, ...patch.password_policy } : null;
-    checkSettingRanges(patch, merged);
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === undefined) continue;
-      if (key === 'password_policy') {
-        // Field by field, so a concurrent change of another policy field is kept.
-        for (const [k, v] of Object.entries(value as Partial<PasswordPolicy>)) if (v !== undefined) fields[`password_policy.${k}`] = v;
-        if (!(await this.store.get())?.password_policy) fields['password_policy'] = merged;
-      } else fields[key] = value;
+    for (let round = 0; round < 10; round++) {
+      const stored = await this.store.get();
+      const current = view(stored);
+      const merged = patch.password_policy ? { ...current.password_policy, ...patch.password_policy } : null;
+      checkSettingRanges(patch, merged);
+      const fields: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) continue;
+        if (key === 'password_policy') {
+          // Field by field over a stored policy; the whole merged policy where none is stored yet.
+          if (stored?.password_policy) {
+            for (const [k, v] of Object.entries(value as Partial<PasswordPolicy>)) if (v !== undefined) fields[`password_policy.${k}`] = v;
+          } else {
+            fields['password_policy'] = merged;
+          }
+        } else fields[key] = value;
+      }
+      const written = await this.store.set(fields, this.clock.now(), stored?.version ?? null);
+      if (written) return view(written);
     }
-    // A whole password_policy replaces the dotted paths (they may not be mixed in one $set).
-    if ('password_policy' in fields) for (const k of Object.keys(fields)) if (k.startsWith('password_policy.')) delete fields[k];
-    return view(await this.store.set(fields, this.clock.now()));
+    throw new ApiError('serviceUnavailable', { internal: 'platform settings kept changing under this update' });
   }
 }
 

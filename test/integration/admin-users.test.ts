@@ -133,6 +133,9 @@ describe('super admin', () => {
     expect(created.status).toBe(201);
     expect(created.body.has_password).toBe(false);
     const mail = await smtp.waitFor((m) => m.to === 'invitee@example.com');
+    // Its own mail (not a reset's), with a link that lasts three days.
+    expect(mail.subject).toBe(`You have been invited to ${tenant.name}`);
+    expect(mail.text).toContain('The link expires in 3 days');
     const link = new URL(smtp.linkIn(mail, '/reset-password')!);
     const token = link.searchParams.get('token')!;
     expect(token).toBeTruthy();

@@ -38,6 +38,7 @@ function captureLogger(level = 'debug') {
 const samples: { [T in MailTemplate]: MailTemplateData[T] } = {
   verify_email: { name: 'Ada', link: LINK, expiresInMinutes: 60, tenantName: 'Acme' },
   password_reset: { name: null, link: 'https://id.example.com/reset?token=tok_RESET_456', expiresInMinutes: 30, tenantName: 'Acme' },
+  invitation: { name: 'Ivy', link: 'https://id.example.com/reset?token=tok_INVITE_789', expiresInMinutes: 4320, tenantName: 'Acme' },
   mfa_email_code: { name: 'Ada', code: CODE, expiresInMinutes: 10, tenantName: 'Acme' },
   register_existing_account: {
     name: 'Ada',

@@ -196,7 +196,7 @@ export class UserAdmin {
       const extra: UserAdminChanges = {};
       for (const field of ['display_name', 'phone', 'locale', 'timezone', 'title', 'department'] as const) if (input[field] !== undefined && input[field] !== null) extra[field] = input[field];
       if (Object.keys(extra).length > 0) user = (await this.deps.userStore.adminUpdate(user._id, extra, this.deps.clock.now())) ?? user;
-      if (input.send_invitation) await this.deps.passwordReset.sendLinkFor(tenant._id.toHexString(), user.email, request);
+      if (input.send_invitation) await this.deps.passwordReset.sendInvitation(tenant._id.toHexString(), user.email, request);
       return { result: userAdminView(user), target: user, details: { invitation: input.send_invitation === true, password_set: Boolean(input.password) } };
     });
   }

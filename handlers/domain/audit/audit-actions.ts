@@ -34,6 +34,7 @@ const actions = {
   'email.verified': { resource: 'user', id: 'user', description: 'A user confirmed their email address.' },
   'password.change': { resource: 'user', id: 'user', description: 'A user changed their password (a failure: the current password was wrong).' },
   'password.reset_requested': { resource: 'user', id: 'user', description: 'A password-reset link was sent.' },
+  'user.invited': { resource: 'user', id: 'user', description: 'An invitation to choose a first password was sent.' },
   'password.reset': { resource: 'user', id: 'user', description: 'A password was set through a reset link.' },
   'password.reauthenticate': { resource: 'user', id: 'user', description: 'A user confirmed their password before a sensitive change.' },
   'mfa.verify': { resource: 'user', id: 'user', description: 'A second-factor answer during sign-in.' },

@@ -5,6 +5,7 @@
 export type MailTemplate =
   | 'verify_email'
   | 'password_reset'
+  | 'invitation'
   | 'mfa_email_code'
   | 'register_existing_account'
   | 'password_changed'
@@ -13,6 +14,8 @@ export type MailTemplate =
 export interface MailTemplateData {
   verify_email: { name: string | null; link: string; expiresInMinutes: number; tenantName: string };
   password_reset: { name: string | null; link: string; expiresInMinutes: number; tenantName: string };
+  /** An administrator created the account without a password: the link chooses the first one. */
+  invitation: { name: string | null; link: string; expiresInMinutes: number; tenantName: string };
   mfa_email_code: { name: string | null; code: string; expiresInMinutes: number; tenantName: string };
   register_existing_account: { name: string | null; signInLink: string; resetLink: string; tenantName: string };
   password_changed: { name: string | null; tenantName: string; when: string; clientIp: string };

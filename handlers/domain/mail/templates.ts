@@ -63,6 +63,8 @@ interface Strings {
   copyLink: string;
   automated(tenant: string): string;
   minutes(n: number): string;
+  /** Minutes in the largest whole unit: days, hours or minutes. */
+  duration(minutes: number): string;
 }
 
 const common: Record<SupportedLocale, Strings> = {
@@ -71,14 +73,23 @@ const common: Record<SupportedLocale, Strings> = {
     copyLink: 'If the button does not work, copy this link into your browser:',
     automated: (tenant) => `This message was sent automatically by ${tenant}. Please do not reply to it.`,
     minutes: (n) => (n === 1 ? '1 minute' : `${n} minutes`),
+    duration: (n) => inUnits(n, ['day', 'days'], ['hour', 'hours'], (m) => (m === 1 ? '1 minute' : `${m} minutes`)),
   },
   de: {
     greeting: (name) => (name ? `Hallo ${name},` : 'Hallo,'),
     copyLink: 'Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:',
     automated: (tenant) => `Diese Nachricht wurde automatisch von ${tenant} versendet. Bitte antworten Sie nicht darauf.`,
     minutes: (n) => (n === 1 ? '1 Minute' : `${n} Minuten`),
+    duration: (n) => inUnits(n, ['Tag', 'Tage'], ['Stunde', 'Stunden'], (m) => (m === 1 ? '1 Minute' : `${m} Minuten`)),
   },
 };
+
+function inUnits(minutes: number, day: [string, string], hour: [string, string], fallback: (m: number) => string): string {
+  const unit = (n: number, [one, many]: [string, string]) => `${n} ${n === 1 ? one : many}`;
+  if (minutes > 0 && minutes % 1440 === 0) return unit(minutes / 1440, day);
+  if (minutes > 0 && minutes % 60 === 0) return unit(minutes / 60, hour);
+  return fallback(minutes);
+}
 
 type Builders = { [T in MailTemplate]: (data: MailTemplateData[T], s: Strings) => Content };
 
@@ -104,6 +115,16 @@ const translations: Record<SupportedLocale, Builders> = {
         { kind: 'action', label: 'Choose a new password', url: d.link },
         p(`The link expires in ${s.minutes(d.expiresInMinutes)} and works only once.`),
         p('If you did not ask for this, you can ignore this message. Your password stays as it is.'),
+      ],
+    }),
+    invitation: (d, s) => ({
+      subject: `You have been invited to ${d.tenantName}`,
+      blocks: [
+        p(s.greeting(d.name)),
+        p(`An administrator created a ${d.tenantName} account for this email address. Choose a password to start using it.`),
+        { kind: 'action', label: 'Choose a password', url: d.link },
+        p(`The link expires in ${s.duration(d.expiresInMinutes)} and works only once. After that, ask your administrator for a new invitation.`),
+        p('If you did not expect this, you can ignore this message.'),
       ],
     }),
     mfa_email_code: (d, s) => ({
@@ -175,6 +196,16 @@ const translations: Record<SupportedLocale, Builders> = {
         { kind: 'action', label: 'Neues Passwort wählen', url: d.link },
         p(`Der Link ist ${s.minutes(d.expiresInMinutes)} lang gültig und kann nur einmal verwendet werden.`),
         p('Falls Sie das nicht angefordert haben, können Sie diese Nachricht ignorieren. Ihr Passwort bleibt unverändert.'),
+      ],
+    }),
+    invitation: (d, s) => ({
+      subject: `Sie wurden zu ${d.tenantName} eingeladen`,
+      blocks: [
+        p(s.greeting(d.name)),
+        p(`Eine Administratorin oder ein Administrator hat für diese E-Mail-Adresse ein ${d.tenantName}-Konto angelegt. Wählen Sie ein Passwort, um es zu nutzen.`),
+        { kind: 'action', label: 'Passwort wählen', url: d.link },
+        p(`Der Link ist ${s.duration(d.expiresInMinutes)} lang gültig und kann nur einmal verwendet werden. Danach können Sie um eine neue Einladung bitten.`),
+        p('Falls Sie das nicht erwartet haben, können Sie diese Nachricht ignorieren.'),
       ],
     }),
     mfa_email_code: (d, s) => ({

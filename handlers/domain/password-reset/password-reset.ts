@@ -15,6 +15,8 @@ import type { Clock } from '../../core/clock.ts';
 import { linkWithToken, requireAllowedRedirect } from '../registration/redirects.ts';
 
 export const resetTtlSeconds = 3600;
+/** An invitation's link lives longer than a reset link: the invitee may read it days later. */
+export const invitationTtlSeconds = 3 * 86_400;
 /** Reset requests per client address and per account per window (FORGOT_PASSWORD_RATE_LIMIT, …_EMAIL_LIMIT, …_WINDOW). */
 export interface ForgotRateLimit {
   perAddress: number;
@@ -98,17 +100,23 @@ export class PasswordReset {
     await this.sendResetLink(tenantId, normaliseEmail(email), null, client);
   }
 
+  /** An invitation (admin create without a password): the same single-use link, its own mail, three days. */
+  async sendInvitation(tenantId: string, email: string, client: ClientInfo): Promise<void> {
+    await this.sendResetLink(tenantId, normaliseEmail(email), null, client, 'invitation');
+  }
+
   /** Waits for background work (tests and graceful shutdown). */
   async settle(): Promise<void> {
     await Promise.all([...this.background]);
   }
 
-  private async sendResetLink(tenantId: string, email: string, redirectUri: string | null, client: ClientInfo): Promise<void> {
+  private async sendResetLink(tenantId: string, email: string, redirectUri: string | null, client: ClientInfo, kind: 'password_reset' | 'invitation' = 'password_reset'): Promise<void> {
+    const ttlSeconds = kind === 'invitation' ? invitationTtlSeconds : resetTtlSeconds;
     const tenant = await this.deps.tenants.findActiveById(tenantId);
     if (!tenant) return;
     const user = await this.deps.users.findInTenant(tenant._id, email);
     if (!user || user.status === 'disabled') return;
-    const { token } = await this.deps.flows.start('password_reset', resetTtlSeconds, {
+    const { token } = await this.deps.flows.start('password_reset', ttlSeconds, {
       user_id: user._id,
       tenant_id: tenant._id,
       email_normalized: user.email_normalized,
@@ -118,11 +126,11 @@ export class PasswordReset {
     const base = redirectUri ?? `${this.settings.publicBaseUrl}/t/${tenant.slug}/reset-password`;
     await this.deps.mailer.send({
       to: user.email,
-      template: 'password_reset',
+      template: kind,
       locale: user.locale,
-      data: { name: user.first_name, link: linkWithToken(base, token), expiresInMinutes: resetTtlSeconds / 60, tenantName: tenant.name },
+      data: { name: user.first_name, link: linkWithToken(base, token), expiresInMinutes: ttlSeconds / 60, tenantName: tenant.name },
     });
-    await this.deps.audit.record({ type: 'password.reset_requested', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
+    await this.deps.audit.record({ type: kind === 'invitation' ? 'user.invited' : 'password.reset_requested', outcome: 'success', tenantId: tenant._id, userId: user._id, ...client });
   }
 
 }

@@ -105,6 +105,19 @@ async function enrolTotp(server: RunningServer, userId: ObjectId): Promise<strin
   return secret;
 }
 
+/** The newest audit entry the caller sees; sign-ins are recorded in the background, so it waits a little. */
+async function firstAuditEntry(url: string, token: string): Promise<string> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const response = await fetch(`${url}/api/v1/admin/audit/?per_page=1`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`seeding: GET /api/v1/admin/audit/ answered ${response.status}: ${text.slice(0, 500)}`);
+    const id = (JSON.parse(text) as { items?: Array<{ id?: string }> }).items?.[0]?.id;
+    if (id) return id;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('seeding: no audit entry appeared for the tenant admin');
+}
+
 export interface TenantAdminSide {
   name: string;
   tenantId: string;
@@ -134,12 +147,21 @@ export async function seedTenantAdmins(server: RunningServer): Promise<[TenantAd
     const memberLogin = await post(url, '/api/v1/auth/login', { email: member.email, password: SEED_PASSWORD });
     const app = await services.applications.create({ name: `${name} service`, application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, partner_id: null });
     const signedIn = await post(url, '/api/v1/admin/auth/login', { email: admin.email, password: SEED_PASSWORD });
+    const token = signedIn.access_token as string;
     sides.push({
       name: `${name} tenant admin`,
       tenantId: tenantPublicId(tenant._id),
       tenantOid: tenant._id,
-      token: signedIn.access_token as string,
-      ids: { tenant_id: tenantPublicId(tenant._id), user_id: userPublicId(member._id), session_id: String(decodeJwt(memberLogin.access_token).sid), application_id: app.application._id, partner_id: partner._id },
+      token,
+      ids: {
+        tenant_id: tenantPublicId(tenant._id),
+        user_id: userPublicId(member._id),
+        session_id: String(decodeJwt(memberLogin.access_token).sid),
+        application_id: app.application._id,
+        partner_id: partner._id,
+        // An entry of the tenant's audit log (the sign-ins above wrote some), as its admin sees it.
+        entry_id: await firstAuditEntry(url, token),
+      },
     });
   }
   return sides as [TenantAdminSide, TenantAdminSide];

@@ -12133,7 +12133,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
       "mswPath": "/api/v1/admin/partners/:partner_id",
       "tag": "Partners",
       "summary": "Update Partner",
-      "description": "Partial update (platform admin only). A limit below the current usage is accepted; it\nstops further creates until usage falls under it.",
+      "description": "Partial update (platform admin only). A limit below the current usage is accepted; it\nstops further creates until usage falls under it. Setting `status` to `suspended` closes\nevery tenant of the partner as if it were suspended (sign-in, identify, tokens, hosted\npages and their OpenID issuers) and ends their sessions; each tenant keeps its own\n`status` and opens again when the partner is set back to `active`. No tenant can be\ncreated in or moved into a suspended partner.",
       "secured": true,
       "parameters": [
         {
@@ -14506,7 +14506,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
       "mswPath": "/api/v1/admin/users/",
       "tag": "Users",
       "summary": "Create User",
-      "description": "Create a user in a tenant (`tenant_id`; a tenant admin's own by default). With `password`, it is checked against the tenant's password policy. Without one, `send_invitation: true` emails a set-password link (the password-reset link, valid for an hour). An email already registered in the tenant answers 409 and nothing is written (parallel creates of one address: exactly one 201). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "description": "Create a user in a tenant (`tenant_id`; a tenant admin's own by default). With `password`, it is checked against the tenant's password policy. Without one, `send_invitation: true` emails an invitation with a single-use link to choose the first password, valid for three days (audited as `user.invited`). An email already registered in the tenant answers 409 and nothing is written (parallel creates of one address: exactly one 201). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
       "secured": true,
       "parameters": [
         {

@@ -73,14 +73,14 @@ const common: Record<SupportedLocale, Strings> = {
     copyLink: 'If the button does not work, copy this link into your browser:',
     automated: (tenant) => `This message was sent automatically by ${tenant}. Please do not reply to it.`,
     minutes: (n) => (n === 1 ? '1 minute' : `${n} minutes`),
-    duration: (n) => inUnits(n, ['day', 'days'], ['hour', 'hours'], (m) => (m === 1 ? '1 minute' : `${m} minutes`)),
+    duration: (n) => inUnits(n, ['day', 'days'], ['hour', 'hours'], common.en.minutes),
   },
   de: {
     greeting: (name) => (name ? `Hallo ${name},` : 'Hallo,'),
     copyLink: 'Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:',
     automated: (tenant) => `Diese Nachricht wurde automatisch von ${tenant} versendet. Bitte antworten Sie nicht darauf.`,
     minutes: (n) => (n === 1 ? '1 Minute' : `${n} Minuten`),
-    duration: (n) => inUnits(n, ['Tag', 'Tage'], ['Stunde', 'Stunden'], (m) => (m === 1 ? '1 Minute' : `${m} Minuten`)),
+    duration: (n) => inUnits(n, ['Tag', 'Tage'], ['Stunde', 'Stunden'], common.de.minutes),
   },
 };
 

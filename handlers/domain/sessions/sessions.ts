@@ -46,7 +46,7 @@ const invalidRefresh = (internal: string) => new ApiError('invalidRefreshToken',
 
 /**
  * Sessions and their refresh-token families. A refresh token is single-use: rotation is one atomic
- * conditional write on the session (the presented token's hash and generation in the filter), so
+ * conditional write on the session (the family's nonce and the presented generation in the filter), so
  * of two concurrent refreshes exactly one wins, and a retry after a lost answer is simply the loser
  * of that race. The immediate predecessor presented within the grace window gets the same successor
  * (two tabs, a retry); an earlier token is reuse and revokes the whole family. Token formats are in

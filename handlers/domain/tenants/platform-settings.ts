@@ -72,18 +72,9 @@ export class PlatformSettings {
       const current = view(stored);
       const merged = patch.password_policy ? { ...current.password_policy, ...patch.password_policy } : null;
       checkSettingRanges(patch, merged);
+      // The whole merged policy: the version guard keeps a concurrent change from being overwritten.
       const fields: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(patch)) {
-        if (value === undefined) continue;
-        if (key === 'password_policy') {
-          // Field by field over a stored policy; the whole merged policy where none is stored yet.
-          if (stored?.password_policy) {
-            for (const [k, v] of Object.entries(value as Partial<PasswordPolicy>)) if (v !== undefined) fields[`password_policy.${k}`] = v;
-          } else {
-            fields['password_policy'] = merged;
-          }
-        } else fields[key] = value;
-      }
+      for (const [key, value] of Object.entries(patch)) if (value !== undefined) fields[key] = key === 'password_policy' ? merged : value;
       const written = await this.store.set(fields, this.clock.now(), stored?.version ?? null);
       if (written) return view(written);
     }

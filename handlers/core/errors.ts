@@ -32,6 +32,7 @@ export const errorCatalogue = {
   // Users admin API (issue 17)
   userEmailTaken: { status: 409, detail: 'A user with this email already exists in this tenant' },
   adminSelfAction: { status: 409, detail: 'Administrators cannot suspend, delete or change the admin role of their own account' },
+  adminSelfPassword: { status: 409, detail: 'Administrators change their own password with POST /api/v1/me/password, which asks for the current one' },
   userSuspended: { status: 409, detail: 'The user is suspended; activate the account first' },
   // Partners, tenants, platform settings (admin API).
   superAdminRequired: { status: 403, detail: 'Super admin privileges required' },

@@ -543,7 +543,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -570,7 +570,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -589,7 +589,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -606,7 +606,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -657,7 +657,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -668,7 +668,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -14665,7 +14665,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -14690,6 +14690,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {
@@ -15377,7 +15383,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -15402,6 +15408,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {
@@ -15930,7 +15942,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -15955,6 +15967,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {
@@ -16273,7 +16291,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
       "mswPath": "/api/v1/admin/users/:user_id/reset-password",
       "tag": "Users",
       "summary": "Reset User Password",
-      "description": "Either sets `password` (checked against the tenant's password policy; every session of the user ends) or, with `send_email: true`, emails the user the password-reset link of the forgot-password flow. Exactly one of the two; a suspended user gets no email (409). Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "description": "Either sets `password` (checked against the tenant's password policy; every session of the user ends) or, with `send_email: true`, emails the user the password-reset link of the forgot-password flow. Exactly one of the two; a suspended user gets no email (409). An administrator does not set their own password here (409): a bearer token alone must not replace it, so it changes with POST /api/v1/me/password, which asks for the current one. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
       "secured": true,
       "parameters": [
         {
@@ -16415,7 +16433,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -16440,6 +16458,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {
@@ -17884,7 +17908,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -17909,6 +17933,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {
@@ -18150,7 +18180,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself, or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -18175,6 +18205,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "self",
               "value": {
                 "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
               }
             },
             {

@@ -198,6 +198,21 @@ describe('super admin', () => {
     expect(smtp.linkIn(mail, '/reset-password')).toContain(`/t/${tenant.slug}/reset-password?token=`);
   });
 
+  test('reset-password: an administrator does not set their own password there (409); the profile, which asks for the current one, does', async () => {
+    const { user, email, token } = await tenantAdmin(await createTenant(server));
+    const created = uid(user);
+    const self = await server.call('POST', userPath(created, '/reset-password'), { token, body: { password: 'a takeover passphrase' } });
+    expect([self.status, self.body.detail]).toEqual([409, 'Administrators change their own password with POST /api/v1/me/password, which asks for the current one']);
+    expect((await server.call('GET', '/api/v1/admin/auth/me', { token })).status).toBe(200);
+    expect(await adminToken(email)).toMatch(/\./);
+    // The emailed link stays open to them: it needs the mailbox, not just the token.
+    const mailed = await server.call('POST', userPath(created, '/reset-password'), { token, body: { send_email: true } });
+    expect([mailed.status, mailed.body.email_sent]).toEqual([200, true]);
+    const changed = await server.call('POST', '/api/v1/me/password', { token, body: { current_password: strongPassword, new_password: 'a passphrase of my own choosing' } });
+    expect(changed.status).toBe(200);
+    expect(await adminToken(email, 'a passphrase of my own choosing')).toMatch(/\./);
+  });
+
   test('unlock lifts a lockout; reset-mfa removes every factor (audited user.mfa_reset); GET mfa shows the factors', async () => {
     const tenant = await createTenant(server);
     const { user, email } = await createUser(server, tenant);

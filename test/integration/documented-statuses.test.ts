@@ -83,7 +83,7 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   deleteUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
   suspendUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfAction'],
   activateUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
-  resetUserPassword: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'userSuspended', 'validation'],
+  resetUserPassword: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'userSuspended', 'adminSelfPassword', 'validation'],
   unlockUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
   resetUserMfa: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
   listUserSessions: ['adminRequired', 'platformScopeRequired', 'notFound'],

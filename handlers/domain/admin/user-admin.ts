@@ -254,6 +254,9 @@ export class UserAdmin {
       }
       const { user, tenant } = await this.manageable(actor, id);
       if (hasPassword) {
+        // A bearer token alone must not replace its own account's password: that would turn a
+        // stolen admin token into a permanent takeover. The profile asks for the current one.
+        if (actor.kind === 'user' && actor.userId.equals(user._id)) throw new ApiError('adminSelfPassword');
         checkPassword(input.password!, tenant.settings.password_policy, 'password', { email: user.email });
         await this.deps.users.setPassword(user._id, input.password!);
         const sessions = await this.deps.sessions.revokeAllForUser(user._id, 'password set by admin');

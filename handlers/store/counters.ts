@@ -35,9 +35,27 @@ export const countersCollection = defineCollection<CounterDoc>({
 export class CounterStore {
   constructor(private readonly counters: Collection<CounterDoc>) {}
 
-  /** Counts one more in the live window (with `reservation`, also one more in flight); null when there is none (absent or expired). */
-  incrementLive(key: string, now: Date, reservation?: boolean): Promise<CounterDoc | null> {
-    return this.counters.findOneAndUpdate({ _id: key, expires_at: { $gt: now } }, { $inc: reservation ? { count: 1, inflight: 1 } : { count: 1 } }, { returnDocument: 'after' });
+  /**
+   * Counts one more in the live window, or opens a first one at 1 when the key has none: one
+   * command either way (an upsert whose filter checks expiry). With `reservation`, the attempt is
+   * also one more in flight, and a new window gets the reservation's id. Null when an expired
+   * window is still stored (the upsert collides with it on _id; see restartExpired) or a racing
+   * caller opened the window first: the caller tries again.
+   */
+  async incrementOrOpen(key: string, now: Date, expiresAt: Date, reservation?: Reservation): Promise<CounterDoc | null> {
+    try {
+      return await this.counters.findOneAndUpdate(
+        { _id: key, expires_at: { $gt: now } },
+        {
+          $inc: reservation ? { count: 1, inflight: 1 } : { count: 1 },
+          $setOnInsert: { window_started_at: now, expires_at: expiresAt, ...(reservation ? { window_id: reservation.windowId } : {}) },
+        },
+        { upsert: true, returnDocument: 'after' },
+      );
+    } catch (error) {
+      if (isDuplicateKey(error)) return null;
+      throw error;
+    }
   }
 
   /** Starts a new window at 1 over an expired one; null when the window is live or absent. */
@@ -47,17 +65,6 @@ export class CounterStore {
       { $set: { count: 1, window_started_at: now, expires_at: expiresAt, ...(reservation ? { inflight: 1, window_id: reservation.windowId } : {}) } },
       { returnDocument: 'after' },
     );
-  }
-
-  /** Opens a first window at 1; false when a window for the key exists (someone else made it). */
-  async insertWindow(key: string, now: Date, expiresAt: Date, reservation?: Reservation): Promise<boolean> {
-    try {
-      await this.counters.insertOne({ _id: key, count: 1, window_started_at: now, expires_at: expiresAt, ...(reservation ? { inflight: 1, window_id: reservation.windowId } : {}) });
-      return true;
-    } catch (error) {
-      if (isDuplicateKey(error)) return false;
-      throw error;
-    }
   }
 
   /** Holds a live window open until at least `until` (never shortens it); a dead one stays dead. */

@@ -25,25 +25,36 @@ describe('CounterStore', () => {
     await raw().deleteMany({});
   });
 
-  describe('incrementLive', () => {
+  describe('incrementOrOpen', () => {
     it('counts one more in a live window and returns it', async () => {
       await raw().insertOne(window({ _id: 'k' }));
-      expect(await counters.incrementLive('k', now)).toEqual(window({ _id: 'k', count: 4 }));
+      expect(await counters.incrementOrOpen('k', now, at(5 * minute))).toEqual(window({ _id: 'k', count: 4 }));
       expect((await stored('k'))?.count).toBe(4);
     });
 
-    it('refuses an expired window (expiry is checked, not left to TTL) and an absent one', async () => {
+    it('opens a first window at 1 where the key has none', async () => {
+      expect(await counters.incrementOrOpen('k', now, at(minute))).toEqual({ _id: 'k', count: 1, window_started_at: now, expires_at: at(minute) });
+      expect(await stored('k')).toEqual({ _id: 'k', count: 1, window_started_at: now, expires_at: at(minute) });
+    });
+
+    it('refuses an expired window that is still stored (expiry is checked, not left to TTL), and leaves it alone', async () => {
       await raw().insertOne(window({ _id: 'k', expires_at: now }));
-      expect(await counters.incrementLive('k', now)).toBeNull();
-      expect((await stored('k'))?.count).toBe(3);
-      expect(await counters.incrementLive('absent', now)).toBeNull();
-      expect(await stored('absent')).toBeNull();
+      expect(await counters.incrementOrOpen('k', now, at(minute))).toBeNull();
+      expect(await stored('k')).toEqual(window({ _id: 'k', expires_at: now }));
     });
 
     it('N parallel increments are all counted, each sees its own count', async () => {
       await raw().insertOne(window({ _id: 'k', count: 0 }));
-      const results = await Promise.all(Array.from({ length: 10 }, () => counters.incrementLive('k', now)));
+      const results = await Promise.all(Array.from({ length: 10 }, () => counters.incrementOrOpen('k', now, at(minute))));
       expect(results.map((r) => r!.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('of N parallel first windows one document is made; the callers that lost the race get null or a count on it', async () => {
+      const results = await Promise.all(Array.from({ length: 10 }, () => counters.incrementOrOpen('k', now, at(minute))));
+      expect(await raw().countDocuments({ _id: 'k' })).toBe(1);
+      const counts = results.filter((r) => r !== null).map((r) => r!.count);
+      expect(new Set(counts).size).toBe(counts.length);
+      expect((await stored('k'))?.count).toBe(counts.length);
     });
   });
 
@@ -65,27 +76,6 @@ describe('CounterStore', () => {
       await raw().insertOne(window({ _id: 'k', expires_at: at(-1) }));
       const results = await Promise.all(Array.from({ length: 10 }, () => counters.restartExpired('k', now, at(minute))));
       expect(results.filter((r) => r !== null)).toHaveLength(1);
-    });
-  });
-
-  describe('insertWindow', () => {
-    it('opens a first window at 1', async () => {
-      expect(await counters.insertWindow('k', now, at(minute))).toBe(true);
-      expect(await stored('k')).toEqual({ _id: 'k', count: 1, window_started_at: now, expires_at: at(minute) });
-    });
-
-    it('refuses when a window exists, live or expired (unique _id)', async () => {
-      await raw().insertOne(window({ _id: 'live' }));
-      await raw().insertOne(window({ _id: 'dead', expires_at: at(-1) }));
-      expect(await counters.insertWindow('live', now, at(minute))).toBe(false);
-      expect(await counters.insertWindow('dead', now, at(minute))).toBe(false);
-      expect((await stored('live'))?.count).toBe(3);
-    });
-
-    it('of N parallel first windows exactly one is created', async () => {
-      const results = await Promise.all(Array.from({ length: 10 }, () => counters.insertWindow('k', now, at(minute))));
-      expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await raw().countDocuments({ _id: 'k' })).toBe(1);
     });
   });
 
@@ -113,24 +103,25 @@ describe('CounterStore', () => {
 
   describe('reservations', () => {
     it('a reservation opens or restarts a window with an id and counts in flight; a plain increment does not touch them', async () => {
-      expect(await counters.insertWindow('r', now, at(minute), { windowId: 'w1' })).toBe(true);
+      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w1' });
       expect(await stored('r')).toMatchObject({ count: 1, inflight: 1, window_id: 'w1' });
-      expect(await counters.incrementLive('r', now, true)).toMatchObject({ count: 2, inflight: 2, window_id: 'w1' });
-      expect(await counters.incrementLive('r', now)).toMatchObject({ count: 3, inflight: 2 });
+      // A live window keeps its id: the reservation counts in it.
+      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'ignored' })).toMatchObject({ count: 2, inflight: 2, window_id: 'w1' });
+      expect(await counters.incrementOrOpen('r', now, at(minute))).toMatchObject({ count: 3, inflight: 2 });
       await raw().updateOne({ _id: 'r' }, { $set: { expires_at: at(-1) } });
       expect(await counters.restartExpired('r', now, at(minute), { windowId: 'w2' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
     });
 
     it('settle keeps the attempt counted or withdraws it, only in the window it was made in', async () => {
-      await counters.insertWindow('r', now, at(minute), { windowId: 'w1' });
-      await counters.incrementLive('r', now, true);
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' });
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
       await counters.settle('r', 'w1', false);
       expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
       await counters.settle('r', 'w1', true);
       expect(await stored('r')).toMatchObject({ count: 1, inflight: 0 });
       // Nothing in flight any more, or another window: nothing changes.
       await counters.settle('r', 'w1', true);
-      await counters.incrementLive('r', now, true);
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
       await counters.settle('r', 'other-window', true);
       expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
       await counters.settle('absent', 'w1', true);
@@ -138,19 +129,19 @@ describe('CounterStore', () => {
     });
 
     it('clear starts the count again in place, and reservations made before it no longer settle', async () => {
-      await counters.insertWindow('r', now, at(minute), { windowId: 'w1' });
-      await counters.incrementLive('r', now, true);
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' });
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
       await counters.clear('r', 'w2');
       expect(await stored('r')).toMatchObject({ count: 0, inflight: 0, window_id: 'w2', expires_at: at(minute) });
       await counters.settle('r', 'w1', true);
-      expect(await counters.incrementLive('r', now, true)).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
+      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
       await counters.clear('absent', 'w');
       expect(await stored('absent')).toBeNull();
     });
 
     it('N parallel reservations and settlements lose no update', async () => {
-      await counters.insertWindow('r', now, at(minute), { windowId: 'w' });
-      await Promise.all(Array.from({ length: 10 }, () => counters.incrementLive('r', now, true)));
+      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w' });
+      await Promise.all(Array.from({ length: 10 }, () => counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' })));
       await Promise.all(Array.from({ length: 10 }, (_, i) => counters.settle('r', 'w', i % 2 === 0)));
       expect(await stored('r')).toMatchObject({ count: 6, inflight: 1 });
     });

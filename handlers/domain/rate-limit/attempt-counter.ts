@@ -14,9 +14,9 @@ export interface CounterState {
 
 /**
  * Fixed-window counters in MongoDB shared by every replica. Each step is a single atomic
- * operation (conditional $inc, conditional window reset, insert guarded by the unique _id), so
- * concurrent requests can never both see "under the limit" past it. TTL only tidies up; expiry is
- * checked in every filter.
+ * operation (an $inc upsert whose filter checks expiry and whose insert the unique _id guards; a
+ * conditional window reset), so concurrent requests can never both see "under the limit" past it.
+ * TTL only tidies up (and keeps a counted attempt at one command); expiry is checked in every filter.
  */
 export class AttemptCounter {
   constructor(
@@ -31,14 +31,13 @@ export class AttemptCounter {
   async hit(key: string, windowSeconds: number, reserve = false): Promise<CounterState> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.clock.now();
-      const live = await this.counters.incrementLive(key, now, reserve);
-      if (live) return { count: live.count, retryAfter: secondsUntil(live.expires_at, now), ...(reserve ? { inflight: live.inflight ?? 1, windowId: live.window_id ?? null } : {}) };
       const reservation = reserve ? { windowId: randomBytes(12).toString('base64url') } : undefined;
-      const fresh = { count: 1, retryAfter: windowSeconds, ...(reservation ? { inflight: 1, windowId: reservation.windowId } : {}) };
+      // The common cases, a live window or none at all (TTL removed the last), are one command.
+      const counted = await this.counters.incrementOrOpen(key, now, addSeconds(now, windowSeconds), reservation);
+      if (counted) return { count: counted.count, retryAfter: secondsUntil(counted.expires_at, now), ...(reserve ? { inflight: counted.inflight ?? 1, windowId: counted.window_id ?? null } : {}) };
+      // An expired window TTL has not removed yet, or one a racing caller has just opened.
       const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds), reservation);
-      if (restarted) return fresh;
-      if (await this.counters.insertWindow(key, now, addSeconds(now, windowSeconds), reservation)) return fresh;
-      // Someone else created the window between our steps: count against theirs.
+      if (restarted) return { count: 1, retryAfter: windowSeconds, ...(reservation ? { inflight: 1, windowId: reservation.windowId } : {}) };
     }
     throw new Error(`attempt counter ${key} kept changing under contention`);
   }

@@ -244,6 +244,7 @@ export function composeDomain(database: Database, config: DomainConfig, logger: 
 
   const applications = new Applications(database.applications, clock, partnerLimits, (id) => database.tenants.findById(id));
   const oauthClients = new OAuthClients(applications);
+  database.follow('applications', oauthClients, config.AUTH_CACHE_POLL_MS);
   const bearer = new BearerAuthentication({ accessTokens, sessions, users, clientActive: (clientId) => oauthClients.isActive(clientId) });
   const idTokens = new IdTokens(signingKeys, clock);
   const authorization = new Authorization({ clients: oauthClients, codes: database.authorizationCodes, consents: database.consents, sessions, idTokens, box, clock });

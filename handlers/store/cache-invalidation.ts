@@ -22,7 +22,12 @@ export const cacheInvalidationsCollection = defineCollection<InvalidationDoc>({
 });
 
 /** Collections whose documents replicas cache, so their changes are announced to the others. */
-const announced = new Set(['users', 'sessions', 'tenants', '*']);
+const announced = new Set(['users', 'sessions', 'tenants', 'applications', '*']);
+/** A cache kept in step with writes: it forgets the written `_id`s (hex or string), or everything. */
+export interface Evictable {
+  evict(ids: string[] | undefined): void;
+}
+
 /** How far back (seconds) each poll looks, for clocks of replicas that differ a little. */
 const LOOKBACK_SECONDS = 2;
 
@@ -34,7 +39,7 @@ const LOOKBACK_SECONDS = 2;
  * Writes that bypass ScaiKey (an operator's shell) are only caught by the caches' TTL.
  */
 export class CacheInvalidation {
-  private readonly caches = new Map<string, Array<RecentDocuments<never>>>();
+  private readonly caches = new Map<string, Evictable[]>();
   private readonly origin = new ObjectId().toHexString();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly seen = new Map<string, number>();
@@ -61,12 +66,22 @@ export class CacheInvalidation {
   /** A cache of `collection` documents, kept in step; disabled when `ttlMs` is 0 or writes are invisible. */
   register<T extends { _id: ObjectId }>(collection: string, options: { ttlMs: number; pollMs: number; clock: Clock }): RecentDocuments<T> {
     const cache = new RecentDocuments<T>(this.seesWrites ? options.ttlMs : 0, options.clock);
-    if (!cache.enabled) return cache;
-    const list = this.caches.get(collection) ?? [];
-    list.push(cache as unknown as RecentDocuments<never>);
-    this.caches.set(collection, list);
-    this.poller ??= setInterval(() => void this.poll(), options.pollMs).unref();
+    if (cache.enabled) this.follow(collection, cache, options.pollMs);
     return cache;
+  }
+
+  /**
+   * Keeps a cache of `collection` of the caller's own making in step: it is told of this
+   * process's writes and of other replicas' (polled every `pollMs`). False when writes are
+   * invisible: then it is told nothing, and only its own expiry bounds staleness.
+   */
+  follow(collection: string, cache: Evictable, pollMs: number): boolean {
+    if (!this.seesWrites) return false;
+    const list = this.caches.get(collection) ?? [];
+    list.push(cache);
+    this.caches.set(collection, list);
+    this.poller ??= setInterval(() => void this.poll(), pollMs).unref();
+    return true;
   }
 
   /** Reads what other replicas announced since the last poll and evicts it here. */

@@ -1,6 +1,6 @@
 import { MongoClient, type Collection, type Db, type ObjectId } from 'mongodb';
 import type { Clock } from '../core/clock.ts';
-import { CacheInvalidation } from './cache-invalidation.ts';
+import { CacheInvalidation, type Evictable } from './cache-invalidation.ts';
 import type { RecentDocuments } from './recent-documents.ts';
 import { monitorWrites } from './write-monitor.ts';
 import { DatabaseAvailability, guardDatabase, type AvailabilityChange } from './availability.ts';
@@ -100,6 +100,11 @@ export class Database {
    */
   recent<T extends { _id: ObjectId }>(collection: 'users' | 'sessions' | 'tenants', options: { ttlMs: number; pollMs: number; clock: Clock }): RecentDocuments<T> {
     return this.cacheInvalidation.register<T>(collection, options);
+  }
+
+  /** Keeps a cache of the domain's own (the OAuth clients') in step with writes of every replica; false when writes are invisible. */
+  follow(collection: 'applications', cache: Evictable, pollMs: number): boolean {
+    return this.cacheInvalidation.follow(collection, cache, pollMs);
   }
 
   /** Reads other replicas' announcements now instead of at the next poll (tests). */

@@ -150,6 +150,23 @@ describe('two replicas', () => {
     await eventually(replicas.a, async () => (await login()).status === 404);
   });
 
+  test("an app's regenerated secret or suspension on another replica takes effect at this replica's token endpoint at the next poll", async () => {
+    const tenant = await createTenant(replicas.a);
+    const created = await replicas.a.domain.applications.create({ name: 'Replicated service', application_type: 'SERVICE', scope: 'TENANT', tenant_id: tenant._id, allowed_scopes: ['api:read'] });
+    const token = (secret: string) => fetch(`${replicas.a.url}/api/v1/auth/tenants/${tenant.slug}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${created.application.client_id}:${secret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    }).then((reply) => reply.status);
+    expect(await token(created.clientSecret!)).toBe(200);
+    // Well inside the client cache's own 5 s: only the announcement can make replica a see these.
+    const rotated = await replicas.b.domain.applications.rotateSecret(created.application);
+    await eventually(replicas.a, async () => (await token(created.clientSecret!)) === 401);
+    expect(await token(rotated.clientSecret!)).toBe(200);
+    await replicas.b.domain.applications.update(rotated.application, { status: 'suspended' });
+    await eventually(replicas.a, async () => (await token(rotated.clientSecret!)) === 401);
+  });
+
   test('a refresh elsewhere only extends the session and is not announced', async () => {
     const tenant = await createTenant(replicas.a);
     const { email } = await createUser(replicas.a, tenant);

@@ -296,8 +296,8 @@ describe('tenant issuer with openid-client', () => {
     const ok = await fetch(`${issuerUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('no-store');
+    // The write itself empties this process's client cache (no waiting for its expiry).
     await server.domain.applications.update(service.application, { status: 'suspended' });
-    server.domain.oauthClients.forget(service.application.client_id);
     const refused = await fetch(`${issuerUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });

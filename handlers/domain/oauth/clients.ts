@@ -36,21 +36,32 @@ const invalidClient = (internal: string) => new OAuthError('invalid_client', 'Cl
 /**
  * The apps an issuer serves: a tenant issuer its TENANT apps (PARTNER apps once partners own
  * tenants), the platform issuer GLOBAL apps only. Lookups are cached for a few seconds: the token
- * endpoint of a busy service asks for the same client on every call.
+ * endpoint of a busy service asks for the same client on every call. Every write to
+ * `applications`, by this process or (announced) by another replica, empties the cache (`evict`,
+ * wired by the composition root), so a suspended app or a regenerated secret takes effect
+ * everywhere within the announcement poll; the expiry bounds what bypasses ScaiKey.
  */
 export class OAuthClients {
   private readonly cache = new LRUCache<string, { app: ApplicationDoc | null }>({ max: 5_000, ttl: 5_000 });
+  /** Moves on every eviction: a read that overlapped a write is not kept. */
+  private generation = 0;
 
   constructor(private readonly applications: Applications) {}
 
   /** The live app of this client_id (cached, unknown ones too), active or not. */
   private async lookup(clientId: string): Promise<ApplicationDoc | null> {
-    let entry = this.cache.get(clientId);
-    if (!entry) {
-      entry = { app: await this.applications.byClientId(clientId) };
-      this.cache.set(clientId, entry);
-    }
+    const cached = this.cache.get(clientId);
+    if (cached) return cached.app;
+    const generation = this.generation;
+    const entry = { app: await this.applications.byClientId(clientId) };
+    if (generation === this.generation) this.cache.set(clientId, entry);
     return entry.app;
+  }
+
+  /** An app was written: forget every cached client (app writes are rare; the cache is keyed by client_id, not `_id`). */
+  evict(): void {
+    this.generation++;
+    this.cache.clear();
   }
 
   async find(issuer: Issuer, clientId: string | undefined): Promise<ApplicationDoc | null> {
@@ -63,11 +74,6 @@ export class OAuthClients {
   /** Whether the app behind this client_id is live and active. */
   async isActive(clientId: string): Promise<boolean> {
     return (await this.lookup(clientId))?.status === 'active';
-  }
-
-  /** Forget a client at once (its settings or secret changed in this process). */
-  forget(clientId: string): void {
-    this.cache.delete(clientId);
   }
 
   /**

@@ -2347,7 +2347,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -2442,7 +2442,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
@@ -2506,7 +2506,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
@@ -2566,7 +2566,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -2630,6 +2630,8 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
+      409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;
       /** The database cannot be reached right now; retry after the number of seconds in `Retry-After`. */
@@ -2752,7 +2754,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** The request body is larger than the server accepts. */
       413: ErrorResponse;
@@ -2787,7 +2789,7 @@ export interface Operations {
       403: ErrorResponse;
       /** No such user, or one outside the caller's reach. */
       404: ErrorResponse;
-      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written. */
+      /** The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written. */
       409: ErrorResponse;
       /** Validation Error */
       422: HTTPValidationError;

@@ -33,6 +33,7 @@ export const errorCatalogue = {
   userEmailTaken: { status: 409, detail: 'A user with this email already exists in this tenant' },
   adminSelfAction: { status: 409, detail: 'Administrators cannot suspend, delete or change the admin role of their own account' },
   adminSelfPassword: { status: 409, detail: 'Administrators change their own password with POST /api/v1/me/password, which asks for the current one' },
+  adminSelfMfa: { status: 409, detail: 'Administrators remove their own second factors in their profile, which asks for the current password' },
   userSuspended: { status: 409, detail: 'The user is suspended; activate the account first' },
   // Partners, tenants, platform settings (admin API).
   superAdminRequired: { status: 403, detail: 'Super admin privileges required' },

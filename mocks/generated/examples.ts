@@ -543,7 +543,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -570,7 +570,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -589,7 +589,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -606,7 +606,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -625,6 +625,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -657,7 +658,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     413: 'tooLarge';
     415: 'unsupported';
     422: 'missingField' | 'invalidEmail';
@@ -668,7 +669,7 @@ export interface MockExampleNames {
     401: 'notAuthenticated' | 'invalidToken';
     403: 'adminRequired' | 'platformScopeRequired' | 'outOfReach';
     404: 'notFound';
-    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'suspended';
+    409: 'limitReached' | 'emailTaken' | 'self' | 'selfPassword' | 'selfMfa' | 'suspended';
     422: 'missingField' | 'invalidEmail';
     503: 'serviceUnavailable';
   };
@@ -14665,7 +14666,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -14696,6 +14697,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {
@@ -15383,7 +15390,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -15414,6 +15421,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {
@@ -15942,7 +15955,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -15973,6 +15986,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {
@@ -16433,7 +16452,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -16464,6 +16483,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {
@@ -16820,7 +16845,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
       "mswPath": "/api/v1/admin/users/:user_id/reset-mfa",
       "tag": "Users",
       "summary": "Reset User MFA",
-      "description": "Removes every second factor: the authenticator app (and a pending enrolment), security keys and passkeys, email codes, backup codes and trusted devices; every session ends. Audited as `user.mfa_reset` with the removed methods. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
+      "description": "Removes every second factor: the authenticator app (and a pending enrolment), security keys and passkeys, email codes, backup codes and trusted devices; every session ends. Audited as `user.mfa_reset` with the removed methods. An administrator does not reset their own second factors here (409): a bearer token alone must not remove them, so they are removed in the profile, which asks for the current password. Reach: super admins and GLOBAL platform tokens every user; partner admins the users of their partner's tenants; tenant admins their own tenant's users. Users of the reserved `platform` tenant are reachable with platform reach only. A user outside the caller's reach answers 404. Writes need `admin:write` on a platform token; a user holding a higher admin role than the caller answers 403. Every call is audited (refusals included).",
       "secured": true,
       "parameters": [
         {
@@ -16978,6 +17003,55 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "notFound",
               "value": {
                 "detail": "Not Found"
+              }
+            }
+          ]
+        },
+        {
+          "status": 409,
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
+          "contentType": "application/json",
+          "schema": {
+            "$ref": "#/$defs/ErrorResponse"
+          },
+          "schemaName": "ErrorResponse",
+          "envelope": false,
+          "headers": {},
+          "examples": [
+            {
+              "name": "limitReached",
+              "value": {
+                "detail": "The partner's user limit for this tenant has been reached"
+              }
+            },
+            {
+              "name": "emailTaken",
+              "value": {
+                "detail": "A user with this email already exists in this tenant"
+              }
+            },
+            {
+              "name": "self",
+              "value": {
+                "detail": "Administrators cannot suspend, delete or change the admin role of their own account"
+              }
+            },
+            {
+              "name": "selfPassword",
+              "value": {
+                "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
+              }
+            },
+            {
+              "name": "suspended",
+              "value": {
+                "detail": "The user is suspended; activate the account first"
               }
             }
           ]
@@ -17908,7 +17982,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -17939,6 +18013,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {
@@ -18180,7 +18260,7 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
         },
         {
           "status": 409,
-          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password included), or the user is suspended. Nothing was written.",
+          "description": "The email is taken in the tenant, the partner's user limit for the tenant is reached (create), the action targets the caller itself (its own password and second factors included), or the user is suspended. Nothing was written.",
           "contentType": "application/json",
           "schema": {
             "$ref": "#/$defs/ErrorResponse"
@@ -18211,6 +18291,12 @@ export const mockCatalogue: MockCatalogue<OperationId> = {
               "name": "selfPassword",
               "value": {
                 "detail": "Administrators change their own password with POST /api/v1/me/password, which asks for the current one"
+              }
+            },
+            {
+              "name": "selfMfa",
+              "value": {
+                "detail": "Administrators remove their own second factors in their profile, which asks for the current password"
               }
             },
             {

@@ -198,7 +198,7 @@ describe('super admin', () => {
     expect(smtp.linkIn(mail, '/reset-password')).toContain(`/t/${tenant.slug}/reset-password?token=`);
   });
 
-  test('reset-password: an administrator does not set their own password there (409); the profile, which asks for the current one, does', async () => {
+  test('an administrator does not set their own password nor reset their own MFA there (409); the profile, which asks for the current password, does', async () => {
     const { user, email, token } = await tenantAdmin(await createTenant(server));
     const created = uid(user);
     const self = await server.call('POST', userPath(created, '/reset-password'), { token, body: { password: 'a takeover passphrase' } });
@@ -208,6 +208,8 @@ describe('super admin', () => {
     // The emailed link stays open to them: it needs the mailbox, not just the token.
     const mailed = await server.call('POST', userPath(created, '/reset-password'), { token, body: { send_email: true } });
     expect([mailed.status, mailed.body.email_sent]).toEqual([200, true]);
+    const mfa = await server.call('POST', userPath(created, '/reset-mfa'), { token });
+    expect([mfa.status, mfa.body.detail]).toEqual([409, 'Administrators remove their own second factors in their profile, which asks for the current password']);
     const changed = await server.call('POST', '/api/v1/me/password', { token, body: { current_password: strongPassword, new_password: 'a passphrase of my own choosing' } });
     expect(changed.status).toBe(200);
     expect(await adminToken(email, 'a passphrase of my own choosing')).toMatch(/\./);

@@ -85,7 +85,7 @@ const audited: Record<HandledOperationId, Reachable[]> = {
   activateUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
   resetUserPassword: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'userSuspended', 'adminSelfPassword', 'validation'],
   unlockUser: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
-  resetUserMfa: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
+  resetUserMfa: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound', 'adminSelfMfa'],
   listUserSessions: ['adminRequired', 'platformScopeRequired', 'notFound'],
   revokeUserSessions: ['adminRequired', 'platformScopeRequired', 'adminOutOfReach', 'notFound'],
   listUserSecurityEvents: ['adminRequired', 'platformScopeRequired', 'notFound'],

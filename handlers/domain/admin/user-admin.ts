@@ -283,6 +283,8 @@ export class UserAdmin {
   async resetMfa(actor: AdminActor, id: string, request: AdminRequest): Promise<UserAdminView> {
     return this.audited(actor, request, 'user.mfa_reset', id, async () => {
       const { user } = await this.manageable(actor, id);
+      // As with the password: a token alone must not strip its own account of its second factors.
+      if (actor.kind === 'user' && actor.userId.equals(user._id)) throw new ApiError('adminSelfMfa');
       const before = await this.deps.userStore.resetMfa(user._id, this.deps.clock.now());
       if (!before) throw new ApiError('notFound');
       const webauthn = await this.deps.webauthnCredentials.deleteAllForUser(user._id);

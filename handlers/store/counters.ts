@@ -1,4 +1,4 @@
-import type { Collection } from 'mongodb';
+import { MongoBulkWriteError, type Collection } from 'mongodb';
 import { defineCollection } from './collection.ts';
 import { isDuplicateKey } from './duplicate-key.ts';
 
@@ -8,18 +8,16 @@ export interface CounterDoc {
   window_started_at: Date;
   expires_at: Date;
   /**
-   * Reservations (attempts counted but not yet settled) in this window; only counters used with
-   * reservations have it. `count - inflight` is what settled attempts have used of the window.
+   * Reservations (attempts counted but not yet settled) in this window, one lease id each; only
+   * counters used with reservations have them. `count - leases.length` is what settled attempts
+   * have used of the window. A window's leases go with it (reset, or restarted after expiry), so
+   * an old reservation never settles a newer window.
    */
-  inflight?: number;
-  /** Identifies the window, so a reservation settles only the window it was made in. */
-  window_id?: string;
+  leases?: string[];
 }
 
-/** A reservation opens a window with an id and counts as in flight until settled. */
-export interface Reservation {
-  windowId: string;
-}
+/** Why a two-statement count-and-reserve took no reservation (see CounterStore.countAndReserve). */
+export type CountAndReserveOutcome = 'reserved' | 'first-refused' | 'second-refused';
 
 /** `counters`: its indexes and expiry. */
 export const countersCollection = defineCollection<CounterDoc>({
@@ -27,6 +25,14 @@ export const countersCollection = defineCollection<CounterDoc>({
   indexes: [],
   expiry: { field: 'expires_at', marginSeconds: 0 },
 });
+
+/** One key's counting step: under `limit` in its live window, or opening a first one. */
+export interface GuardedCount {
+  key: string;
+  /** The count must be below this before the step (so at most `limit` after it). */
+  limit: number;
+  expiresAt: Date;
+}
 
 /**
  * Fixed-window counters on `counters`, by key. Each method is one atomic operation whose filter
@@ -37,19 +43,16 @@ export class CounterStore {
 
   /**
    * Counts one more in the live window, or opens a first one at 1 when the key has none: one
-   * command either way (an upsert whose filter checks expiry). With `reservation`, the attempt is
-   * also one more in flight, and a new window gets the reservation's id. Null when an expired
-   * window is still stored (the upsert collides with it on _id; see restartExpired) or a racing
-   * caller opened the window first: the caller tries again.
+   * command either way (an upsert whose filter checks expiry). With `lease`, the attempt is also
+   * in flight under that lease until settled. Null when an expired window is still stored (the
+   * upsert collides with it on _id; see restartExpired) or a racing caller opened the window
+   * first: the caller tries again.
    */
-  async incrementOrOpen(key: string, now: Date, expiresAt: Date, reservation?: Reservation): Promise<CounterDoc | null> {
+  async incrementOrOpen(key: string, now: Date, expiresAt: Date, lease?: string): Promise<CounterDoc | null> {
     try {
       return await this.counters.findOneAndUpdate(
         { _id: key, expires_at: { $gt: now } },
-        {
-          $inc: reservation ? { count: 1, inflight: 1 } : { count: 1 },
-          $setOnInsert: { window_started_at: now, expires_at: expiresAt, ...(reservation ? { window_id: reservation.windowId } : {}) },
-        },
+        { $inc: { count: 1 }, ...(lease ? { $push: { leases: lease } } : {}), $setOnInsert: { window_started_at: now, expires_at: expiresAt } },
         { upsert: true, returnDocument: 'after' },
       );
     } catch (error) {
@@ -58,11 +61,37 @@ export class CounterStore {
     }
   }
 
-  /** Starts a new window at 1 over an expired one; null when the window is live or absent. */
-  restartExpired(key: string, now: Date, expiresAt: Date, reservation?: Reservation): Promise<CounterDoc | null> {
+  /**
+   * Two guarded counting steps in one command, in order: `first` is counted, then `second` is
+   * counted with `lease` in flight, each only when it is under its limit in a live window (or opens
+   * its first one). The statements are ordered, so when the first is refused the second is not
+   * tried; 'second-refused' means the first took effect. A refusal is a full window, an expired
+   * one still stored, or a window a racing caller has just opened: the caller settles it step by
+   * step (incrementOrOpen, restartExpired), which can tell them apart.
+   */
+  async countAndReserve(first: GuardedCount, second: GuardedCount, lease: string, now: Date): Promise<CountAndReserveOutcome> {
+    const step = (guard: GuardedCount, withLease: boolean) => ({
+      updateOne: {
+        filter: { _id: guard.key, expires_at: { $gt: now }, count: { $lt: guard.limit } },
+        update: { $inc: { count: 1 }, ...(withLease ? { $push: { leases: lease } } : {}), $setOnInsert: { window_started_at: now, expires_at: guard.expiresAt } },
+        upsert: true,
+      },
+    });
+    try {
+      await this.counters.bulkWrite([step(first, false), step(second, true)], { ordered: true });
+      return 'reserved';
+    } catch (error) {
+      const refused = refusedStatement(error);
+      if (refused === undefined) throw error;
+      return refused === 0 ? 'first-refused' : 'second-refused';
+    }
+  }
+
+  /** Starts a new window at 1 over an expired one (with `lease` its only reservation); null when the window is live or absent. */
+  restartExpired(key: string, now: Date, expiresAt: Date, lease?: string): Promise<CounterDoc | null> {
     return this.counters.findOneAndUpdate(
       { _id: key, expires_at: { $lte: now } },
-      { $set: { count: 1, window_started_at: now, expires_at: expiresAt, ...(reservation ? { inflight: 1, window_id: reservation.windowId } : {}) } },
+      { $set: { count: 1, window_started_at: now, expires_at: expiresAt, ...(lease ? { leases: [lease] } : {}) } },
       { returnDocument: 'after' },
     );
   }
@@ -73,25 +102,34 @@ export class CounterStore {
   }
 
   /**
-   * Settles one reservation of the window `windowId` (null: a window from before reservations):
-   * it is no longer in flight, and with `withdraw` it stops counting at all. Nothing happens when
-   * that window is gone (reset, or restarted after expiry), so an old reservation never frees a
-   * slot of a newer window.
+   * Settles one reservation: it is no longer in flight, and with `withdraw` it stops counting at
+   * all. Returns the window after it, or null when the lease is not in the window any more (the
+   * window was reset or restarted after expiry): then nothing changes, so an old reservation never
+   * frees a slot of a newer window.
    */
-  async settle(key: string, windowId: string | null, withdraw: boolean): Promise<void> {
-    await this.counters.updateOne({ _id: key, window_id: windowId ?? { $exists: false }, inflight: { $gt: 0 } }, { $inc: withdraw ? { count: -1, inflight: -1 } : { inflight: -1 } });
+  settle(key: string, lease: string, withdraw: boolean): Promise<CounterDoc | null> {
+    return this.counters.findOneAndUpdate({ _id: key, leases: lease }, { $pull: { leases: lease }, ...(withdraw ? { $inc: { count: -1 } } : {}) }, { returnDocument: 'after' });
   }
 
   /**
-   * Clears a window in place: count 0, nothing in flight, a new window id (so reservations made
-   * before are settled as no-ops). Unlike delete, racing callers keep counting on the same
-   * document instead of racing to create a new one.
+   * Clears a window in place: count 0, nothing in flight (reservations made before settle as
+   * no-ops). Unlike delete, racing callers keep counting on the same document instead of racing
+   * to create a new one.
    */
-  async clear(key: string, windowId: string): Promise<void> {
-    await this.counters.updateOne({ _id: key }, { $set: { count: 0, inflight: 0, window_id: windowId } });
+  async clear(key: string): Promise<void> {
+    await this.counters.updateOne({ _id: key }, { $set: { count: 0, leases: [] } });
   }
 
   async delete(key: string): Promise<void> {
     await this.counters.deleteOne({ _id: key });
   }
+}
+
+/** The index of the statement an ordered bulk write refused with a duplicate key (a failed guard); undefined for any other error. */
+function refusedStatement(error: unknown): number | undefined {
+  if (!(error instanceof MongoBulkWriteError)) return undefined;
+  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  const first = errors[0];
+  if (errors.length !== 1 || !first || first.code !== 11000) return undefined;
+  return first.index;
 }

@@ -12,7 +12,7 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './chi
 export const FERRETDB_VERSION = '1.24.2';
 // Marks binaries carrying our patch (see patchSource); bump it when the patch changes so
 // cached builds are rebuilt. FerretDB prints it as "package:" in `--version`.
-const BUILD_FLAVOUR = 'scaikey-patch-6';
+const BUILD_FLAVOUR = 'scaikey-patch-7';
 const MODULE = 'github.com/FerretDB/FerretDB';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 const STALE_LOCK_MS = 30 * 60_000;
@@ -180,6 +180,10 @@ async function build(dir: string, bin: string, log: (msg: string) => void): Prom
  *    lookup by _id). Equality on `_id` (never an array) becomes `_jsonb->'_id' = value`, served by
  *    the unique _id index; and each declared index also gets a GIN (jsonb_path_ops) index per
  *    field, which serves the containment filters with MongoDB's semantics unchanged.
+ * 4. An `update` of several statements stops at the first that fails, as an ordered one does in
+ *    MongoDB, but FerretDB reported every such failure at index 0. The write error now names the
+ *    statement that failed, so a caller knows which of them took effect (the attempt counters'
+ *    two-statement upsert relies on it).
  */
 async function patchSource(src: string): Promise<void> {
   const versionDir = join(src, 'build', 'version');
@@ -217,6 +221,20 @@ async function patchSource(src: string): Promise<void> {
     (m) => m + ID_EQUALITY_GO,
   );
   await writeFile(join(src, 'internal', 'backends', 'postgresql', 'metadata', 'scaikey_gin_indexes.go'), GIN_INDEXES_GO);
+
+  const msgUpdate = join(src, 'internal', 'handler', 'msg_update.go');
+  await writeFile(join(src, 'internal', 'handler', 'scaikey_update_index.go'), UPDATE_INDEX_GO);
+  await replaceOnce(msgUpdate, '\tfor _, u := range params.Updates {\n', () => '\tfor scaikeyIndex, u := range params.Updates {\n');
+  await replaceOnce(
+    msgUpdate,
+    '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tif err != nil {\n\t\t\treturn 0, 0, nil, lazyerrors.Error(err)\n',
+    () => '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tif err != nil {\n\t\t\treturn 0, 0, nil, &scaikeyStatementError{index: int32(scaikeyIndex), err: lazyerrors.Error(err)}\n',
+  );
+  await replaceOnce(
+    msgUpdate,
+    '\t\treturn nil, handleUpdateError(params.DB, params.Collection, "update", err)\n',
+    () => '\t\treturn nil, scaikeyIndexedUpdateError(params.DB, params.Collection, err)\n',
+  );
   await replaceOnce(
     join(src, 'internal', 'backends', 'postgresql', 'metadata', 'registry.go'),
     '\t\tallPgIndexes[index.PgIndex] = collectionName\n\t}\n\n\tb, err := sjson.Marshal(c.marshal())',
@@ -290,6 +308,43 @@ async function replaceOnce(file: string, anchor: string, replace: (match: string
   if (code.split(anchor).length !== 2) throw new Error(`cannot patch ${file}: anchor not found exactly once`);
   await writeFile(file, code.replace(anchor, () => replace(anchor)));
 }
+
+const UPDATE_INDEX_GO = `// Added by ScaiKey's scripts/local-mongo/ferretdb.ts: names the failed statement of an update.
+package handler
+
+import (
+	"errors"
+
+	"github.com/FerretDB/FerretDB/internal/handler/handlererrors"
+)
+
+// scaikeyStatementError is the error of one statement of an update, with its index.
+type scaikeyStatementError struct {
+	index int32
+	err   error
+}
+
+func (e *scaikeyStatementError) Error() string { return e.err.Error() }
+
+func (e *scaikeyStatementError) Unwrap() error { return e.err }
+
+// scaikeyIndexedUpdateError is handleUpdateError, with a write error's index set to the statement
+// that failed (the statements before it have taken effect, as in an ordered MongoDB update).
+func scaikeyIndexedUpdateError(db, coll string, err error) error {
+	var se *scaikeyStatementError
+	if !errors.As(err, &se) {
+		return handleUpdateError(db, coll, "update", err)
+	}
+	handled := handleUpdateError(db, coll, "update", se.err)
+	var we *handlererrors.WriteErrors
+	if !errors.As(handled, &we) {
+		return handled
+	}
+	indexed := new(handlererrors.WriteErrors)
+	indexed.Merge(we, se.index)
+	return indexed
+}
+`;
 
 const SERIALIZE_WRITES_GO = `// Added by ScaiKey's scripts/local-mongo/ferretdb.ts: makes single-document writes atomic.
 package handler

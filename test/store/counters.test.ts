@@ -102,48 +102,87 @@ describe('CounterStore', () => {
   });
 
   describe('reservations', () => {
-    it('a reservation opens or restarts a window with an id and counts in flight; a plain increment does not touch them', async () => {
-      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w1' });
-      expect(await stored('r')).toMatchObject({ count: 1, inflight: 1, window_id: 'w1' });
-      // A live window keeps its id: the reservation counts in it.
-      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'ignored' })).toMatchObject({ count: 2, inflight: 2, window_id: 'w1' });
-      expect(await counters.incrementOrOpen('r', now, at(minute))).toMatchObject({ count: 3, inflight: 2 });
+    it('a reservation opens or restarts a window with its lease in flight; a plain increment adds none', async () => {
+      expect(await counters.incrementOrOpen('r', now, at(minute), 'L1')).toMatchObject({ count: 1, leases: ['L1'] });
+      expect(await stored('r')).toMatchObject({ count: 1, leases: ['L1'] });
+      expect(await counters.incrementOrOpen('r', now, at(minute), 'L2')).toMatchObject({ count: 2, leases: ['L1', 'L2'] });
+      expect(await counters.incrementOrOpen('r', now, at(minute))).toMatchObject({ count: 3, leases: ['L1', 'L2'] });
+      // A restarted window keeps none of the old one's leases.
       await raw().updateOne({ _id: 'r' }, { $set: { expires_at: at(-1) } });
-      expect(await counters.restartExpired('r', now, at(minute), { windowId: 'w2' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
+      expect(await counters.restartExpired('r', now, at(minute), 'L3')).toMatchObject({ count: 1, leases: ['L3'] });
     });
 
-    it('settle keeps the attempt counted or withdraws it, only in the window it was made in', async () => {
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' });
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
-      await counters.settle('r', 'w1', false);
-      expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
-      await counters.settle('r', 'w1', true);
-      expect(await stored('r')).toMatchObject({ count: 1, inflight: 0 });
-      // Nothing in flight any more, or another window: nothing changes.
-      await counters.settle('r', 'w1', true);
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
-      await counters.settle('r', 'other-window', true);
-      expect(await stored('r')).toMatchObject({ count: 2, inflight: 1 });
-      await counters.settle('absent', 'w1', true);
+    it('settle keeps the attempt counted or withdraws it, only while its lease is in the window, and returns the window', async () => {
+      await counters.incrementOrOpen('r', now, at(minute), 'L1');
+      await counters.incrementOrOpen('r', now, at(minute), 'L2');
+      expect(await counters.settle('r', 'L1', false)).toMatchObject({ count: 2, leases: ['L2'] });
+      expect(await counters.settle('r', 'L2', true)).toMatchObject({ count: 1, leases: [] });
+      // Settled already, never made, or no window: nothing changes.
+      expect(await counters.settle('r', 'L2', true)).toBeNull();
+      expect(await counters.settle('r', 'other', true)).toBeNull();
+      expect(await stored('r')).toMatchObject({ count: 1, leases: [] });
+      expect(await counters.settle('absent', 'L1', true)).toBeNull();
       expect(await stored('absent')).toBeNull();
     });
 
     it('clear starts the count again in place, and reservations made before it no longer settle', async () => {
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w1' });
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' });
-      await counters.clear('r', 'w2');
-      expect(await stored('r')).toMatchObject({ count: 0, inflight: 0, window_id: 'w2', expires_at: at(minute) });
-      await counters.settle('r', 'w1', true);
-      expect(await counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' })).toMatchObject({ count: 1, inflight: 1, window_id: 'w2' });
-      await counters.clear('absent', 'w');
+      await counters.incrementOrOpen('r', now, at(minute), 'L1');
+      await counters.incrementOrOpen('r', now, at(minute), 'L2');
+      await counters.clear('r');
+      expect(await stored('r')).toMatchObject({ count: 0, leases: [], expires_at: at(minute) });
+      expect(await counters.settle('r', 'L1', true)).toBeNull();
+      expect(await counters.incrementOrOpen('r', now, at(minute), 'L3')).toMatchObject({ count: 1, leases: ['L3'] });
+      await counters.clear('absent');
       expect(await stored('absent')).toBeNull();
     });
 
     it('N parallel reservations and settlements lose no update', async () => {
-      await counters.incrementOrOpen('r', now, at(minute), { windowId: 'w' });
-      await Promise.all(Array.from({ length: 10 }, () => counters.incrementOrOpen('r', now, at(minute), { windowId: 'later' })));
-      await Promise.all(Array.from({ length: 10 }, (_, i) => counters.settle('r', 'w', i % 2 === 0)));
-      expect(await stored('r')).toMatchObject({ count: 6, inflight: 1 });
+      const leases = Array.from({ length: 10 }, (_, i) => `L${i}`);
+      await Promise.all(leases.map((lease) => counters.incrementOrOpen('r', now, at(minute), lease)));
+      await Promise.all(leases.map((lease, i) => counters.settle('r', lease, i % 2 === 0)));
+      expect(await stored('r')).toMatchObject({ count: 5, leases: [] });
+    });
+  });
+
+  describe('countAndReserve', () => {
+    const guard = (key: string, limit: number) => ({ key, limit, expiresAt: at(minute) });
+
+    it('counts the first key and reserves on the second in one command, opening windows that are absent', async () => {
+      expect(await counters.countAndReserve(guard('ip', 5), guard('acct', 3), 'L1', now)).toBe('reserved');
+      expect(await stored('ip')).toEqual({ _id: 'ip', count: 1, window_started_at: now, expires_at: at(minute) });
+      expect(await stored('acct')).toEqual({ _id: 'acct', count: 1, leases: ['L1'], window_started_at: now, expires_at: at(minute) });
+      expect(await counters.countAndReserve(guard('ip', 5), guard('acct', 3), 'L2', now)).toBe('reserved');
+      expect(await stored('ip')).toMatchObject({ count: 2 });
+      expect(await stored('acct')).toMatchObject({ count: 2, leases: ['L1', 'L2'] });
+    });
+
+    it('a first key at its limit, or expired but stored, refuses before the second is touched', async () => {
+      await raw().insertMany([window({ _id: 'full', count: 5 }), window({ _id: 'dead', expires_at: at(-1) })]);
+      expect(await counters.countAndReserve(guard('full', 5), guard('acct', 3), 'L1', now)).toBe('first-refused');
+      expect(await counters.countAndReserve(guard('dead', 5), guard('acct', 3), 'L1', now)).toBe('first-refused');
+      expect(await stored('full')).toEqual(window({ _id: 'full', count: 5 }));
+      expect(await stored('dead')).toEqual(window({ _id: 'dead', expires_at: at(-1) }));
+      expect(await stored('acct')).toBeNull();
+    });
+
+    it('a second key at its limit, or expired but stored, refuses after the first was counted', async () => {
+      await raw().insertMany([window({ _id: 'locked', count: 3 }), window({ _id: 'dead', expires_at: at(-1) })]);
+      expect(await counters.countAndReserve(guard('ip', 5), guard('locked', 3), 'L1', now)).toBe('second-refused');
+      expect(await counters.countAndReserve(guard('ip', 5), guard('dead', 3), 'L2', now)).toBe('second-refused');
+      expect(await stored('ip')).toMatchObject({ count: 2 });
+      expect(await stored('locked')).toEqual(window({ _id: 'locked', count: 3 }));
+      expect(await stored('dead')).toEqual(window({ _id: 'dead', expires_at: at(-1) }));
+    });
+
+    it('of N parallel reservations at most the limit are taken; the rest are refused, nothing lost', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => counters.countAndReserve(guard('ip', 100), guard('acct', 3), `L${i}`, now)));
+      const reserved = outcomes.filter((o) => o === 'reserved').length;
+      expect(reserved).toBeLessThanOrEqual(3);
+      expect(outcomes.filter((o) => o !== 'reserved').every((o) => o === 'second-refused')).toBe(true);
+      const acct = await stored('acct');
+      expect(acct?.count).toBe(reserved);
+      expect(acct?.leases).toHaveLength(reserved);
+      expect((await stored('ip'))?.count).toBe(10);
     });
   });
 

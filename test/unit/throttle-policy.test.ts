@@ -1,13 +1,18 @@
 // LoginThrottle / AttemptTicket / tenantLockout as pure policy, over an in-memory counter with
 // the semantics of the MongoDB AttemptCounter (handlers/domain/rate-limit/attempt-counter.ts):
 // fixed windows that start at the first hit, `extend` holding a live window open, `reset`
-// deleting it, and retryAfter = whole seconds left, at least 1.
+// deleting it, retryAfter = whole seconds left (at least 1), and `countAndReserve` counting two
+// keys in one step, each only while under its limit (an expired window still stored refuses it,
+// as the real upsert collides with it). Reservations are not tracked as in flight here (every
+// counted attempt is a settled one): waiting for undecided parallel attempts is the integration
+// tests' (sign-in-races, portal-auth).
 import { beforeEach, describe, expect, test } from 'vitest';
 import { ObjectId } from 'mongodb';
 import { AttemptTicket, LoginThrottle, tenantLockout, type ThrottlePolicy } from '../../handlers/domain/rate-limit/login-throttle.ts';
 import { ApiError } from '../../handlers/core/errors.ts';
 
 type Tenant = Parameters<typeof tenantLockout>[0];
+type Guard = { key: string; limit: number; windowSeconds: number };
 
 class FakeCounter {
   now = 1_700_000_000_000;
@@ -23,8 +28,7 @@ class FakeCounter {
     return w && w.expiresAt > this.now ? w : undefined;
   }
 
-  async hit(key: string, windowSeconds: number): Promise<{ count: number; retryAfter: number }> {
-    this.calls.push(`hit ${key} ${windowSeconds}`);
+  private count1(key: string, windowSeconds: number): { count: number; retryAfter: number } {
     const w = this.live(key);
     if (w) {
       w.count++;
@@ -32,6 +36,32 @@ class FakeCounter {
     }
     this.windows.set(key, { count: 1, expiresAt: this.now + windowSeconds * 1000 });
     return { count: 1, retryAfter: windowSeconds };
+  }
+
+  async hit(key: string, windowSeconds: number): Promise<{ count: number; retryAfter: number }> {
+    this.calls.push(`hit ${key} ${windowSeconds}`);
+    return this.count1(key, windowSeconds);
+  }
+
+  async countAndReserve(first: Guard, second: Guard): Promise<'reserved' | 'first-refused' | 'second-refused'> {
+    this.calls.push(`countAndReserve ${first.key} ${first.windowSeconds} ${second.key} ${second.windowSeconds}`);
+    const refuses = (g: Guard) => {
+      const w = this.windows.get(g.key);
+      return w !== undefined && (w.expiresAt <= this.now || w.count >= g.limit);
+    };
+    if (refuses(first)) return 'first-refused';
+    this.count1(first.key, first.windowSeconds);
+    if (refuses(second)) return 'second-refused';
+    this.count1(second.key, second.windowSeconds);
+    return 'reserved';
+  }
+
+  async settle(key: string, _lease: string, withdraw: boolean): Promise<number | null> {
+    this.calls.push(`settle ${key} ${withdraw ? 'withdraw' : 'keep'}`);
+    const w = this.live(key);
+    if (!w) return null;
+    if (withdraw) w.count--;
+    return w.count;
   }
 
   async extend(key: string, seconds: number): Promise<void> {
@@ -123,7 +153,8 @@ describe('account lockout', () => {
     const t = tenant();
     await throttle.beginAccountAttempt(t, 'ada@example.com', '203.0.113.1');
     const scope = `tenant:${t._id.toHexString()}`;
-    expect(counter.calls).toEqual([`hit ip:${scope}:203.0.113.1 ${defaults.ipWindowSeconds}`, `hit acct:${scope}:ada@example.com ${defaults.lockoutSeconds}`]);
+    // One step for both while each is under its limit.
+    expect(counter.calls).toEqual([`countAndReserve ip:${scope}:203.0.113.1 ${defaults.ipWindowSeconds} acct:${scope}:ada@example.com ${defaults.lockoutSeconds}`]);
   });
 
   test('a failure on the last allowed attempt starts a full lockout from now', async () => {
@@ -186,7 +217,7 @@ describe('account lockout', () => {
     const strict = tenant({ threshold: 1, duration_seconds: 30 });
     const ticket = await throttle.beginAccountAttempt(strict, 'ada@example.com', '203.0.113.1');
     await ticket.failed();
-    expect(counter.calls).toContain(`hit acct:tenant:${strict._id.toHexString()}:ada@example.com 30`);
+    expect(counter.calls[0]).toContain(`acct:tenant:${strict._id.toHexString()}:ada@example.com 30`);
     expect(counter.calls).toContain(`extend acct:tenant:${strict._id.toHexString()}:ada@example.com 30`);
     const error = await refused(throttle.beginAccountAttempt(strict, 'ada@example.com', '203.0.113.1'));
     expect(error.retryAfter).toBe(30);
@@ -202,6 +233,7 @@ describe('account lockout', () => {
     for (let i = 0; i < 2; i++) await throttle.beginAttempt('portal', 'ada@example.com', '203.0.113.1', { accountThreshold: 2 });
     await refused(throttle.beginAttempt('portal', 'ada@example.com', '203.0.113.1', { accountThreshold: 2 }));
     expect(counter.calls.some((c) => c.startsWith('hit acct:portal:ada@example.com'))).toBe(true);
+    expect(counter.calls[0]).toContain('acct:portal:ada@example.com');
   });
 });
 
@@ -283,15 +315,28 @@ describe('onLockout', () => {
 });
 
 describe('AttemptTicket', () => {
-  test('failed() extends only when it was the last allowed attempt', async () => {
-    await new AttemptTicket(counter as never, 'acct:k', false, 60).failed();
-    expect(counter.calls).toEqual([]);
-    await new AttemptTicket(counter as never, 'acct:k', true, 60).failed();
-    expect(counter.calls).toEqual(['extend acct:k 60']);
+  test('failed() keeps the attempt and extends only when the settled failures reach the threshold', async () => {
+    counter.windows.set('acct:k', { count: 2, expiresAt: counter.now + 60_000 });
+    await new AttemptTicket(counter as never, 'acct:k', 'lease', 3, 60).failed();
+    expect(counter.calls).toEqual(['settle acct:k keep']);
+    counter.windows.set('acct:k', { count: 3, expiresAt: counter.now + 60_000 });
+    await new AttemptTicket(counter as never, 'acct:k', 'lease', 3, 60).failed();
+    expect(counter.calls).toEqual(['settle acct:k keep', 'settle acct:k keep', 'extend acct:k 60']);
   });
 
-  test('succeeded() resets its account key', async () => {
-    await new AttemptTicket(counter as never, 'acct:k', true, 60).succeeded();
+  test('failed() of a reservation whose window is gone changes nothing', async () => {
+    await new AttemptTicket(counter as never, 'acct:k', 'lease', 1, 60).failed();
+    expect(counter.calls).toEqual(['settle acct:k keep']);
+  });
+
+  test('succeeded() resets its account key; released() takes the attempt back; only the first of them counts', async () => {
+    const ticket = new AttemptTicket(counter as never, 'acct:k', 'lease', 3, 60);
+    await ticket.succeeded();
+    await ticket.failed();
+    await ticket.released();
     expect(counter.calls).toEqual(['reset acct:k']);
+    counter.windows.set('acct:j', { count: 2, expiresAt: counter.now + 60_000 });
+    await new AttemptTicket(counter as never, 'acct:j', 'lease', 3, 60).released();
+    expect(counter.count('acct:j')).toBe(1);
   });
 });

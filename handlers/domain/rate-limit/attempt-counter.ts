@@ -7,9 +7,13 @@ export interface CounterState {
   count: number;
   /** Seconds until the window (or lockout) ends. */
   retryAfter: number;
-  /** Reservations only: how many of `count` are still in flight (this one included), and the window they belong to. */
+  /** Reservations only: how many of `count` are still in flight (this one included). */
   inflight?: number;
-  windowId?: string | null;
+}
+
+/** A reservation's lease: it identifies the attempt until it settles. */
+export function newLease(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 /**
@@ -25,21 +29,37 @@ export class AttemptCounter {
   ) {}
 
   /**
-   * Counts one attempt and returns the new count. With `reserve`, the attempt is also in flight
-   * until `settle` says how it ended (see LoginThrottle), and the state names its window.
+   * Counts one attempt and returns the new count. With `lease`, the attempt is also in flight
+   * under that lease until `settle` says how it ended (see LoginThrottle).
    */
-  async hit(key: string, windowSeconds: number, reserve = false): Promise<CounterState> {
+  async hit(key: string, windowSeconds: number, lease?: string): Promise<CounterState> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.clock.now();
-      const reservation = reserve ? { windowId: randomBytes(12).toString('base64url') } : undefined;
       // The common cases, a live window or none at all (TTL removed the last), are one command.
-      const counted = await this.counters.incrementOrOpen(key, now, addSeconds(now, windowSeconds), reservation);
-      if (counted) return { count: counted.count, retryAfter: secondsUntil(counted.expires_at, now), ...(reserve ? { inflight: counted.inflight ?? 1, windowId: counted.window_id ?? null } : {}) };
+      const counted = await this.counters.incrementOrOpen(key, now, addSeconds(now, windowSeconds), lease);
+      if (counted) return { count: counted.count, retryAfter: secondsUntil(counted.expires_at, now), ...(lease ? { inflight: counted.leases?.length ?? 1 } : {}) };
       // An expired window TTL has not removed yet, or one a racing caller has just opened.
-      const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds), reservation);
-      if (restarted) return { count: 1, retryAfter: windowSeconds, ...(reservation ? { inflight: 1, windowId: reservation.windowId } : {}) };
+      const restarted = await this.counters.restartExpired(key, now, addSeconds(now, windowSeconds), lease);
+      if (restarted) return { count: 1, retryAfter: windowSeconds, ...(lease ? { inflight: 1 } : {}) };
     }
     throw new Error(`attempt counter ${key} kept changing under contention`);
+  }
+
+  /**
+   * The common case of a password attempt in one command: counts one on `first` (the address)
+   * and then reserves one on `second` (the account) under `lease`, each only while under its
+   * limit. Anything else ('first-refused': nothing counted; 'second-refused': only `first`
+   * counted) is for the caller to settle step by step with `hit`, which tells a full window from
+   * an expired one.
+   */
+  countAndReserve(first: { key: string; limit: number; windowSeconds: number }, second: { key: string; limit: number; windowSeconds: number }, lease: string) {
+    const now = this.clock.now();
+    return this.counters.countAndReserve(
+      { key: first.key, limit: first.limit, expiresAt: addSeconds(now, first.windowSeconds) },
+      { key: second.key, limit: second.limit, expiresAt: addSeconds(now, second.windowSeconds) },
+      lease,
+      now,
+    );
   }
 
   /** Counts one request against `max` per window; over it, a 429 with Retry-After. */
@@ -54,14 +74,19 @@ export class AttemptCounter {
     await this.counters.extendLive(key, now, addSeconds(now, seconds));
   }
 
-  /** Ends a reservation made by `hit(…, true)`: it stays counted, or with `withdraw` it is taken back. */
-  async settle(key: string, windowId: string | null, withdraw: boolean): Promise<void> {
-    await this.counters.settle(key, windowId, withdraw);
+  /**
+   * Ends a reservation made under `lease`: it stays counted, or with `withdraw` it is taken back.
+   * Returns how many settled attempts the window holds after it (null: the window it was made in
+   * is gone, and nothing changed).
+   */
+  async settle(key: string, lease: string, withdraw: boolean): Promise<number | null> {
+    const after = await this.counters.settle(key, lease, withdraw);
+    return after ? after.count - (after.leases?.length ?? 0) : null;
   }
 
   /** Starts the count again (cleared in place; reservations made before no longer count). */
   async reset(key: string): Promise<void> {
-    await this.counters.clear(key, randomBytes(12).toString('base64url'));
+    await this.counters.clear(key);
   }
 }
 

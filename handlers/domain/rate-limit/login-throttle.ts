@@ -1,6 +1,6 @@
 import { ApiError } from '../../core/errors.ts';
 import type { TenantDoc } from '../../store/tenants.ts';
-import type { AttemptCounter } from './attempt-counter.ts';
+import { newLease, type AttemptCounter } from './attempt-counter.ts';
 
 export interface ThrottlePolicy {
   accountThreshold: number;
@@ -56,22 +56,35 @@ export class LoginThrottle {
    * evaluate at most the threshold, while N parallel right ones cannot lock their own account: an
    * attempt over the threshold whose excess is only reservations still in flight (not settled
    * failures) takes its slot back and waits for them, up to `maxWaitRounds` × `waitMs`.
+   *
+   * The common case, both the address and the account under their limits, is one command that
+   * counts the address and then reserves on the account. When either is refused there, the steps
+   * run one by one as they always did (a full window and an expired one look alike to that guard).
    */
   async beginAttempt(scope: string, accountKey: string, clientIp: string, policy: Partial<ThrottlePolicy> = {}): Promise<AttemptTicket> {
     const p = { ...this.policy, ...policy };
     const ipKey = `ip:${scope}:${clientIp}`;
     const account = `acct:${scope}:${accountKey}`;
-    const ip = await this.counter.hit(ipKey, p.ipWindowSeconds);
-    if (ip.count > p.ipLimit) this.onLockout('ip');
-    if (ip.count > p.ipLimit) throw new ApiError('tooManyRequests', { retryAfter: ip.retryAfter, internal: `ip limit ${clientIp}` });
+    const lease = newLease();
+    const fast = await this.counter.countAndReserve(
+      { key: ipKey, limit: p.ipLimit, windowSeconds: p.ipWindowSeconds },
+      { key: account, limit: p.accountThreshold, windowSeconds: p.lockoutSeconds },
+      lease,
+    );
+    if (fast === 'reserved') return new AttemptTicket(this.counter, account, lease, p.accountThreshold, p.lockoutSeconds);
+    if (fast === 'first-refused') {
+      const ip = await this.counter.hit(ipKey, p.ipWindowSeconds);
+      if (ip.count > p.ipLimit) this.onLockout('ip');
+      if (ip.count > p.ipLimit) throw new ApiError('tooManyRequests', { retryAfter: ip.retryAfter, internal: `ip limit ${clientIp}` });
+    }
     for (let round = 0; ; round++) {
-      const acct = await this.counter.hit(account, p.lockoutSeconds, true);
-      const windowId = acct.windowId;
-      if (acct.count <= p.accountThreshold) return new AttemptTicket(this.counter, account, acct.count >= p.accountThreshold, p.lockoutSeconds, windowId);
+      const roundLease = round === 0 ? lease : newLease();
+      const acct = await this.counter.hit(account, p.lockoutSeconds, roundLease);
+      if (acct.count <= p.accountThreshold) return new AttemptTicket(this.counter, account, roundLease, p.accountThreshold, p.lockoutSeconds);
       const settled = acct.count - (acct.inflight ?? 0);
       if (settled < p.accountThreshold) {
         // Only undecided attempts stand in the way: take this one back, and wait for them, or give up.
-        if (windowId !== undefined) await this.counter.settle(account, windowId, true);
+        await this.counter.settle(account, roundLease, true);
         if (round < this.wait.maxWaitRounds) {
           await new Promise((resolve) => setTimeout(resolve, this.wait.waitMs));
           continue;
@@ -79,7 +92,7 @@ export class LoginThrottle {
         throw new ApiError('tooManyRequests', { retryAfter: 1, internal: `account busy ${scope}` });
       }
       // Locked: the refused attempt counts, as it always has.
-      if (windowId !== undefined) await this.counter.settle(account, windowId, false);
+      await this.counter.settle(account, roundLease, false);
       this.onLockout('account');
       throw new ApiError('tooManyRequests', { retryAfter: acct.retryAfter, internal: `account locked ${scope}` });
     }
@@ -96,10 +109,10 @@ export class AttemptTicket {
   constructor(
     private readonly counter: AttemptCounter,
     private readonly accountKey: string,
-    private readonly lastAllowed: boolean,
+    /** The reservation's lease on the account's counter. */
+    private readonly lease: string,
+    private readonly threshold: number,
     private readonly lockoutSeconds: number,
-    /** The reservation's window (null: one from before reservations); undefined: the attempt was counted without a reservation. */
-    private readonly windowId?: string | null,
   ) {}
 
   /** The secret was right: the account's counter starts again. */
@@ -107,16 +120,16 @@ export class AttemptTicket {
     if (this.end()) await this.counter.reset(this.accountKey);
   }
 
-  /** The attempt already counted; reaching the threshold starts a full lockout period from now. */
+  /** The attempt already counted; the failure that brings the settled ones to the threshold starts a full lockout period from now. */
   async failed(): Promise<void> {
     if (!this.end()) return;
-    if (this.windowId !== undefined) await this.counter.settle(this.accountKey, this.windowId, false);
-    if (this.lastAllowed) await this.counter.extend(this.accountKey, this.lockoutSeconds);
+    const settled = await this.counter.settle(this.accountKey, this.lease, false);
+    if (settled !== null && settled >= this.threshold) await this.counter.extend(this.accountKey, this.lockoutSeconds);
   }
 
   /** The attempt decided nothing about the secret (it was right but proves nothing here, or it never ran): its slot is given back. */
   async released(): Promise<void> {
-    if (this.end() && this.windowId !== undefined) await this.counter.settle(this.accountKey, this.windowId, true);
+    if (this.end()) await this.counter.settle(this.accountKey, this.lease, true);
   }
 
   private end(): boolean {
